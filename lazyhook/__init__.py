@@ -1,0 +1,132 @@
+"""lazyhook: lazy imports from interpreter start-up, with a validated, process-safe name cache.
+
+``lazyhook.install()`` puts a meta path finder first on ``sys.meta_path``; matching modules
+get lazy loaders, so a module's body runs only when something is first used.  A persistent
+name cache lets ``from m import name`` and even ``from m import *`` stay lazy.
+
+This is the whole public API.  It is on the start-up path: importing it and calling
+``install()`` loads only ``_warn``, ``_config`` and ``_finder`` (no typing, re, importlib.util).
+"""
+
+import sys
+
+from lazyhook import _config
+from lazyhook._finder import LazyFinder, eager
+from lazyhook._warn import LazyhookWarning
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable
+
+    from lazyhook._cache import NameCache
+
+__version__ = "0.1.0"
+__all__ = [
+    "LazyhookWarning",
+    "eager",
+    "install",
+    "is_installed",
+    "is_lazy",
+    "name_cache",
+    "report",
+    "resolve",
+    "startup_finished",
+    "uninstall",
+]
+
+
+def install(
+    include: "Iterable[str] | str | None" = None,
+    *,
+    exclude: "Iterable[str] | str | None" = None,
+    mode: "str | None" = None,
+    filter: "Callable[[str | None, str], bool] | None" = None,
+    names: "bool | str | Iterable[str] | None" = None,
+    cache_dir: "str | os.PathLike[str] | None" = None,
+) -> None:
+    """Make matching imports lazy from now on.
+
+    *include*/*exclude*: module patterns — a dotted name (that module and its submodules) or
+    ``"*"``; *exclude* always wins, and a built-in ignore list is always excluded.  *mode*:
+    ``"boundary"`` (default: only imports crossing a top-level package boundary, or made from
+    ``__main__``/``exec`` code, are lazy) or ``"all"``.  *filter(importer, name) -> bool*
+    replaces the mode's decision for matching modules; it sees only modules not yet in
+    ``sys.modules`` and never the fromlist.  *names*: where ``from x import y`` may bind lazy
+    names — ``"main"`` (default: ``__main__``, the prompt, ``exec`` code), package patterns
+    (those packages too), ``True`` (everywhere; risky) or ``False`` (never).  *cache_dir*: the
+    name cache's directory.
+
+    ``None`` takes ``LAZYHOOK_INCLUDE``/``EXCLUDE``/``MODE``/``NAMES``/``CACHE_DIR``, else the
+    default; ``LAZYHOOK_EXCLUDE`` is always added, and ``LAZYHOOK_DISABLE=1`` makes this a
+    no-op.  Idempotent: a second call reconfigures the one finder.  Raises ``ValueError`` for an
+    invalid argument.
+    """
+    if _config.disabled():
+        return
+    settings = _config.resolve(include, exclude, mode, filter, names, cache_dir)
+    for finder in sys.meta_path:
+        if type(finder) is LazyFinder:
+            finder.settings = settings
+            return
+    sys.meta_path.insert(0, LazyFinder(settings))  # type: ignore[arg-type]
+
+
+def uninstall() -> None:
+    """Remove the finder.  Lazy modules and names created so far keep working."""
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f) is not LazyFinder]
+
+
+def is_installed() -> bool:
+    """True while lazyhook's finder is on ``sys.meta_path``."""
+    return any(type(f) is LazyFinder for f in sys.meta_path)
+
+
+def is_lazy(obj: object) -> bool:
+    """True for a lazy module whose body has not run yet, or an unresolved lazy name."""
+    module = sys.modules.get("lazyhook._module")
+    return module is not None and module.is_lazy(obj)  # type: ignore[attr-defined, no-any-return]
+
+
+def resolve(obj: object) -> object:
+    """Force a lazy module or lazy name and return the real object (others: *obj* itself).
+
+    A module's failure propagates here, unchanged in type, with the import site noted.
+    """
+    module = sys.modules.get("lazyhook._module")
+    if module is None:
+        return obj
+    return module.resolve(obj)  # type: ignore[attr-defined]
+
+
+def startup_finished() -> None:
+    """Mark the end of the program's start-up.
+
+    With ``LAZYHOOK_STRICT_STARTUP=1``, a lazy module resolved before this call emits a
+    ``LazyhookWarning`` naming it and the line that resolved it.
+    """
+    from lazyhook import _module
+
+    _module.startup["finished"] = True
+
+
+def name_cache(cache_dir: "str | os.PathLike[str] | None" = None) -> "NameCache":
+    """The name cache object for *cache_dir* (default: as ``install()`` would choose).
+
+    It offers ``get(module)``, ``record(module, names, star, sources)``, ``path``,
+    ``entries()``, ``flush()`` and ``clear()``.
+    """
+    import os
+
+    from lazyhook import _cache
+
+    if cache_dir is None:
+        cache_dir = os.environ.get("LAZYHOOK_CACHE_DIR") or _config.default_cache_dir()
+    return _cache.for_dir(os.fspath(cache_dir))
+
+
+def report() -> "dict[str, object]":
+    """What lazyhook did in this process so far (see ``python -m lazyhook report``)."""
+    from lazyhook._report import collect
+
+    return collect()

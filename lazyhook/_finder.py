@@ -1,0 +1,269 @@
+"""The meta path finder: decides which imports are lazy and hands them a lazy loader.
+
+``LazyFinder`` sits first on ``sys.meta_path``.  For an import it decides should be lazy, it
+finds the real spec *eagerly* by asking the finders after it (so a missing module still raises
+``ModuleNotFoundError`` at the import statement, and pytest's rewriter, editable-install
+finders and zipimport keep their loaders), then wraps only the loader: ``create_module`` is the
+real one, ``exec_module`` turns the module into a lazy module instead of running its body.
+
+This file is on the start-up path and runs for every import not yet in ``sys.modules``: it
+imports only ``sys``/``os``/``_thread`` and the frozen importlib, and loads the code a lazy
+module needs (``_module``) only when the first lazy module is created.
+"""
+
+import os
+import sys
+from _thread import _local
+
+from lazyhook._config import Settings, matches
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_ModuleType = type(sys)
+
+# find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
+# importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
+_FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
+
+# Frames of the import machinery itself, walked past to find the code that asked for an import.
+_MACHINERY = frozenset({"importlib._bootstrap", "importlib._bootstrap_external", "importlib"})
+# Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
+_EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
+_EAGER_IMPORTER_PREFIXES = ("lazyhook.",)
+
+# Loaders whose create_module already does all the work (or that have no body to defer).
+_EAGER_LOADERS = (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter)
+
+_tls = _local()
+
+
+class eager:
+    """Context manager: imports started inside it (in this thread) are eager.
+
+    Like hgdemandimport's ``deactivated()``.  Thread-local and re-entrant.  A plain class
+    rather than ``contextlib.contextmanager``: contextlib costs ~4 ms to import here.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _tls.depth = getattr(_tls, "depth", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        _tls.depth -= 1
+
+
+def importer_frame(frame: "object | None") -> "object | None":
+    """The first frame at or above *frame* that is not the import machinery's own."""
+    f = frame
+    while f is not None and f.f_globals.get("__name__") in _MACHINERY:  # type: ignore[attr-defined]
+        f = f.f_back  # type: ignore[attr-defined]
+    return f
+
+
+def is_main_namespace(name: "str | None") -> bool:
+    """True for ``__main__``, the interactive prompt and ``exec``/``eval`` namespaces."""
+    return name is None or name == "__main__" or name not in sys.modules
+
+
+class _Loader:
+    """Wraps a real loader for one lazy import; gone from view once the module exists.
+
+    ``exec_module`` puts the real loader back on the spec and the module (so ``__loader__``,
+    ``inspect.getsource``, ``importlib.resources`` and pickling see exactly what they would
+    without lazyhook) and then makes the module lazy instead of executing it.
+    """
+
+    __slots__ = ("real", "site", "finder")
+
+    def __init__(self, real: "object", site: "tuple[str, int]", finder: "LazyFinder") -> None:
+        self.real = real
+        self.site = site
+        self.finder = finder
+
+    def create_module(self, spec: "object") -> "object":
+        return self.real.create_module(spec)  # type: ignore[attr-defined]
+
+    def exec_module(self, module: "object") -> None:
+        spec = module.__spec__  # type: ignore[attr-defined]
+        spec.loader = self.real
+        module.__dict__["__loader__"] = self.real  # type: ignore[attr-defined]
+        if type(module) is not _ModuleType:
+            # create_module() returned its own kind of module object: it did the work itself.
+            self.real.exec_module(module)  # type: ignore[attr-defined]
+            return
+        from lazyhook import _module
+
+        _module.make_lazy(module, self.real, self.site, self.finder.settings)
+
+    def __getattr__(self, name: str) -> object:
+        # Anything else a caller asks of the loader before exec_module (get_code, is_package,
+        # get_resource_reader...) is the real loader's business.
+        return getattr(self.real, name)
+
+
+def _has_lazy_parent(fullname: str) -> bool:
+    module = sys.modules.get("lazyhook._module")
+    if module is None:
+        return False  # no lazy module was ever created in this process
+    pending = module.pending_state
+    i = fullname.find(".")
+    while i != -1:
+        if pending(sys.modules.get(fullname[:i])) is not None:
+            return True
+        i = fullname.find(".", i + 1)
+    return False
+
+
+class _ParentsFirstLoader:
+    """Loader of an eager import whose parent package is still lazy.
+
+    Runs the lazy parents first (outermost first), exactly as an eager import of the child
+    would have, in ``create_module``: an extension module's create_module already executes
+    it, and this is outside importlib's global lock (only the child's module lock is held).
+    """
+
+    __slots__ = ("real",)
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def create_module(self, spec: "object") -> "object":
+        from lazyhook import _module
+
+        spec.loader = self.real  # type: ignore[attr-defined]
+        _module.execute_parents(spec.name, sys._getframe(1))  # type: ignore[attr-defined]
+        create = getattr(self.real, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: "object") -> None:
+        module.__dict__["__loader__"] = self.real  # type: ignore[attr-defined]
+        module.__spec__.loader = self.real  # type: ignore[attr-defined]
+        self.real.exec_module(module)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+class LazyFinder:
+    """First on ``sys.meta_path``: gives lazy loaders to the imports the policy selects.
+
+    ``find_spec`` sees only the module name, never the fromlist, and is consulted only for
+    modules not yet in ``sys.modules``: a module imported before ``install()`` (or eagerly
+    by anything else first) is never made lazy.  Which imports are lazy:
+
+    * the module matches ``include`` and not ``exclude`` (nor the built-in ignore list);
+    * then ``filter(importer, name)`` decides if given, where *importer* is the ``__name__``
+      of the code that asked for the import (``None`` for ``exec`` code without one);
+    * otherwise ``mode="all"`` makes every such import lazy, and the default
+      ``mode="boundary"`` only those crossing a top-level package boundary (or made from
+      ``__main__``, the prompt or ``exec`` code), so one package's own modules run in exactly
+      their eager order.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Source stamps taken before the import system reads each file (see _cache).
+        self.stamps: dict[str, tuple[str, int, int]] = {}
+
+    def find_spec(
+        self, fullname: str, path: "object" = None, target: "object" = None
+    ) -> "object | None":
+        """Return a spec with a lazy loader for a lazy import, else None (normal import)."""
+        if target is not None:
+            # importlib.reload(): it executes the module itself; a lazy one must not run twice.
+            mod = sys.modules.get("lazyhook._module")
+            if mod is not None:
+                mod.forget(target)  # type: ignore[attr-defined]
+            return None
+        caller = sys._getframe(1).f_back
+        if caller is None or caller.f_code is not _FIND_AND_LOAD_UNLOCKED:
+            return None
+        if getattr(_tls, "depth", 0):
+            return None
+        if "." in fullname and _has_lazy_parent(fullname):
+            # An import that will be eager, under a parent that is still lazy: eagerly the
+            # parent would have run first, so make its loader run the parents first.
+            spec = self._find_lazy(fullname, path, caller)
+            if spec is None or type(spec.loader) is not _Loader:  # type: ignore[attr-defined]
+                if spec is None:
+                    spec = self._delegate(fullname, path)
+                if spec is not None and spec.loader is not None:  # type: ignore[attr-defined]
+                    spec.loader = _ParentsFirstLoader(spec.loader)  # type: ignore[attr-defined]
+            return spec
+        return self._find_lazy(fullname, path, caller)
+
+    def _find_lazy(self, fullname: str, path: "object", caller: "object") -> "object | None":
+        """A spec with a lazy loader if this import is to be lazy, else None (or a plain spec)."""
+        s = self.settings
+        if (s.include is not None and not matches(fullname, s.include)) or matches(
+            fullname, s.exclude
+        ):
+            return None
+        if "*" in s.exclude:
+            return None
+        frame = importer_frame(caller.f_back)  # type: ignore[attr-defined]
+        importer = frame.f_globals.get("__name__") if frame is not None else None
+        if importer in _EAGER_IMPORTERS or (
+            importer is not None and importer.startswith(_EAGER_IMPORTER_PREFIXES)
+        ):
+            return None
+        if s.filter is not None:
+            try:
+                lazy = bool(s.filter(importer, fullname))
+            except Exception as exc:  # noqa: BLE001 - a broken filter must not break imports
+                from lazyhook._warn import warn_once
+
+                warn_once("filter", f"lazyhook filter raised {exc!r}; importing eagerly")
+                lazy = False
+        elif s.mode_all or is_main_namespace(importer):
+            lazy = True
+        else:
+            lazy = importer.partition(".")[0] != fullname.partition(".")[0]  # type: ignore[union-attr]
+        if not lazy and s.names is False:
+            return None
+        spec = self._delegate(fullname, path)
+        if spec is None:
+            return None
+        origin = spec.origin  # type: ignore[attr-defined]
+        if spec.has_location and isinstance(origin, str):  # type: ignore[attr-defined]
+            # Stamp before the import system reads the file (as importlib does for a pyc):
+            # an edit landing while the module runs makes a name-cache entry that depends on
+            # it stale, never a stale one valid.  ~3 us, and only for imports that matched.
+            try:
+                st = os.stat(origin)
+                self.stamps[fullname] = (origin, st.st_size, st.st_mtime_ns)
+            except OSError:
+                pass
+        if not lazy:
+            return spec
+        loader = spec.loader  # type: ignore[attr-defined]
+        if (
+            loader is None
+            or isinstance(loader, type)
+            or isinstance(loader, _EAGER_LOADERS)
+            or not hasattr(loader, "exec_module")
+            or type(loader).__name__ == "ExtensionFileLoader"
+        ):
+            return spec
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)  # type: ignore[attr-defined]
+        spec.loader = _Loader(loader, site, self)  # type: ignore[attr-defined]
+        return spec
+
+    def _delegate(self, fullname: str, path: "object") -> "object | None":
+        """The spec the finders after this one would give, or None."""
+        meta_path = sys.meta_path
+        try:
+            start = meta_path.index(self) + 1  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        for finder in meta_path[start:]:
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                return None  # a legacy finder: let the import system handle it eagerly
+            spec = find_spec(fullname, path, None)
+            if spec is not None:
+                return spec  # type: ignore[no-any-return]
+        return None
+
+    def invalidate_caches(self) -> None:
+        """Nothing to invalidate: this finder delegates finding to the others."""

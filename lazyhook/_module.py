@@ -1,0 +1,435 @@
+"""Lazy modules: a module object whose body runs at its first real use.
+
+A lazy module is the very module object the import system created (so there is never a second
+object for one name), with its class switched to ``_LazyModule`` until its body has run.  Its
+``__getattribute__`` answers the attributes the import system set (``__spec__``, ``__path__``,
+...) from the module's dict, answers from-import probes from the name cache (see
+``_from_import``), and executes the body for anything else.  Execution happens under
+importlib's own per-module lock, so importlib's deadlock detection applies exactly as for a
+circular import, and lazyhook holds no lock of its own while a body runs.  After a successful
+run the class is switched back and attribute access costs what it costs on any module.
+
+Loaded when the first lazy module is created, never at ``install()``.
+"""
+
+import os
+import sys
+import time
+from _thread import get_ident
+
+from lazyhook._config import Settings, matches
+from lazyhook._finder import importer_frame, is_main_namespace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+
+    from lazyhook._cache import Entry
+    from lazyhook._names import LazyName
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_ModuleType = type(sys)
+_mod_getattr = _ModuleType.__getattribute__
+_mod_dir = _ModuleType.__dir__
+_HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
+_CO_OPTIMIZED = 0x1
+
+# Read without executing: what the import system set on the module before its body would run,
+# and what it (or unittest's warning-registry reset, which walks sys.modules) probes.
+_PASSTHROUGH = frozenset(
+    {
+        "__name__",
+        "__spec__",
+        "__loader__",
+        "__package__",
+        "__path__",
+        "__file__",
+        "__cached__",
+        "__class__",
+        "__warningregistry__",
+    }
+)
+
+# How a from-import reaches a module, per tested interpreter: (IMPORT_FROM, star opcode, star
+# oparg or -1).  3.12 turned IMPORT_STAR into CALL_INTRINSIC_1 with oparg 2.  Any other
+# version gets no lazy names at all (lazy modules still work): guessing opcodes would be worse.
+_OPCODES = {
+    (3, 10): (109, 84, -1),
+    (3, 11): (109, 84, -1),
+    (3, 12): (109, 173, 2),
+    (3, 13): (74, 55, 2),
+}
+_IMPORT_FROM, _STAR_OP, _STAR_ARG = _OPCODES.get(sys.version_info[:2], (-1, -1, -1))
+NAMES_SUPPORTED = _IMPORT_FROM != -1
+
+_NO = object()
+
+
+class _State:
+    """Book-keeping for one module that has not run yet."""
+
+    __slots__ = (
+        "module",
+        "name",
+        "loader",
+        "site",
+        "settings",
+        "owner",
+        "snapshot",
+        "names",
+        "namespaces",
+        "entry",
+        "checked",
+        "record",
+        "top",
+    )
+
+    def __init__(
+        self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
+    ) -> None:
+        self.module = module
+        self.name: str = module.__name__
+        self.loader = loader
+        self.site = site
+        self.settings = settings
+        self.owner: int | None = None  # thread running the body right now
+        self.snapshot: dict[str, object] = {}
+        self.names: dict[str, LazyName] = {}  # one lazy name per (module, name)
+        self.namespaces: list[dict[str, object]] = []  # where lazy names were bound
+        self.entry: Entry | None = None
+        self.checked = False  # has the name cache been consulted for this module?
+        self.record = False  # learn this module's names when it runs
+        self.top = self.name.partition(".")[0]
+
+
+class Record:
+    """What the report shows for one lazy module."""
+
+    __slots__ = ("site", "used_at", "seconds", "names", "resolved_names", "failed")
+
+    def __init__(self, site: "tuple[str, int]") -> None:
+        self.site = site
+        self.used_at: tuple[str, int] | None = None
+        self.seconds: float | None = None
+        self.names = 0
+        self.resolved_names = 0
+        self.failed = 0
+
+
+_pending: dict[int, _State] = {}  # id(module) -> state, while the body has not run
+_forward: dict[int, object] = {}  # id(module) -> what its body put in sys.modules instead
+records: dict[str, Record] = {}
+startup = {"finished": False, "strict": os.environ.get("LAZYHOOK_STRICT_STARTUP", "") == "1"}
+
+
+class _LazyModule(_ModuleType):
+    """The class of a module whose body has not run yet."""
+
+    def __getattribute__(self, name: str) -> object:
+        if name in _PASSTHROUGH:
+            return _mod_getattr(self, name)
+        return _access(self, name, sys._getframe(1))
+
+    def __dir__(self) -> "list[str]":
+        _force(self, sys._getframe(1))
+        if type(self) is _LazyModule:
+            return _mod_dir(self)
+        return dir(self)
+
+
+class _ForwardingModule(_ModuleType):
+    """A module whose body replaced its own ``sys.modules`` entry: forwards to the replacement."""
+
+    def __getattribute__(self, name: str) -> object:
+        return getattr(_forward[id(self)], name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(_forward[id(self)], name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(_forward[id(self)], name)
+
+    def __dir__(self) -> "list[str]":
+        return dir(_forward[id(self)])
+
+
+def make_lazy(
+    module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
+) -> None:
+    """Turn a just-created module into a lazy one (called from the lazy loader's exec_module)."""
+    st = _State(module, loader, site, settings)
+    module.__class__ = _LazyModule
+    _pending[id(module)] = st
+    records[st.name] = Record(site)
+
+
+def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
+    st = _pending.get(id(module))
+    if st is None or st.owner == get_ident():
+        # Finished meanwhile, or the body itself (re-entrant use while it runs, as eagerly).
+        return _mod_getattr(module, name)
+    if NAMES_SUPPORTED and st.settings.names is not False:
+        value = _from_import(st, module, name, frame)
+        if value is not _NO:
+            return value
+    _execute(st, frame)
+    if type(module) is _LazyModule:
+        # A concurrent circular import between threads: importlib hands out the partially
+        # initialised module in that case, and so do we.
+        return _mod_getattr(module, name)
+    return getattr(module, name)
+
+
+def _force(module: "ModuleType", frame: "FrameType | None") -> None:
+    st = _pending.get(id(module))
+    if st is not None:
+        _execute(st, frame)
+
+
+def _from_import(st: _State, module: "ModuleType", name: str, frame: "FrameType") -> object:
+    """Answer a from-import's read of *name* from the name cache, or ``_NO`` to execute.
+
+    The import machinery reaches a module through the same getattr as ordinary code, so the
+    caller is told apart by where the read comes from: ``_handle_fromlist`` (its code object;
+    it probes ``hasattr`` for ``__all__`` and each name), or the ``IMPORT_FROM`` /
+    ``IMPORT_STAR`` instruction at the calling frame's ``f_lasti`` (per tested version).
+    """
+    code = frame.f_code
+    probe = code is _HANDLE_FROMLIST
+    if probe:
+        target = frame.f_back
+        while target is not None and target.f_code is _HANDLE_FROMLIST:
+            target = target.f_back
+        if target is None:
+            return _NO
+        # _handle_fromlist runs for __import__(..., fromlist) too; only IMPORT_NAME counts.
+    else:
+        co = code.co_code
+        i = frame.f_lasti
+        op = co[i]
+        if op != _IMPORT_FROM and not (op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG)):
+            return _NO
+        target = frame
+    importer = target.f_globals.get("__name__")
+    if not _names_allowed(st, importer):
+        return _NO
+    entry = _entry(st)
+    if entry is None:
+        return _NO
+    if name == "__all__":
+        # Answered even for a module that defines none: hasattr(x, '__all__') may then differ
+        # before and after execution (documented).  A list, as Python would find it.
+        return list(entry.star)
+    d: dict[str, object] = _mod_getattr(module, "__dict__")
+    if name in d:
+        # A submodule the import system set on this lazy parent: the same object eagerly.
+        return d[name]
+    if name in entry.names:
+        from lazyhook._names import lazy_name
+
+        ln = lazy_name(st, name)
+        if not probe and not (code.co_flags & _CO_OPTIMIZED) and code.co_name == "<module>":
+            # Module-level (or exec) code binds into its globals: remember the namespace so the
+            # real object replaces the lazy name there when the module runs.  Function locals
+            # and class bodies are not replaced (the name forwards there).
+            ns = target.f_globals
+            if not any(ns is n for n in st.namespaces):
+                st.namespaces.append(ns)
+        return ln
+    if probe and not entry.has_getattr:
+        # Not a name of the module: _handle_fromlist then imports it as a submodule, exactly
+        # as it would after executing the module.
+        raise AttributeError(name)
+    return _NO
+
+
+def _names_allowed(st: _State, importer: "str | None") -> bool:
+    s = st.settings
+    policy = s.names
+    main = is_main_namespace(importer)
+    if policy is not True and not main:
+        if policy is False or policy == "main" or not matches(importer, policy):  # type: ignore[arg-type]
+            return False
+    if main:
+        return True
+    if s.filter is not None:
+        try:
+            return bool(s.filter(importer, st.name))
+        except Exception:  # noqa: BLE001 - the finder already warned about this filter
+            return False
+    # The order invariant: a package's own from-imports stay eager in boundary mode.
+    return s.mode_all or importer.partition(".")[0] != st.top  # type: ignore[union-attr]
+
+
+def _entry(st: _State) -> "Entry | None":
+    if not st.checked:
+        from lazyhook import _cache
+
+        st.entry = _cache.lookup(st)
+        st.checked = True
+        st.record = st.entry is None
+    return st.entry
+
+
+def _execute(st: _State, frame: "FrameType | None") -> None:
+    """Run the body of *st*'s module once, parents first, under importlib's module lock."""
+    if st.owner == get_ident():
+        return
+    name = st.name
+    execute_parents(name, frame)
+    lock = _bootstrap._ModuleLockManager(name)
+    try:
+        lock.__enter__()
+    except _bootstrap._DeadlockError:
+        return  # importlib's rule for a concurrent circular import: use the partial module
+    try:
+        if _pending.get(id(st.module)) is not st:
+            return  # another thread ran it while this one waited for the lock
+        st.owner = get_ident()
+        try:
+            _run(st, frame)
+        finally:
+            st.owner = None
+    finally:
+        lock.__exit__()
+    if st.record and st.settings.names is not False:
+        from lazyhook import _cache
+
+        _cache.learn(st)
+
+
+def execute_parents(name: str, frame: "FrameType | None") -> None:
+    """Run the still-lazy parent packages of *name*, outermost first (the order invariant)."""
+    i = name.find(".")
+    while i != -1:
+        parent = sys.modules.get(name[:i])
+        pst = _pending.get(id(parent)) if parent is not None else None
+        if pst is not None:
+            _execute(pst, frame)
+        i = name.find(".", i + 1)
+
+
+def _run(st: _State, frame: "FrameType | None") -> None:
+    module = st.module
+    name = st.name
+    d: dict[str, object] = _mod_getattr(module, "__dict__")
+    spec = d.get("__spec__")
+    rec = records.get(name)
+    if rec is not None:
+        user = importer_frame(frame)
+        while user is not None and user.f_globals.get("__name__", "").startswith("lazyhook"):
+            user = user.f_back
+        if user is not None:
+            rec.used_at = (user.f_code.co_filename, user.f_lineno)
+        if startup["strict"] and not startup["finished"]:
+            from lazyhook._warn import warn_once
+
+            at = f"{rec.used_at[0]}:{rec.used_at[1]}" if rec.used_at else "an unknown place"
+            warn_once(f"startup:{name}", f"lazy module {name!r} was resolved during start-up at {at}")
+    if not st.checked and st.settings.names is not False:
+        _entry(st)  # so that a module run for any reason records its names when needed
+    st.snapshot = dict(d)
+    if spec is not None:
+        spec._initializing = True  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    try:
+        st.loader.exec_module(module)  # type: ignore[attr-defined]
+    except BaseException as exc:
+        # Back to the lazy state on the same object (never a half-initialised module, never a
+        # second module object for one name): the next use runs the body again.
+        d.clear()
+        d.update(st.snapshot)
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
+        if rec is not None:
+            rec.failed += 1
+        _note(exc, st)
+        raise
+    finally:
+        if spec is not None:
+            spec._initializing = False  # type: ignore[attr-defined]
+        st.snapshot = {}
+    if rec is not None:
+        rec.seconds = time.perf_counter() - t0
+    _finish(st)
+
+
+def _finish(st: _State) -> None:
+    module = st.module
+    replacement = sys.modules.get(st.name, module)
+    if type(module) is _LazyModule:
+        if replacement is not module and replacement is not None:
+            _forward[id(module)] = replacement
+            module.__class__ = _ForwardingModule
+        else:
+            # Only if the body left its class alone (gh-117182: it may assign its own).
+            module.__class__ = _ModuleType
+    del _pending[id(module)]
+    if st.names:
+        from lazyhook._names import settle
+
+        if not settle(st, replacement if replacement is not None else module):
+            st.record = True  # the cache promised a name the module does not define
+
+
+def _note(exc: BaseException, st: _State) -> None:
+    where = f"{st.site[0]}:{st.site[1]}"
+    msg = f"lazyhook: {st.name!r} was imported lazily at {where} and failed when first used"
+    if hasattr(exc, "add_note"):
+        exc.add_note(msg)
+    elif exc.__cause__ is None:
+        exc.__cause__ = ImportError(msg)
+
+
+def forget(module: object) -> None:
+    """importlib.reload() is about to execute *module* itself: it is no longer lazy."""
+    st = _pending.pop(id(module), None)
+    if st is not None and type(module) is _LazyModule:
+        module.__class__ = _ModuleType
+
+
+def is_lazy(obj: object) -> bool:
+    """True for a lazy module whose body has not run, or an unresolved lazy name."""
+    if type(obj) is _LazyModule:
+        return id(obj) in _pending
+    names = sys.modules.get("lazyhook._names")
+    return names is not None and names.is_unresolved(obj)  # type: ignore[attr-defined]
+
+
+def resolve(obj: object) -> object:
+    """Force *obj* (lazy module or lazy name) and return the real object; others unchanged."""
+    if type(obj) is _LazyModule:
+        _force(obj, sys._getframe(1))  # type: ignore[arg-type]
+        return _forward.get(id(obj), obj)
+    if type(obj) is _ForwardingModule:
+        return _forward[id(obj)]
+    names = sys.modules.get("lazyhook._names")
+    if names is not None:
+        return names.resolve(obj)  # type: ignore[attr-defined]
+    return obj
+
+
+def pending_state(module: object) -> "_State | None":
+    return _pending.get(id(module)) if module is not None else None
+
+
+def _after_fork_in_child() -> None:
+    # A body running in another thread at fork time will never finish in the child (that
+    # thread does not exist there), and importlib's lock for it stays held forever: put the
+    # module back to its lazy state and drop that lock so the child can run the body itself.
+    me = get_ident()
+    for st in list(_pending.values()):
+        if st.owner is not None and st.owner != me:
+            d = _mod_getattr(st.module, "__dict__")
+            if st.snapshot:
+                d.clear()
+                d.update(st.snapshot)
+            spec = d.get("__spec__")
+            if spec is not None:
+                spec._initializing = False
+            st.owner = None
+            _bootstrap._module_locks.pop(st.name, None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
