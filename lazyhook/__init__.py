@@ -12,11 +12,12 @@ import sys
 
 from lazyhook import _config
 from lazyhook._finder import LazyFinder, eager
-from lazyhook._warn import LazyhookWarning
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
+
+    from lazyhook._warn import LazyhookWarning
     from collections.abc import Callable, Iterable
 
     from lazyhook._cache import NameCache
@@ -123,6 +124,16 @@ def name_cache(cache_dir: "str | os.PathLike[str] | None" = None) -> "NameCache"
     if cache_dir is None:
         cache_dir = os.environ.get("LAZYHOOK_CACHE_DIR") or _config.default_cache_dir()
     return _cache.for_dir(os.fspath(cache_dir))
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the warning class lives in _warn, which start-up does not load (~0.1 ms) until
+    # something actually warns or asks for the class.
+    if name == "LazyhookWarning":
+        from lazyhook._warn import LazyhookWarning
+
+        return LazyhookWarning
+    raise AttributeError(f"module 'lazyhook' has no attribute {name!r}")
 
 
 def report() -> "dict[str, object]":

@@ -12,8 +12,6 @@ for pattern checks, no ``platformdirs`` — ~20 ms here — for the cache direct
 import os
 import sys
 
-from lazyhook._warn import warn_once
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -106,6 +104,13 @@ def matches(name: str, patterns: "frozenset[str]") -> bool:
             return True
         i = name.find(".", i + 1)
     return False
+
+
+def warn_once(cause: str, message: str) -> None:
+    # _warn is loaded only when something is wrong: start-up does not pay for it.
+    from lazyhook import _warn
+
+    _warn.warn_once(cause, message, stacklevel=4)
 
 
 def _env_patterns(var: str) -> "frozenset[str] | None":

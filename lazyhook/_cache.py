@@ -1,0 +1,346 @@
+"""The name cache: what each module defines and what ``from m import *`` binds, validated.
+
+An entry for module ``x`` holds the names in ``x``'s namespace at the end of its own
+execution, its star list (``__all__``, or ``None`` for "the public names"), flags, and the
+*sources that decide those names*, each with its size and ``st_mtime_ns`` (like a timestamp
+pyc): ``x``'s own file, plus — transitively — the files of the modules whose names ``x`` takes
+in wholesale with ``from m import *`` or through ``m.__all__``.  Names taken explicitly
+(``from m import a``) need no stamp of ``m``: if ``a`` disappears, running ``x`` raises the real
+ImportError, exactly as it would eagerly.
+
+An entry is used only while every stamp still matches and ``x`` still comes from the same
+file; anything else is a miss, and a miss means "execute for real, then record".  Stamps of
+``x`` and of the modules imported through lazyhook are taken by the finder *before* the import
+system reads the file, so an edit landing while a module runs makes the entry stale, never a
+stale entry valid.  Limits (documented in the README): names made from data files,
+environment variables, ``globals()`` tricks, optional dependencies appearing later, and a
+module ``__getattr__`` are not tracked — and ``x.__all__`` built from another module's
+``__all__`` is tracked only when written as ``m.__all__`` with ``m`` a module.
+
+Bytes on disk are the store's business (``_store``); this file decides what an entry means.
+"""
+
+import os
+import sys
+import time
+from _thread import allocate_lock
+
+from lazyhook import _config
+from lazyhook._warn import warn_once
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from lazyhook._module import _State
+    from lazyhook._store import Store
+
+_FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__
+_WRITE_INTERVAL = 1.0  # seconds: coalesce writes during a long run (no timer thread)
+
+Source = tuple  # (path: str, size: int, mtime_ns: int)
+
+
+class Entry:
+    """A validated cache entry."""
+
+    __slots__ = ("names", "star", "has_getattr")
+
+    def __init__(self, names: "frozenset[str]", star: "tuple[str, ...]", has_getattr: bool) -> None:
+        self.names = names
+        self.star = star
+        self.has_getattr = has_getattr
+
+
+def _identifiers(value: object) -> bool:
+    return isinstance(value, tuple) and all(type(n) is str and n.isidentifier() for n in value)
+
+
+def well_formed(raw: object) -> bool:
+    """True if *raw* (decoded from disk) has exactly the shape of an entry value."""
+    if not (isinstance(raw, tuple) and len(raw) == 4):
+        return False
+    names, star, flags, sources = raw
+    if not _identifiers(names) or not (star is None or _identifiers(star)):
+        return False
+    if type(flags) is not int or not isinstance(sources, tuple) or not sources:
+        return False
+    for src in sources:
+        if not (
+            isinstance(src, tuple)
+            and len(src) == 3
+            and type(src[0]) is str
+            and type(src[1]) is int
+            and type(src[2]) is int
+        ):
+            return False
+    return True
+
+
+def _stamp(path: str) -> "Source | None":
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (path, st.st_size, st.st_mtime_ns)
+
+
+class NameCache:
+    """The name cache of one cache directory, shared by every interpreter of this environment.
+
+    ``get(module)`` answers validated entries; ``record(...)`` queues a new one; queued
+    entries are written in batches (at exit, or when one is learned and the last write is over
+    a second old) by the store's merge-and-replace, so many interpreters may share the file.
+    """
+
+    def __init__(self, cache_dir: str) -> None:
+        self.cache_dir = cache_dir
+        self.path = _config.cache_file(cache_dir)
+        self._store: Store | None = None
+        self._lock = allocate_lock()
+        self._queued: dict[str, tuple[object, ...]] = {}
+        self._drop: set[str] = set()
+        self._used: set[str] = set()
+        self._last_write = time.monotonic()
+        self._exit_hook = False
+
+    @property
+    def store(self) -> "Store":
+        """The on-disk store, read (once per process, lock-free) on first use."""
+        if self._store is None:
+            from lazyhook._store import Store
+
+            store = Store(self.path)
+            store.load()
+            self._store = store
+        return self._store
+
+    def raw(self, module: str) -> "tuple[object, ...] | None":
+        """The stored value for *module* if it is well formed (not validated against sources)."""
+        value = self.store.get(module)
+        if value is None:
+            return None
+        if not well_formed(value):
+            self._drop.add(module)
+            return None
+        return value  # type: ignore[return-value]
+
+    def get(self, module: str, origin: "str | None" = None) -> "Entry | None":
+        """The entry for *module* if every source stamp still matches, else None (a miss).
+
+        With *origin*, the entry must also have been recorded for that file: the same name
+        found elsewhere on ``sys.path`` (another checkout, another cwd) is another module.
+        """
+        value = self.raw(module)
+        if value is None:
+            return None
+        names, star, flags, sources = value
+        if origin is not None and sources[0][0] != origin:  # type: ignore[index]
+            return None
+        for path, size, mtime in sources:  # type: ignore[attr-defined]
+            now = _stamp(path)
+            if now is None:
+                self._drop.add(module)  # its source is gone: drop at the next write
+                return None
+            if now[1] != size or now[2] != mtime:
+                return None
+        self._used.add(module)
+        if star is None:
+            star = tuple(n for n in names if n[0] != "_")  # type: ignore[attr-defined]
+        return Entry(frozenset(names), star, bool(flags & _FLAG_GETATTR))  # type: ignore[arg-type]
+
+    def valid(self, module: str) -> bool:
+        """True if *module*'s entry is present and its sources are unchanged."""
+        return self.get(module) is not None
+
+    def record(
+        self,
+        module: str,
+        names: "Iterable[str]",
+        star: "Iterable[str] | None",
+        sources: "Iterable[Source]",
+        has_getattr: bool = False,
+    ) -> None:
+        """Queue an entry; it reaches the disk at the next batched write."""
+        value = (
+            tuple(names),
+            None if star is None else tuple(star),
+            _FLAG_GETATTR if has_getattr else 0,
+            tuple(tuple(s) for s in sources),
+        )
+        if not well_formed(value):
+            raise ValueError(f"not a valid name-cache entry for {module!r}")
+        with self._lock:
+            self._queued[module] = value
+            self._drop.discard(module)
+        if not self._exit_hook:
+            import atexit
+
+            atexit.register(self.flush)
+            self._exit_hook = True
+        if time.monotonic() - self._last_write > _WRITE_INTERVAL:
+            self.flush()
+
+    def invalidate(self, module: str, keep_queued: bool = False) -> None:
+        """Forget *module*'s entry (here and, at the next write, on disk).
+
+        With *keep_queued*, an entry learned in this process (so already true) is kept.
+        """
+        with self._lock:
+            if keep_queued and module in self._queued:
+                return
+            self._queued.pop(module, None)
+            self._drop.add(module)
+
+    def flush(self) -> bool:
+        """Write queued entries now (merge-and-replace under the store's lock)."""
+        with self._lock:
+            if not self._queued and not self._drop:
+                return True
+            put, drop, touch = self._queued, self._drop, self._used
+            self._queued, self._drop, self._used = {}, set(), set()
+            self._last_write = time.monotonic()
+        try:
+            return self.store.write(put, drop, touch)
+        except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
+            warn_once("cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}")
+            return False
+
+    def entries(self) -> "list[str]":
+        """The module names stored on disk."""
+        return sorted(self.store.keys())
+
+    def clear(self) -> bool:
+        """Remove the cache file."""
+        with self._lock:
+            self._queued.clear()
+            self._drop.clear()
+        ok = self.store.clear()
+        self._store = None
+        return ok
+
+
+_caches: dict[str, NameCache] = {}
+
+
+def for_dir(cache_dir: str) -> NameCache:
+    """The process's one ``NameCache`` for *cache_dir*."""
+    cache = _caches.get(cache_dir)
+    if cache is None:
+        cache = _caches[cache_dir] = NameCache(cache_dir)
+    return cache
+
+
+def lookup(st: "_State") -> "Entry | None":
+    """The valid entry for a lazy module, or None."""
+    origin = st.module.__spec__.origin
+    try:
+        return for_dir(st.settings.cache_dir).get(st.name, origin)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable cache: behave eagerly
+        warn_once("cache-read", f"lazyhook could not read its name cache: {exc!r}")
+        return None
+
+
+def invalidate(module: str, keep_queued: bool = False) -> None:
+    for cache in _caches.values():
+        cache.invalidate(module, keep_queued)
+
+
+def learn(st: "_State") -> None:
+    """Record the names of *st*'s module, which has just run."""
+    module = sys.modules.get(st.name)
+    if module is None or module is not st.module:
+        return  # replaced its own sys.modules entry: its names are another object's
+    d = module.__dict__
+    names = tuple(k for k in d if type(k) is str and k.isidentifier())
+    if len(names) != len(d) and any(
+        not (type(k) is str and k.isidentifier()) and not str(k).startswith("_") for k in d
+    ):
+        return  # a public key that is no identifier: star-import can't be reproduced
+    star = d.get("__all__")
+    if star is not None:
+        if not isinstance(star, (list, tuple)) or not all(
+            type(n) is str and n.isidentifier() for n in star
+        ):
+            return  # eager star-import would raise or bind oddly: leave it eager
+        star = tuple(star)
+    try:
+        sources = contributors(st.name, module)
+    except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
+        warn_once(f"analyse:{st.name}", f"lazyhook could not analyse {st.name!r}: {exc!r}")
+        return
+    if not sources:
+        return
+    for_dir(st.settings.cache_dir).record(st.name, names, star, sources, "__getattr__" in d)
+
+
+def _finder_stamps() -> "dict[str, Source]":
+    for finder in sys.meta_path:
+        stamps = getattr(finder, "stamps", None)
+        if isinstance(stamps, dict) and type(finder).__name__ == "LazyFinder":
+            return stamps
+    return {}
+
+
+def contributors(name: str, module: object) -> "list[Source]":
+    """Stamps of the sources that decide *module*'s names: its own file first, then the
+    transitive closure of its ``from m import *`` and ``m.__all__`` dependencies."""
+    stamps = _finder_stamps()
+    out: list[Source] = []
+    seen: set[str] = set()
+    todo = [(name, module)]
+    while todo:
+        mod_name, mod = todo.pop()
+        if mod_name in seen:
+            continue
+        seen.add(mod_name)
+        spec = getattr(mod, "__spec__", None)
+        origin = getattr(spec, "origin", None)
+        if not isinstance(origin, str) or not getattr(spec, "has_location", False):
+            if mod_name == name:
+                return []  # no file decides its names: nothing to validate against
+            continue
+        stamp = stamps.get(mod_name)
+        if stamp is None or stamp[0] != origin:
+            stamp = _stamp(origin)
+            if stamp is None:
+                if mod_name == name:
+                    return []
+                continue
+        out.append(stamp)
+        if origin.endswith(".py"):
+            for dep in _dependencies(origin, mod):
+                dep_mod = sys.modules.get(dep)
+                if dep_mod is not None:
+                    todo.append((dep, dep_mod))
+    return out
+
+
+def _dependencies(path: str, module: object) -> "list[str]":
+    """Modules whose names *module*'s source takes wholesale (read from the source: off the
+    hot path, only when an entry is recorded)."""
+    import ast
+
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), path)
+    package = getattr(module, "__package__", None) or ""
+    d = getattr(module, "__dict__", {})
+    deps: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            deps.append(target)
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "__all__"
+            and isinstance(node.value, ast.Name)
+        ):
+            value = d.get(node.value.id)
+            mod_name = getattr(value, "__name__", None)
+            if isinstance(value, type(sys)) and isinstance(mod_name, str):
+                deps.append(mod_name)
+    return deps

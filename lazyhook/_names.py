@@ -1,0 +1,379 @@
+"""Lazy names: what ``from x import y`` binds while ``x`` has not run.
+
+One ``LazyName`` per (module, name).  When its module runs (for whatever reason), every lazy
+name of it is settled and replaced by the real object in the module-level namespaces it was
+bound into, so from then on globals hold real objects and code runs at eager speed.  A lazy
+name that escaped first (stored in a list, captured as a default, bound in a function's locals
+or a class body) keeps working by forwarding every operation to the real object.
+
+Forwarding can never be perfect: ``type(obj)`` is ``LazyName`` until resolved, and C code that
+checks exact types rejects it.  To keep the common cases right, a call through a lazy name
+resolves lazy-name arguments first (``ctypes.sizeof(c_long)`` with both names lazy), and binary
+operators resolve the other operand.
+
+Loaded when the first lazy name is bound.
+"""
+
+import operator
+import sys
+
+from lazyhook import _module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_UNSET = object()
+_getslot = object.__getattribute__
+_setslot = object.__setattr__
+
+# Attributes of the lazy name object itself; everything else forwards.  The protocol methods
+# listed here are looked up on the *instance* by their callers (class creation's
+# __mro_entries__, pickle's __reduce_ex__, copy's __deepcopy__), so forwarding them would hand
+# out the real object's methods and bypass the lazy name's own handling.
+_OWN = frozenset(
+    {
+        "_lh_state",
+        "_lh_name",
+        "_lh_value",
+        "__mro_entries__",
+        "__reduce_ex__",
+        "__reduce__",
+        "__copy__",
+        "__deepcopy__",
+    }
+)
+
+
+class LazyName:
+    # A stand-in for ``getattr(module, name)`` until the module runs.  (No class docstring:
+    # ``__doc__`` is a property, because pydoc reads it with object.__getattribute__.)
+
+    __slots__ = ("_lh_state", "_lh_name", "_lh_value", "__weakref__")
+
+    @property
+    def __doc__(self) -> "str | None":  # type: ignore[override]
+        return _get(self).__doc__
+
+    def __init__(self, state: "_module._State", name: str) -> None:
+        _setslot(self, "_lh_state", state)
+        _setslot(self, "_lh_name", name)
+        _setslot(self, "_lh_value", _UNSET)
+
+    def __getattribute__(self, name: str) -> object:
+        if name in _OWN:
+            return _getslot(self, name)
+        real = _get(self)
+        if name == "__signature__":
+            import inspect
+
+            return inspect.signature(real)  # type: ignore[arg-type]
+        return getattr(real, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(_get(self), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(_get(self), name)
+
+    def __repr__(self) -> str:
+        return repr(_get(self))
+
+    def __str__(self) -> str:
+        return str(_get(self))
+
+    def __bytes__(self) -> bytes:
+        return bytes(_get(self))  # type: ignore[call-overload, no-any-return]
+
+    def __format__(self, spec: str) -> str:
+        return format(_get(self), spec)
+
+    def __bool__(self) -> bool:
+        return bool(_get(self))
+
+    def __hash__(self) -> int:
+        return hash(_get(self))
+
+    def __dir__(self) -> "list[str]":
+        return dir(_get(self))
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        # Resolve lazy-name arguments: C callees check exact types (ctypes.sizeof(c_long)).
+        if args:
+            args = tuple(_get(a) if type(a) is LazyName else a for a in args)
+        if kwargs:
+            kwargs = {k: _get(v) if type(v) is LazyName else v for k, v in kwargs.items()}
+        return _get(self)(*args, **kwargs)  # type: ignore[operator]
+
+    # Descriptor use in a class body: a lazy function assigned as a class attribute must give a
+    # bound method, a lazy staticmethod/property what they give.
+    def __get__(self, obj: object, cls: "type | None" = None) -> object:
+        real = _get(self)
+        get = getattr(type(real), "__get__", None)
+        if get is None:
+            return real
+        return get(real, obj, cls)
+
+    # Classes: isinstance(x, lazy_cls), issubclass(C, lazy_cls), class Mine(lazy_cls).
+    def __instancecheck__(self, obj: object) -> bool:
+        return isinstance(obj, _get(self))  # type: ignore[arg-type]
+
+    def __subclasscheck__(self, cls: type) -> bool:
+        return issubclass(cls, _get(self))  # type: ignore[arg-type]
+
+    def __mro_entries__(self, bases: "tuple[object, ...]") -> "tuple[object, ...]":
+        return (_get(self),)
+
+    # Containers and iteration.
+    def __len__(self) -> int:
+        return len(_get(self))  # type: ignore[arg-type]
+
+    def __length_hint__(self) -> int:
+        return operator.length_hint(_get(self))
+
+    def __iter__(self) -> object:
+        return iter(_get(self))  # type: ignore[call-overload]
+
+    def __next__(self) -> object:
+        return next(_get(self))  # type: ignore[call-overload]
+
+    def __reversed__(self) -> object:
+        return reversed(_get(self))  # type: ignore[call-overload]
+
+    def __contains__(self, item: object) -> bool:
+        return item in _get(self)  # type: ignore[operator]
+
+    def __getitem__(self, key: object) -> object:
+        return _get(self)[key]  # type: ignore[index]
+
+    def __setitem__(self, key: object, value: object) -> None:
+        _get(self)[key] = value  # type: ignore[index]
+
+    def __delitem__(self, key: object) -> None:
+        del _get(self)[key]  # type: ignore[attr-defined]
+
+    # Numbers.
+    def __index__(self) -> int:
+        return operator.index(_get(self))
+
+    def __int__(self) -> int:
+        return int(_get(self))  # type: ignore[call-overload, no-any-return]
+
+    def __float__(self) -> float:
+        return float(_get(self))  # type: ignore[arg-type]
+
+    def __complex__(self) -> complex:
+        return complex(_get(self))  # type: ignore[arg-type]
+
+    def __round__(self, *args: object) -> object:
+        return round(_get(self), *args)  # type: ignore[call-overload]
+
+    def __trunc__(self) -> object:
+        import math
+
+        return math.trunc(_get(self))  # type: ignore[arg-type]
+
+    def __floor__(self) -> object:
+        import math
+
+        return math.floor(_get(self))  # type: ignore[arg-type]
+
+    def __ceil__(self) -> object:
+        import math
+
+        return math.ceil(_get(self))  # type: ignore[arg-type]
+
+    def __neg__(self) -> object:
+        return -_get(self)  # type: ignore[operator]
+
+    def __pos__(self) -> object:
+        return +_get(self)  # type: ignore[operator]
+
+    def __abs__(self) -> object:
+        return abs(_get(self))  # type: ignore[arg-type]
+
+    def __invert__(self) -> object:
+        return ~_get(self)  # type: ignore[operator]
+
+    # Context managers, async.
+    def __enter__(self) -> object:
+        return _get(self).__enter__()  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> object:
+        return _get(self).__exit__(*exc)  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> object:
+        return await _get(self).__aenter__()  # type: ignore[attr-defined]
+
+    async def __aexit__(self, *exc: object) -> object:
+        return await _get(self).__aexit__(*exc)  # type: ignore[attr-defined]
+
+    def __await__(self) -> object:
+        return _get(self).__await__()  # type: ignore[attr-defined]
+
+    def __aiter__(self) -> object:
+        return _get(self).__aiter__()  # type: ignore[attr-defined]
+
+    def __anext__(self) -> object:
+        return _get(self).__anext__()  # type: ignore[attr-defined]
+
+    def __fspath__(self) -> object:
+        import os
+
+        return os.fspath(_get(self))  # type: ignore[call-overload]
+
+    # Pickling and copying: a lazy name pickles to what its real object pickles to.  Functions,
+    # classes and modules are pickled by reference by pickle itself, which rejects a proxy by
+    # identity ("not the same object"), so those reduce to pkgutil.resolve_name('mod:qualname'),
+    # loadable without lazyhook installed.  Instances use their own reduce.
+    def __reduce_ex__(self, protocol: "object") -> object:
+        real = _get(self)
+        if isinstance(real, type(sys)):
+            import importlib
+
+            return importlib.import_module, (real.__name__,)
+        qualname = getattr(real, "__qualname__", None)
+        modname = getattr(real, "__module__", None)
+        if (
+            isinstance(real, type) or callable(real) and hasattr(real, "__code__")
+        ) or type(real).__name__ in ("builtin_function_or_method",):
+            if isinstance(qualname, str) and isinstance(modname, str):
+                import pkgutil
+
+                return pkgutil.resolve_name, (f"{modname}:{qualname}",)
+        return real.__reduce_ex__(protocol)  # type: ignore[call-overload]
+
+    def __reduce__(self) -> object:
+        return self.__reduce_ex__(2)
+
+    def __copy__(self) -> object:
+        import copy
+
+        return copy.copy(_get(self))
+
+    def __deepcopy__(self, memo: "dict[int, object]") -> object:
+        import copy
+
+        return copy.deepcopy(_get(self), memo)
+
+
+def _binary(op: "Callable[[object, object], object]", name: str) -> None:
+    def forward(self: LazyName, other: object) -> object:
+        return op(_get(self), _get(other) if type(other) is LazyName else other)
+
+    def reflected(self: LazyName, other: object) -> object:
+        return op(_get(other) if type(other) is LazyName else other, _get(self))
+
+    forward.__name__ = f"__{name}__"
+    reflected.__name__ = f"__r{name}__"
+    setattr(LazyName, forward.__name__, forward)
+    setattr(LazyName, reflected.__name__, reflected)
+
+
+def _inplace(op: "Callable[[object, object], object]", name: str) -> None:
+    def inplace(self: LazyName, other: object) -> object:
+        return op(_get(self), _get(other) if type(other) is LazyName else other)
+
+    inplace.__name__ = f"__i{name}__"
+    setattr(LazyName, inplace.__name__, inplace)
+
+
+for _n in (
+    "add sub mul matmul truediv floordiv mod pow lshift rshift and xor or".split()
+):
+    _op = getattr(operator, _n + "_" if _n in ("and", "or") else _n)
+    _binary(_op, _n)
+    _inplace(getattr(operator, "i" + _n), _n)
+_binary(divmod, "divmod")
+
+for _n in "lt le eq ne gt ge".split():
+
+    def _cmp(self: LazyName, other: object, _op: "Callable[[object, object], object]" = getattr(operator, _n)) -> object:
+        return _op(_get(self), _get(other) if type(other) is LazyName else other)
+
+    _cmp.__name__ = f"__{_n}__"
+    setattr(LazyName, _cmp.__name__, _cmp)
+# Defining __eq__ would otherwise set __hash__ to None.
+LazyName.__hash__ = LazyName.__dict__["__hash__"]  # type: ignore[method-assign]
+
+
+def lazy_name(state: "_module._State", name: str) -> LazyName:
+    """The one lazy name for (state's module, name)."""
+    ln = state.names.get(name)
+    if ln is None:
+        ln = state.names[name] = LazyName(state, name)
+        rec = _module.records.get(state.name)
+        if rec is not None:
+            rec.names += 1
+    return ln
+
+
+def _get(ln: object) -> object:
+    """The real object behind a lazy name (running its module if needed)."""
+    value = _getslot(ln, "_lh_value")
+    if value is not _UNSET:
+        return value
+    st: _module._State = _getslot(ln, "_lh_state")
+    name: str = _getslot(ln, "_lh_name")
+    if _module.pending_state(st.module) is st:
+        _module._execute(st, sys._getframe(1))  # raises the module's own error, site noted
+        value = _getslot(ln, "_lh_value")
+        if value is not _UNSET:
+            return value
+    target = _module._forward.get(id(st.module), st.module)
+    try:
+        value = getattr(target, name)  # honours a PEP 562 __getattr__
+    except AttributeError:
+        from lazyhook import _cache
+
+        # Running the module has re-learned its true names already (unless it could not be
+        # learned): make sure the lie is not used again either way.
+        _cache.invalidate(st.name, keep_queued=True)
+        err = ImportError(
+            f"cannot import name {name!r} from {st.name!r} "
+            f"({getattr(st.module, '__file__', None) or 'unknown location'})",
+            name=st.name,
+        )
+        msg = "lazyhook: its name cache was stale (the entry has been invalidated)"
+        if hasattr(err, "add_note"):
+            err.add_note(msg)
+        raise err from None
+    _setslot(ln, "_lh_value", value)
+    return value
+
+
+def settle(st: "_module._State", module: object) -> bool:
+    """After *st*'s module ran: fill in every lazy name and replace them where they were bound.
+
+    Returns False if a lazy name's value is missing (the cache had promised it).
+    """
+    d = getattr(module, "__dict__", None)
+    if not isinstance(d, dict):
+        return True
+    complete = True
+    real: dict[int, object] = {}
+    for name, ln in st.names.items():
+        value = d.get(name, _UNSET)
+        if value is _UNSET:
+            if "__getattr__" not in d:
+                complete = False
+            continue  # resolved (or found missing) at its first use
+        _setslot(ln, "_lh_value", value)
+        real[id(ln)] = value
+    rec = _module.records.get(st.name)
+    if rec is not None:
+        rec.resolved_names = len(real)
+    for ns in st.namespaces:
+        for key, value in list(ns.items()):
+            if type(value) is LazyName and id(value) in real:
+                ns[key] = real[id(value)]
+    st.namespaces.clear()
+    return complete
+
+
+def is_unresolved(obj: object) -> bool:
+    return type(obj) is LazyName and _getslot(obj, "_lh_value") is _UNSET
+
+
+def resolve(obj: object) -> object:
+    return _get(obj) if type(obj) is LazyName else obj
