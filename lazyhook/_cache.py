@@ -99,10 +99,14 @@ class NameCache:
         self._store: Store | None = None
         self._lock = allocate_lock()
         self._queued: dict[str, tuple[object, ...]] = {}
+        # Learned but not yet analysed: (module, names, star, flags).  The source analysis
+        # imports ``ast`` and reads files, so it runs at flush time, never inside an import.
+        self._learned: dict[str, tuple[object, tuple[str, ...], object, int]] = {}
         self._drop: set[str] = set()
         self._used: set[str] = set()
         self._last_write = time.monotonic()
         self._exit_hook = False
+        self.shared = False  # write the file readable by all users (``cache warm --shared``)
 
     @property
     def store(self) -> "Store":
@@ -173,12 +177,28 @@ class NameCache:
         with self._lock:
             self._queued[module] = value
             self._drop.discard(module)
+        self._schedule()
+
+    def learn(
+        self, name: str, module: object, names: "tuple[str, ...]", star: object, flags: int
+    ) -> None:
+        """Queue the names of *module* as they are now (the end of its execution); which
+        sources decide them is worked out at the next flush."""
+        with self._lock:
+            self._learned[name] = (module, names, star, flags)
+            self._queued.pop(name, None)
+            self._drop.discard(name)
+        self._schedule()
+
+    def _schedule(self) -> None:
         if not self._exit_hook:
             import atexit
 
             atexit.register(self.flush)
             self._exit_hook = True
-        if time.monotonic() - self._last_write > _WRITE_INTERVAL:
+        # Coalesce: at exit, or during a long run when the last write is over a second old —
+        # but never from inside an import (the analysis imports ast and reads sources).
+        if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _importing():
             self.flush()
 
     def invalidate(self, module: str, keep_queued: bool = False) -> None:
@@ -187,13 +207,25 @@ class NameCache:
         With *keep_queued*, an entry learned in this process (so already true) is kept.
         """
         with self._lock:
-            if keep_queued and module in self._queued:
+            if keep_queued and (module in self._queued or module in self._learned):
                 return
             self._queued.pop(module, None)
+            self._learned.pop(module, None)
             self._drop.add(module)
 
     def flush(self) -> bool:
         """Write queued entries now (merge-and-replace under the store's lock)."""
+        with self._lock:
+            learned, self._learned = self._learned, {}
+        for name, (module, names, star, flags) in learned.items():
+            try:
+                sources = contributors(name, module)
+            except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
+                warn_once(f"analyse:{name}", f"lazyhook could not analyse {name!r}: {exc!r}")
+                continue
+            if sources:
+                with self._lock:
+                    self._queued.setdefault(name, (names, star, flags, tuple(sources)))
         with self._lock:
             if not self._queued and not self._drop:
                 return True
@@ -201,6 +233,8 @@ class NameCache:
             self._queued, self._drop, self._used = {}, set(), set()
             self._last_write = time.monotonic()
         try:
+            if self.shared:
+                return self.store.write(put, drop, touch, shared=True)
             return self.store.write(put, drop, touch)
         except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
             warn_once("cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}")
@@ -214,6 +248,7 @@ class NameCache:
         """Remove the cache file."""
         with self._lock:
             self._queued.clear()
+            self._learned.clear()
             self._drop.clear()
         ok = self.store.clear()
         self._store = None
@@ -251,7 +286,12 @@ def learn(st: "_State") -> None:
     module = sys.modules.get(st.name)
     if module is None or module is not st.module:
         return  # replaced its own sys.modules entry: its names are another object's
-    d = module.__dict__
+    learn_module(st.name, module, for_dir(st.settings.cache_dir))
+
+
+def learn_module(name: str, module: object, cache: NameCache) -> None:
+    """Record the names of *module*, executed (e.g. by ``cache warm``), into *cache*."""
+    d = module.__dict__  # type: ignore[attr-defined]
     names = tuple(k for k in d if type(k) is str and k.isidentifier())
     if len(names) != len(d) and any(
         not (type(k) is str and k.isidentifier()) and not str(k).startswith("_") for k in d
@@ -264,14 +304,26 @@ def learn(st: "_State") -> None:
         ):
             return  # eager star-import would raise or bind oddly: leave it eager
         star = tuple(star)
-    try:
-        sources = contributors(st.name, module)
-    except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
-        warn_once(f"analyse:{st.name}", f"lazyhook could not analyse {st.name!r}: {exc!r}")
-        return
-    if not sources:
-        return
-    for_dir(st.settings.cache_dir).record(st.name, names, star, sources, "__getattr__" in d)
+    cache.learn(name, module, names, star, _FLAG_GETATTR if "__getattr__" in d else 0)
+
+
+_IMPORT_CODES = (
+    sys.modules["_frozen_importlib"]._find_and_load.__code__,
+    sys.modules["_frozen_importlib"]._load_unlocked.__code__,
+)
+
+
+def _importing() -> bool:
+    """True if this thread is inside an import (or a lazy module's execution) right now."""
+    module = sys.modules.get("lazyhook._module")
+    run = getattr(module, "_run", None)
+    codes = (*_IMPORT_CODES, run.__code__) if run is not None else _IMPORT_CODES
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code in codes:
+            return True
+        f = f.f_back  # type: ignore[assignment]
+    return False
 
 
 def _finder_stamps() -> "dict[str, Source]":
@@ -319,7 +371,10 @@ def contributors(name: str, module: object) -> "list[Source]":
 def _dependencies(path: str, module: object) -> "list[str]":
     """Modules whose names *module*'s source takes wholesale (read from the source: off the
     hot path, only when an entry is recorded)."""
-    import ast
+    from lazyhook._finder import eager
+
+    with eager():  # lazyhook's own tools are imported eagerly, and never recorded
+        import ast
 
     with open(path, "rb") as f:
         tree = ast.parse(f.read(), path)

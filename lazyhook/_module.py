@@ -298,6 +298,24 @@ def _execute(st: _State, frame: "FrameType | None") -> None:
         _cache.learn(st)
 
 
+def _first_use_site(frame: "FrameType | None") -> "tuple[str, int] | None":
+    """file:line of the user code whose use resolved a module (past importlib and lazyhook)."""
+    user = importer_frame(frame)
+    while user is not None and user.f_globals.get("__name__", "").startswith("lazyhook"):
+        user = user.f_back
+    return None if user is None else (user.f_code.co_filename, user.f_lineno)
+
+
+def _startup_warning(name: str, site: "tuple[str, int]") -> None:
+    from lazyhook import _warn
+
+    # Modules that showing a warning resolves (linecache, tokenize...) are lazyhook's doing,
+    # not the program's start-up.
+    if not _warn.emitting:
+        msg = f"lazy module {name!r} was resolved during start-up at {site[0]}:{site[1]}"
+        _warn.warn_once(f"startup:{name}", msg)
+
+
 def execute_parents(name: str, frame: "FrameType | None") -> None:
     """Run the still-lazy parent packages of *name*, outermost first (the order invariant)."""
     i = name.find(".")
@@ -316,16 +334,9 @@ def _run(st: _State, frame: "FrameType | None") -> None:
     spec = d.get("__spec__")
     rec = records.get(name)
     if rec is not None:
-        user = importer_frame(frame)
-        while user is not None and user.f_globals.get("__name__", "").startswith("lazyhook"):
-            user = user.f_back
-        if user is not None:
-            rec.used_at = (user.f_code.co_filename, user.f_lineno)
-        if startup["strict"] and not startup["finished"]:
-            from lazyhook._warn import warn_once
-
-            at = f"{rec.used_at[0]}:{rec.used_at[1]}" if rec.used_at else "an unknown place"
-            warn_once(f"startup:{name}", f"lazy module {name!r} was resolved during start-up at {at}")
+        rec.used_at = _first_use_site(frame)
+        if startup["strict"] and not startup["finished"] and rec.used_at is not None:
+            _startup_warning(name, rec.used_at)
     if not st.checked and st.settings.names is not False:
         _entry(st)  # so that a module run for any reason records its names when needed
     st.snapshot = dict(d)

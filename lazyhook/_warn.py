@@ -13,6 +13,9 @@ class LazyhookWarning(UserWarning):
 
 # Causes already reported in this process: each fault is reported once, never per import.
 _reported: set[str] = set()
+# True while a warning is being shown: the modules the warnings machinery itself resolves
+# (linecache, tokenize...) must not trigger start-up warnings of their own.
+emitting = False
 
 
 def warn_once(cause: str, message: str, stacklevel: int = 2) -> None:
@@ -20,6 +23,8 @@ def warn_once(cause: str, message: str, stacklevel: int = 2) -> None:
     if cause in _reported:
         return
     _reported.add(cause)
+    global emitting
+    emitting = True
     try:
         import warnings
 
@@ -31,3 +36,5 @@ def warn_once(cause: str, message: str, stacklevel: int = 2) -> None:
             sys.stderr.write(f"LazyhookWarning: {message}\n")
         except Exception:  # noqa: BLE001
             pass
+    finally:
+        emitting = False

@@ -1,0 +1,382 @@
+"""The command line: ``python -m lazyhook`` / ``lazyhook``.
+
+Off the start-up path, so ``argparse``/``json`` are fine here.  User mistakes get a one-line
+error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+from lazyhook import _config, _startup
+
+USAGE_ERROR = 2
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(message)
+
+
+def _patterns(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        for p in value.split(","):
+            p = p.strip()
+            if p:
+                try:
+                    out.append(_config.check_pattern(p))
+                except ValueError as exc:
+                    raise CliError(str(exc)) from None
+    return out
+
+
+def _site_dir(user: bool) -> str:
+    if user:
+        import site
+
+        return site.getusersitepackages()
+    return sysconfig.get_paths()["purelib"]
+
+
+def _pth_paths() -> list[str]:
+    import site
+
+    dirs = [sysconfig.get_paths()["purelib"], site.getusersitepackages()]
+    return [os.path.join(d, _startup.PTH_NAME) for d in dict.fromkeys(dirs)]
+
+
+def cmd_enable(ns: argparse.Namespace) -> int:
+    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
+    directory = _site_dir(ns.user)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, _startup.PTH_NAME)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(_startup.pth_line(include, exclude))
+    os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
+    print(f"lazyhook enabled: {path}")
+    return 0
+
+
+def cmd_disable(ns: argparse.Namespace) -> int:
+    removed = []
+    for path in _pth_paths():
+        try:
+            os.remove(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    print("lazyhook disabled" + (f": removed {', '.join(removed)}" if removed else " (was not enabled)"))
+    return 0
+
+
+def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
+    import ast
+
+    try:
+        with open(path) as f:
+            line = f.readline()
+    except OSError:
+        return None
+    start = line.find("activate(")
+    end = line.rfind(")')")
+    if start < 0 or end < 0:
+        return ([], [])
+    try:
+        include, exclude = ast.literal_eval(line[start + len("activate(") : end].replace('"', "'"))
+    except (ValueError, SyntaxError):
+        return ([], [])
+    return list(include), list(exclude)
+
+
+def _cache(ns: argparse.Namespace) -> object:
+    import lazyhook
+
+    return lazyhook.name_cache(getattr(ns, "cache_dir", None))
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    found = False
+    for path in _pth_paths():
+        pats = _read_pth(path)
+        if pats is None:
+            continue
+        found = True
+        include, exclude = pats
+        print(f"enabled: {path}")
+        print(f"  include: {', '.join(include) or '* (default)'}")
+        print(f"  exclude: {', '.join(exclude) or '(none)'}")
+    if not found:
+        print("not enabled (no lazyhook .pth in this environment or the user site)")
+    if _config.disabled():
+        print("LAZYHOOK_DISABLE is set: activation is a no-op")
+    cache = _cache(ns)
+    print(f"cache: {cache.path}")  # type: ignore[attr-defined]
+    print(f"entries: {len(cache.entries())}")  # type: ignore[attr-defined]
+    return 0
+
+
+def _bootstrap(ns: argparse.Namespace, report_path: str | None) -> str:
+    kw = {
+        "include": _patterns(ns.include) or None,
+        "exclude": _patterns(ns.exclude) or None,
+        "mode": ns.mode,
+        "names": _config.parse_names(ns.names) if ns.names is not None else None,
+    }
+    lines = ["import lazyhook, lazyhook._startup as _s"]
+    if report_path:
+        lines.append(f"_s.write_report_at_exit({report_path!r})")
+    lines.append(f"lazyhook.install(**{kw!r})")
+    lines.append(f"_s.run_main({ns.kind!r}, {ns.target!r}, {ns.args!r})")
+    return "\n".join(lines)
+
+
+def _split_target(ns: argparse.Namespace) -> None:
+    rest: list[str] = ns.rest
+    if ns.module:
+        ns.kind, ns.target, ns.args = "module", ns.module, rest
+    elif not rest:
+        raise CliError("missing program: give script.py or -m module")
+    else:
+        ns.kind, ns.target, ns.args = "script", rest[0], rest[1:]
+        if not os.path.isfile(ns.target):
+            raise CliError(f"can't open file {ns.target!r}: no such file")
+    if ns.mode is not None and ns.mode not in _config.MODES:
+        raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all")
+    if ns.names is not None:
+        try:
+            _config.parse_names(ns.names)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    _split_target(ns)
+    code = _bootstrap(ns, None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec: the program gets this process (pid, signals, stdin, exit status) as with `python x`.
+    os.execv(sys.executable, [sys.executable, "-c", code])
+    return 0  # not reached
+
+
+def cmd_report(ns: argparse.Namespace) -> int:
+    _split_target(ns)
+    fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
+    os.close(fd)
+    try:
+        proc = subprocess.run([sys.executable, "-c", _bootstrap(ns, path)])
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            raise CliError("the program exited without a report (os._exit or a crash?)") from None
+    finally:
+        os.remove(path)
+    if ns.compare:
+        data["avoided_seconds"] = _avoided(ns, data)
+    if ns.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_table(data)
+    return proc.returncode
+
+
+def _avoided(ns: argparse.Namespace, data: dict[str, object]) -> float:
+    """Execution time of the never-executed lazy modules, from a cold eager run."""
+    ns_eager = argparse.Namespace(**vars(ns))
+    code = _bootstrap(ns_eager, None)
+    env = dict(os.environ, LAZYHOOK_DISABLE="1")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cumulative: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cum, name = line[len("import time:") :].split("|")
+            cumulative.setdefault(name.strip(), int(cum))
+    never = {r["module"] for r in data["modules"] if not r["resolved"]}  # type: ignore[attr-defined, index]
+    # Count each never-executed module once, excluding ones nested inside another counted one
+    # (cumulative times already include their children).
+    total = 0
+    for name in never:
+        parent_counted = any(
+            name.startswith(other + ".") for other in never if other != name
+        )
+        if not parent_counted:
+            total += cumulative.get(name, 0)
+    return total / 1e6
+
+
+def _print_table(data: dict[str, object]) -> None:
+    rows = data["modules"]  # type: ignore[index]
+    print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use")
+    for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):  # type: ignore[index]
+        ms = f"{r['seconds'] * 1000:.1f}" if r["seconds"] is not None else "-"
+        print(
+            f"{r['module'][:40]:40} {'yes' if r['resolved'] else 'no':8} {ms:>8} "
+            f"{r['lazy_names']:>5}  {r['used_at'] or '-'}"
+        )
+    t = data["totals"]  # type: ignore[index]
+    print(
+        f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "  # type: ignore[index]
+        f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "  # type: ignore[index]
+        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules"  # type: ignore[index]
+    )
+    if "avoided_seconds" in data:
+        print(f"execution avoided (cold eager run): {data['avoided_seconds'] * 1000:.1f} ms")  # type: ignore[index]
+
+
+def cmd_cache(ns: argparse.Namespace) -> int:
+    cache = _cache(ns)
+    action = ns.action
+    if action == "info":
+        path = cache.path  # type: ignore[attr-defined]
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        names = cache.entries()  # type: ignore[attr-defined]
+        valid = sum(1 for n in names if cache.valid(n))  # type: ignore[attr-defined]
+        print(f"path: {path}\nstatus: {cache.store.status()}\nsize: {size} bytes")  # type: ignore[attr-defined]
+        print(f"entries: {len(names)} ({valid} valid now)")
+        return 0
+    if action == "clear":
+        ok = cache.clear()  # type: ignore[attr-defined]
+        print("cache cleared" if ok else "could not clear the cache")
+        return 0 if ok else 1
+    if action == "verify":
+        status = cache.store.status()  # type: ignore[attr-defined]
+        if status not in ("ok", "missing"):
+            print(f"cache file {cache.path} is {status}")  # type: ignore[attr-defined]
+            return 1
+        stale = [n for n in cache.entries() if not cache.valid(n)]  # type: ignore[attr-defined]
+        for n in stale:
+            print(f"stale: {n}")
+        print(f"{len(cache.entries()) - len(stale)} valid, {len(stale)} stale")  # type: ignore[attr-defined]
+        return 0
+    return cmd_warm(ns, cache)
+
+
+_WARM = """
+import importlib, sys, lazyhook
+from lazyhook import _cache
+cache = lazyhook.name_cache({dir!r})
+cache.shared = {shared!r}
+tty = sys.stderr.isatty()
+for i, name in enumerate({mods!r}, 1):
+    if tty:
+        sys.stderr.write(f"\\r[{{i}}/{{len({mods!r})}}] {{name[:60]:60}}")
+    try:
+        _cache.learn_module(name, importlib.import_module(name), cache)
+    except Exception as exc:
+        print(f"failed: {{name}}: {{exc!r}}")
+if tty:
+    sys.stderr.write("\\n")
+print("written" if cache.flush() else "not written")
+"""
+
+
+def cmd_warm(ns: argparse.Namespace, cache: object) -> int:
+    mods = _patterns(ns.modules)
+    if not mods:
+        raise CliError("cache warm needs at least one module name")
+    code = _WARM.format(mods=mods, dir=os.path.dirname(cache.path), shared=ns.shared)  # type: ignore[attr-defined]
+    proc = subprocess.run([sys.executable, "-c", code])
+    entries = set(cache.__class__(os.path.dirname(cache.path)).entries())  # type: ignore[attr-defined]
+    missing = [m for m in mods if m not in entries]
+    print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")  # type: ignore[attr-defined]
+    return 1 if proc.returncode or missing else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="lazyhook", description="Lazy imports from interpreter start-up.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def pats(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--include", action="append", metavar="PATTERN")
+        sp.add_argument("--exclude", action="append", metavar="PATTERN")
+
+    sp = sub.add_parser("enable", help="activate lazyhook at every interpreter start (.pth)")
+    pats(sp)
+    sp.add_argument("--user", action="store_true", help="use the user site, not this environment")
+    sp.set_defaults(func=cmd_enable)
+    sp = sub.add_parser("disable", help="remove the activation .pth")
+    sp.set_defaults(func=cmd_disable)
+    sp = sub.add_parser("status", help="is lazyhook enabled, where, with which patterns")
+    sp.add_argument("--cache-dir")
+    sp.set_defaults(func=cmd_status)
+    for name, func, text in (
+        ("run", cmd_run, "run a program with lazyhook installed"),
+        ("report", cmd_report, "run a program and report what lazyhook deferred"),
+    ):
+        sp = sub.add_parser(name, help=text)
+        pats(sp)
+        sp.add_argument("--mode")
+        sp.add_argument("--names")
+        if name == "report":
+            sp.add_argument("--json", action="store_true")
+            sp.add_argument("--compare", action="store_true", help="also time a cold eager run")
+        sp.add_argument("-m", dest="module", metavar="MODULE", help="run a module as __main__")
+        sp.add_argument("rest", nargs=argparse.REMAINDER, metavar="script.py [args]")
+        sp.set_defaults(func=func)
+    sp = sub.add_parser("cache", help="inspect or manage the name cache")
+    sp.add_argument("--cache-dir")
+    csub = sp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for action in ("info", "clear", "verify"):
+        csub.add_parser(action)
+    w = csub.add_parser("warm", help="execute modules once and record their names")
+    w.add_argument("modules", nargs="+")
+    w.add_argument("--shared", action="store_true", help="readable by all users")
+    sp.set_defaults(func=cmd_cache)
+    return p
+
+
+_VALUE_OPTIONS = frozenset({"--include", "--exclude", "--mode", "--names"})
+
+
+def _split_program(argv: list[str]) -> tuple[list[str], list[str]]:
+    """For ``run``/``report``: lazyhook's own options, then the program and its arguments.
+
+    Everything from the script (or ``-m MODULE``) on belongs to the program, even
+    ``--help``, as with ``python script.py --help``.
+    """
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "-m":
+            return argv[: i + 2], argv[i + 2 :]
+        if arg == "--":
+            return argv[:i], argv[i + 1 :]
+        if not arg.startswith("-"):
+            return argv[:i], argv[i:]
+        i += 2 if arg in _VALUE_OPTIONS else 1
+    return argv, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        program: list[str] = []
+        if argv and argv[0] in ("run", "report"):
+            argv, program = _split_program(argv)
+        ns = parser.parse_args(argv)
+        if program:
+            ns.rest = [*ns.rest, *program]
+        return int(ns.func(ns))
+    except CliError as exc:
+        print(f"lazyhook: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR

@@ -1,0 +1,126 @@
+"""Activation at interpreter start-up, and running a program under lazyhook.
+
+``activate()`` is what the ``.pth`` line written by ``python -m lazyhook enable`` calls (and
+what a ``sitecustomize`` may call): it must never stop an interpreter from starting, so any
+failure becomes one ``LazyhookWarning`` on stderr.  The patterns are baked into the ``.pth``
+line as literals, so start-up parses no configuration file (no ``tomllib``/``json``).
+
+``run_main()`` runs a script or ``-m`` module as ``__main__`` for the CLI's ``run``/``report``
+in a fresh interpreter, with ``sys.argv``, ``__main__``, exit codes and tracebacks as
+``python script.py`` would give them.
+"""
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+PTH_NAME = "_lazyhook.pth"  # sorts before most .pth files, so their imports can be lazy too
+PTH_MARK = "# lazyhook activation"
+
+
+def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
+    """The single line of the activation ``.pth`` file.
+
+    ``site`` executes lines that start with ``import``.  Everything is wrapped in one ``try``:
+    if lazyhook was uninstalled while its ``.pth`` stayed behind, the interpreter still starts
+    silently (a bare failing import line would make ``site`` print a traceback every start).
+    """
+    args = f"{tuple(include)!r}, {tuple(exclude)!r}"
+    return (
+        "import sys; exec('try:\\n from lazyhook._startup import activate\\n"
+        "except ImportError:\\n pass\\nelse:\\n activate(" + args.replace("'", '"') + ")')"
+        f"  {PTH_MARK}\n"
+    )
+
+
+def activate(include: "Sequence[str]" = (), exclude: "Sequence[str]" = ()) -> None:
+    """Install lazyhook from site start-up; ``LAZYHOOK_*`` variables apply as usual."""
+    try:
+        from lazyhook import _config
+
+        if _config.disabled():
+            return
+        import lazyhook
+
+        lazyhook.install(include=include or None, exclude=exclude or None)
+    except Exception as exc:  # noqa: BLE001 - start-up must go on whatever happens
+        try:
+            from lazyhook._warn import warn_once
+
+            warn_once("activate", f"lazyhook activation failed, imports stay eager: {exc!r}")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
+    """Run *target* (``kind`` is ``"script"`` or ``"module"``) as ``__main__``."""
+    import builtins
+
+    main = sys.modules["__main__"]
+    if kind == "module":
+        import runpy
+
+        sys.argv = ["-m", *args]
+        sys.path[0] = os.getcwd()  # as `python -m` does
+        _call(runpy._run_module_as_main, target, True)  # type: ignore[attr-defined]
+        return
+    path = os.path.abspath(target)
+    sys.argv = [target, *args]
+    sys.path[0] = os.path.dirname(path)
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec")  # absolute, as `python x.py` reports it since 3.9
+    d = main.__dict__
+    d.clear()
+    d.update(
+        __name__="__main__",
+        __doc__=None,
+        __package__=None,
+        __loader__=None,
+        __spec__=None,
+        __file__=path,
+        __builtins__=builtins,
+    )
+    _call(exec, code, d)
+
+
+def _call(func: object, *args: object) -> None:
+    try:
+        func(*args)  # type: ignore[operator]
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - re-reported exactly as Python would
+        # Drop this runner's own frames so the traceback is the program's, as with `python x`.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_globals.get("__name__") in (
+            __name__,
+            "runpy",
+        ):
+            tb = tb.tb_next
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        if isinstance(exc, KeyboardInterrupt):
+            import signal
+
+            sys.stdout.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        sys.exit(1)
+
+
+def write_report_at_exit(path: str) -> None:
+    """Write ``lazyhook.report()`` as JSON to *path* when the program exits."""
+    import atexit
+
+    def dump() -> None:
+        import lazyhook
+
+        data = lazyhook.report()  # before json is imported: it may be one of the lazy modules
+        import json
+
+        with open(path, "w") as f:
+            json.dump(data, f)
+
+    atexit.register(dump)
