@@ -25,7 +25,17 @@ _ModuleType = type(sys)
 _FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
 
 # Frames of the import machinery itself, walked past to find the code that asked for an import.
-_MACHINERY = frozenset({"importlib._bootstrap", "importlib._bootstrap_external", "importlib"})
+# (The frozen modules' globals say "importlib._bootstrap" on 3.11 but "_frozen_importlib" on
+# 3.10 and 3.12+.)
+_MACHINERY = frozenset(
+    {
+        "importlib._bootstrap",
+        "importlib._bootstrap_external",
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+        "importlib",
+    }
+)
 # Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
 _EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
 _EAGER_IMPORTER_PREFIXES = ("lazyhook.",)

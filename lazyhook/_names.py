@@ -337,7 +337,8 @@ def _get(ln: object) -> object:
         msg = "lazyhook: its name cache was stale (the entry has been invalidated)"
         if hasattr(err, "add_note"):
             err.add_note(msg)
-        raise err from None
+            raise err from None
+        raise err from ImportError(msg)  # 3.10 has no notes: say it as the cause
     _setslot(ln, "_lh_value", value)
     return value
 

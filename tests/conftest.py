@@ -82,7 +82,9 @@ class Sandbox:
 
     def env(self, **extra: str) -> dict[str, str]:
         pythonpath = os.pathsep.join([str(self.src), str(ROOT)])
-        return clean_env(PYTHONPATH=pythonpath, LAZYHOOK_CACHE_DIR=str(self.cache), **extra)
+        env = clean_env(PYTHONPATH=pythonpath, LAZYHOOK_CACHE_DIR=str(self.cache))
+        env.update(extra)
+        return env
 
     def run(
         self,

@@ -1,0 +1,174 @@
+"""The name cache as lazyhook uses it: validation, hostile input, faults (issue 3).
+
+The byte-level store has its own tests (test_store*.py); these run whole interpreters.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import RUN, Sandbox
+
+MOD = {"names_mod.py": RUN + "A = 1\nB = 2\n"}
+USE = """
+import lazyhook
+lazyhook.install()
+from names_mod import A
+print("lazy", lazyhook.is_lazy(A))
+print("A", A)
+"""
+
+
+def cache_file(sandbox: Sandbox) -> Path:
+    files = list(sandbox.cache.glob("*.lzc"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def test_corrupt_cache_warns_once_imports_work_and_it_is_rebuilt(sandbox: Sandbox) -> None:
+    sandbox.write(MOD)
+    sandbox.run(USE)
+    path = cache_file(sandbox)
+    good = path.read_bytes()
+    for bad in (good[:-7], b"garbage" * 20, good[:10]):
+        path.write_bytes(bad)
+        r = sandbox.run(USE)
+        assert r.lines == ["lazy False", "A 1"]  # nothing trusted: eager behaviour, real names
+        assert r.err.count("LazyhookWarning") == 1 and str(path) in r.err
+        r = sandbox.run(USE)
+        assert r.lines == ["lazy True", "A 1"] and r.err == ""  # rebuilt by the previous run
+    # A damaged entry (its own checksum fails) is just a miss: silent, and relearned.
+    path.write_bytes(good[:-7] + b"garbage")
+    r = sandbox.run(USE)
+    assert r.lines == ["lazy False", "A 1"] and r.err == ""
+
+
+def test_hostile_entries_are_misses(sandbox: Sandbox) -> None:
+    sandbox.write(MOD)
+    sandbox.run(USE)
+    # Valid checksums, hostile content: non-identifier names, wrong types, wrong shape.
+    sandbox.run(
+        """
+        import lazyhook
+        c = lazyhook.name_cache()
+        names, star, flags, sources = c.raw("names_mod")
+        store = c.store
+        for bad in (
+            (names + ("not an identifier",), star, flags, sources),
+            (names + (b"A",), star, flags, sources),
+            (names, ("x y",), flags, sources),
+            (names, star, "1", sources),
+            (names, star, flags, ()),
+            (names, star, flags, (("p", "size", 3),)),
+            "just a string",
+        ):
+            assert store.write({"names_mod": bad})
+            assert lazyhook.name_cache().raw("names_mod") is None, bad
+        print("ok")
+        """
+    )
+    r = sandbox.run(USE)
+    assert r.lines == ["lazy False", "A 1"] and r.err == ""
+
+
+def test_stamps_are_taken_before_the_source_is_read(sandbox: Sandbox) -> None:
+    # The body edits its own source while it runs: an edit landing mid-execution.
+    sandbox.write(
+        {
+            "selfedit.py": RUN
+            + """
+            import os
+            A = 1
+            if not os.environ.get("NO_EDIT"):
+                with open(__file__, "a") as f:
+                    f.write("B = 2\\n")
+            """
+        }
+    )
+    code = """
+    import lazyhook
+    lazyhook.install()
+    from selfedit import *
+    print("names", sorted(k for k in ("A", "B") if k in globals()))
+    """
+    first = sandbox.run(code)
+    assert first.runs == ["selfedit"]
+    # The entry recorded names without B, but its stamp predates the edit: it must be stale.
+    second = sandbox.run(code, env=sandbox.env(NO_EDIT="1"))
+    assert second.runs == ["selfedit"]
+    assert second.lines == ["names ['A', 'B']"]
+
+
+def test_entry_for_another_file_of_the_same_name_is_a_miss(sandbox: Sandbox) -> None:
+    sandbox.write(MOD)
+    sandbox.run(USE)
+    other = sandbox.path / "other"
+    other.mkdir()
+    (other / "names_mod.py").write_text(RUN + "A = 'other'\n")
+    env = sandbox.env()
+    env["PYTHONPATH"] = os.pathsep.join([str(other), env["PYTHONPATH"]])
+    r = sandbox.run(USE, env=env)
+    assert r.lines == ["lazy False", "A other"]
+
+
+def test_unusable_cache_locations_never_break_imports(sandbox: Sandbox) -> None:
+    sandbox.write(MOD)
+    blocker = sandbox.path / "a_file"
+    blocker.write_text("not a directory")
+    for cache_dir in (blocker / "sub", sandbox.path / "dir_as_file"):
+        if cache_dir.name == "dir_as_file":
+            # A directory where the cache file should be.
+            cache_dir.mkdir()
+            (cache_dir / "x").mkdir()
+            import lazyhook._config as cfg  # computing the file name needs no install
+
+            os.makedirs(cfg.cache_file(str(cache_dir)))
+        env = sandbox.env(LAZYHOOK_CACHE_DIR=str(cache_dir))
+        for _ in range(2):
+            r = sandbox.run(USE, env=env)
+            assert r.lines == ["lazy False", "A 1"], cache_dir
+            assert r.err.count("LazyhookWarning") <= 1, r.err
+            assert "Traceback" not in r.err
+
+
+def test_one_write_for_a_cold_run_that_learns_many_entries(sandbox: Sandbox) -> None:
+    sandbox.write({f"many{i}.py": RUN + f"V{i} = {i}\n" for i in range(12)})
+    r = sandbox.run(
+        """
+        import lazyhook
+        from lazyhook import _store
+        writes = []
+        real = _store.Store.write
+        def counting(self, *a, **k):
+            writes.append(1)
+            return real(self, *a, **k)
+        _store.Store.write = counting
+        lazyhook.install()
+        import importlib, atexit
+        for i in range(12):
+            getattr(importlib.import_module(f"many{i}"), f"V{i}")
+        atexit.register(lambda: print("writes", len(writes)))  # runs after lazyhook's flush
+        """
+    )
+    assert r.runs == [f"many{i}" for i in range(12)]
+    r2 = sandbox.run(
+        "import lazyhook\nprint(len(lazyhook.name_cache().entries()))\n"
+    )
+    assert r2.lines == ["12"]
+
+
+def test_cache_file_is_per_environment(tmp_path: Path) -> None:
+    import sys
+
+    from lazyhook import _config
+
+    a = _config.cache_file(str(tmp_path))
+    old = sys.prefix
+    try:
+        sys.prefix = "/some/other/venv"
+        b = _config.cache_file(str(tmp_path))
+    finally:
+        sys.prefix = old
+    assert a != b and os.path.dirname(a) == os.path.dirname(b) == str(tmp_path)
+    assert sys.implementation.cache_tag in os.path.basename(a)
