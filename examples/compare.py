@@ -21,9 +21,13 @@ RUNS = int(os.environ.get("EXAMPLE_RUNS", "21"))
 
 
 def run(lazy: bool, args: list[str]) -> tuple[float, str]:
-    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="", EXAMPLE_LAZY="1" if lazy else "0")
+    env = dict(
+        os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="", EXAMPLE_LAZY="1" if lazy else "0"
+    )
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, APP, *args], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, APP, *args], env=env, capture_output=True, text=True, check=True
+    )
     return time.perf_counter() - t0, out.stdout.strip()
 
 

@@ -16,11 +16,10 @@ from lazyhook._finder import LazyFinder, eager
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
-
-    from lazyhook._warn import LazyhookWarning
     from collections.abc import Callable, Iterable
 
     from lazyhook._cache import NameCache
+    from lazyhook._warn import LazyhookWarning
 
 __version__ = "0.1.0"
 __all__ = [
@@ -67,7 +66,7 @@ def install(
         return
     settings = _config.resolve(include, exclude, mode, filter, names, cache_dir)
     for finder in sys.meta_path:
-        if type(finder) is LazyFinder:
+        if isinstance(finder, LazyFinder):
             finder.settings = settings
             return
     sys.meta_path.insert(0, LazyFinder(settings))  # type: ignore[arg-type]
@@ -75,18 +74,18 @@ def install(
 
 def uninstall() -> None:
     """Remove the finder.  Lazy modules and names created so far keep working."""
-    sys.meta_path[:] = [f for f in sys.meta_path if type(f) is not LazyFinder]
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, LazyFinder)]
 
 
 def is_installed() -> bool:
     """True while lazyhook's finder is on ``sys.meta_path``."""
-    return any(type(f) is LazyFinder for f in sys.meta_path)
+    return any(isinstance(f, LazyFinder) for f in sys.meta_path)
 
 
 def is_lazy(obj: object) -> bool:
     """True for a lazy module whose body has not run yet, or an unresolved lazy name."""
     module = sys.modules.get("lazyhook._module")
-    return module is not None and module.is_lazy(obj)  # type: ignore[attr-defined, no-any-return]
+    return module is not None and module.is_lazy(obj)
 
 
 def resolve(obj: object) -> object:
@@ -97,7 +96,7 @@ def resolve(obj: object) -> object:
     module = sys.modules.get("lazyhook._module")
     if module is None:
         return obj
-    return module.resolve(obj)  # type: ignore[attr-defined]
+    return module.resolve(obj)
 
 
 def startup_finished() -> None:

@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 _FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__
 _WRITE_INTERVAL = 1.0  # seconds: coalesce writes during a long run (no timer thread)
 
-Source = tuple  # (path: str, size: int, mtime_ns: int)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Source = tuple[str, int, int]  # (path, size, mtime_ns)
 
 
 class Entry:
@@ -119,7 +122,7 @@ class NameCache:
             self._store = store
         return self._store
 
-    def raw(self, module: str) -> "tuple[object, ...] | None":
+    def raw(self, module: str) -> "tuple[Any, ...] | None":
         """The stored value for *module* if it is well formed (not validated against sources)."""
         value = self.store.get(module)
         if value is None:
@@ -139,9 +142,9 @@ class NameCache:
         if value is None:
             return None
         names, star, flags, sources = value
-        if origin is not None and sources[0][0] != origin:  # type: ignore[index]
+        if origin is not None and sources[0][0] != origin:
             return None
-        for path, size, mtime in sources:  # type: ignore[attr-defined]
+        for path, size, mtime in sources:
             now = _stamp(path)
             if now is None:
                 self._drop.add(module)  # its source is gone: drop at the next write
@@ -150,8 +153,8 @@ class NameCache:
                 return None
         self._used.add(module)
         if star is None:
-            star = tuple(n for n in names if n[0] != "_")  # type: ignore[attr-defined]
-        return Entry(frozenset(names), star, bool(flags & _FLAG_GETATTR))  # type: ignore[arg-type]
+            star = tuple(n for n in names if n[0] != "_")
+        return Entry(frozenset(names), star, bool(flags & _FLAG_GETATTR))
 
     def valid(self, module: str) -> bool:
         """True if *module*'s entry is present and its sources are unchanged."""
@@ -237,7 +240,9 @@ class NameCache:
                 return self.store.write(put, drop, touch, shared=True)
             return self.store.write(put, drop, touch)
         except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
-            warn_once("cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}")
+            warn_once(
+                "cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}"
+            )
             return False
 
     def entries(self) -> "list[str]":
@@ -268,7 +273,8 @@ def for_dir(cache_dir: str) -> NameCache:
 
 def lookup(st: "_State") -> "Entry | None":
     """The valid entry for a lazy module, or None."""
-    origin = st.module.__spec__.origin
+    spec = st.module.__spec__
+    origin = spec.origin if spec is not None else None
     try:
         return for_dir(st.settings.cache_dir).get(st.name, origin)
     except Exception as exc:  # noqa: BLE001 - e.g. an unreadable cache: behave eagerly
@@ -291,7 +297,7 @@ def learn(st: "_State") -> None:
 
 def learn_module(name: str, module: object, cache: NameCache) -> None:
     """Record the names of *module*, executed (e.g. by ``cache warm``), into *cache*."""
-    d = module.__dict__  # type: ignore[attr-defined]
+    d = module.__dict__
     names = tuple(k for k in d if type(k) is str and k.isidentifier())
     if len(names) != len(d) and any(
         not (type(k) is str and k.isidentifier()) and not str(k).startswith("_") for k in d

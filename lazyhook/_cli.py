@@ -13,8 +13,10 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from typing import Any, NoReturn
 
 from lazyhook import _config, _startup
+from lazyhook._cache import NameCache
 
 USAGE_ERROR = 2
 
@@ -24,7 +26,7 @@ class CliError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise CliError(message)
 
 
@@ -77,7 +79,10 @@ def cmd_disable(ns: argparse.Namespace) -> int:
             removed.append(path)
         except FileNotFoundError:
             pass
-    print("lazyhook disabled" + (f": removed {', '.join(removed)}" if removed else " (was not enabled)"))
+    print(
+        "lazyhook disabled"
+        + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")
+    )
     return 0
 
 
@@ -100,7 +105,7 @@ def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
     return list(include), list(exclude)
 
 
-def _cache(ns: argparse.Namespace) -> object:
+def _cache(ns: argparse.Namespace) -> NameCache:
     import lazyhook
 
     return lazyhook.name_cache(getattr(ns, "cache_dir", None))
@@ -122,8 +127,8 @@ def cmd_status(ns: argparse.Namespace) -> int:
     if _config.disabled():
         print("LAZYHOOK_DISABLE is set: activation is a no-op")
     cache = _cache(ns)
-    print(f"cache: {cache.path}")  # type: ignore[attr-defined]
-    print(f"entries: {len(cache.entries())}")  # type: ignore[attr-defined]
+    print(f"cache: {cache.path}")
+    print(f"entries: {len(cache.entries())}")
     return 0
 
 
@@ -179,7 +184,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
         proc = subprocess.run([sys.executable, "-c", _bootstrap(ns, path)])
         try:
             with open(path) as f:
-                data = json.load(f)
+                data: dict[str, Any] = json.load(f)
         except (OSError, ValueError):
             raise CliError("the program exited without a report (os._exit or a crash?)") from None
     finally:
@@ -193,7 +198,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
     return proc.returncode
 
 
-def _avoided(ns: argparse.Namespace, data: dict[str, object]) -> float:
+def _avoided(ns: argparse.Namespace, data: dict[str, Any]) -> float:
     """Execution time of the never-executed lazy modules, from a cold eager run."""
     ns_eager = argparse.Namespace(**vars(ns))
     code = _bootstrap(ns_eager, None)
@@ -210,62 +215,60 @@ def _avoided(ns: argparse.Namespace, data: dict[str, object]) -> float:
         if line.startswith("import time:") and "|" in line and "cumulative" not in line:
             _, cum, name = line[len("import time:") :].split("|")
             cumulative.setdefault(name.strip(), int(cum))
-    never = {r["module"] for r in data["modules"] if not r["resolved"]}  # type: ignore[attr-defined, index]
+    never = {r["module"] for r in data["modules"] if not r["resolved"]}
     # Count each never-executed module once, excluding ones nested inside another counted one
     # (cumulative times already include their children).
     total = 0
     for name in never:
-        parent_counted = any(
-            name.startswith(other + ".") for other in never if other != name
-        )
+        parent_counted = any(name.startswith(other + ".") for other in never if other != name)
         if not parent_counted:
             total += cumulative.get(name, 0)
     return total / 1e6
 
 
-def _print_table(data: dict[str, object]) -> None:
-    rows = data["modules"]  # type: ignore[index]
+def _print_table(data: dict[str, Any]) -> None:
+    rows = data["modules"]
     print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use")
-    for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):  # type: ignore[index]
+    for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):
         ms = f"{r['seconds'] * 1000:.1f}" if r["seconds"] is not None else "-"
         print(
             f"{r['module'][:40]:40} {'yes' if r['resolved'] else 'no':8} {ms:>8} "
             f"{r['lazy_names']:>5}  {r['used_at'] or '-'}"
         )
-    t = data["totals"]  # type: ignore[index]
+    t = data["totals"]
     print(
-        f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "  # type: ignore[index]
-        f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "  # type: ignore[index]
-        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules"  # type: ignore[index]
+        f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "
+        f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "
+        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules"
     )
     if "avoided_seconds" in data:
-        print(f"execution avoided (cold eager run): {data['avoided_seconds'] * 1000:.1f} ms")  # type: ignore[index]
+        print(f"execution avoided (cold eager run): {data['avoided_seconds'] * 1000:.1f} ms")
 
 
 def cmd_cache(ns: argparse.Namespace) -> int:
     cache = _cache(ns)
     action = ns.action
     if action == "info":
-        path = cache.path  # type: ignore[attr-defined]
+        path = cache.path
         size = os.path.getsize(path) if os.path.exists(path) else 0
-        names = cache.entries()  # type: ignore[attr-defined]
-        valid = sum(1 for n in names if cache.valid(n))  # type: ignore[attr-defined]
-        print(f"path: {path}\nstatus: {cache.store.status()}\nsize: {size} bytes")  # type: ignore[attr-defined]
+        names = cache.entries()
+        valid = sum(1 for n in names if cache.valid(n))
+        print(f"path: {path}\nstatus: {cache.store.status()}\nsize: {size} bytes")
         print(f"entries: {len(names)} ({valid} valid now)")
         return 0
     if action == "clear":
-        ok = cache.clear()  # type: ignore[attr-defined]
+        ok = cache.clear()
         print("cache cleared" if ok else "could not clear the cache")
         return 0 if ok else 1
     if action == "verify":
-        status = cache.store.status()  # type: ignore[attr-defined]
+        status = cache.store.status()
         if status not in ("ok", "missing"):
-            print(f"cache file {cache.path} is {status}")  # type: ignore[attr-defined]
+            print(f"cache file {cache.path} is {status}")
             return 1
-        stale = [n for n in cache.entries() if not cache.valid(n)]  # type: ignore[attr-defined]
+        stale = [n for n in cache.entries() if not cache.valid(n)]
         for n in stale:
             print(f"stale: {n}")
-        print(f"{len(cache.entries()) - len(stale)} valid, {len(stale)} stale")  # type: ignore[attr-defined]
+        print(f"{len(cache.entries()) - len(stale)} valid, {len(stale)} stale")
         return 0
     return cmd_warm(ns, cache)
 
@@ -289,15 +292,15 @@ print("written" if cache.flush() else "not written")
 """
 
 
-def cmd_warm(ns: argparse.Namespace, cache: object) -> int:
+def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
     mods = _patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
-    code = _WARM.format(mods=mods, dir=os.path.dirname(cache.path), shared=ns.shared)  # type: ignore[attr-defined]
+    code = _WARM.format(mods=mods, dir=os.path.dirname(cache.path), shared=ns.shared)
     proc = subprocess.run([sys.executable, "-c", code])
-    entries = set(cache.__class__(os.path.dirname(cache.path)).entries())  # type: ignore[attr-defined]
+    entries = set(NameCache(os.path.dirname(cache.path)).entries())  # a fresh read
     missing = [m for m in mods if m not in entries]
-    print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")  # type: ignore[attr-defined]
+    print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")
     return 1 if proc.returncode or missing else 0
 
 

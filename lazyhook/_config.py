@@ -1,4 +1,4 @@
-"""Settings: ``install()`` arguments, ``LAZYHOOK_*`` variables, defaults, ignore list, cache location.
+"""Settings: ``install()`` arguments, ``LAZYHOOK_*`` variables, defaults, ignore list, cache dir.
 
 One rule for every setting: an argument given to ``install()`` wins; ``None`` takes the
 environment variable; failing that, the built-in default.  ``LAZYHOOK_DISABLE=1`` beats
@@ -133,7 +133,7 @@ def _patterns(value: "Iterable[str] | str") -> "frozenset[str]":
 def parse_names(value: object) -> "bool | str | frozenset[str]":
     """Normalise a ``names=`` value: True, False, "main", or a set of package patterns."""
     if value is True or value is False or value == "main":
-        return value  # type: ignore[return-value]
+        return value
     if value == "all":
         return True
     if value == "none":

@@ -17,6 +17,10 @@ from _thread import _local
 
 from lazyhook._config import Settings, matches
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+
 _bootstrap = sys.modules["_frozen_importlib"]
 _ModuleType = type(sys)
 
@@ -62,11 +66,11 @@ class eager:
         _tls.depth -= 1
 
 
-def importer_frame(frame: "object | None") -> "object | None":
+def importer_frame(frame: "FrameType | None") -> "FrameType | None":
     """The first frame at or above *frame* that is not the import machinery's own."""
     f = frame
-    while f is not None and f.f_globals.get("__name__") in _MACHINERY:  # type: ignore[attr-defined]
-        f = f.f_back  # type: ignore[attr-defined]
+    while f is not None and f.f_globals.get("__name__") in _MACHINERY:
+        f = f.f_back
     return f
 
 
@@ -96,7 +100,7 @@ class _Loader:
     def exec_module(self, module: "object") -> None:
         spec = module.__spec__  # type: ignore[attr-defined]
         spec.loader = self.real
-        module.__dict__["__loader__"] = self.real  # type: ignore[attr-defined]
+        module.__dict__["__loader__"] = self.real
         if type(module) is not _ModuleType:
             # create_module() returned its own kind of module object: it did the work itself.
             self.real.exec_module(module)  # type: ignore[attr-defined]
@@ -146,7 +150,7 @@ class _ParentsFirstLoader:
         return create(spec) if create is not None else None
 
     def exec_module(self, module: "object") -> None:
-        module.__dict__["__loader__"] = self.real  # type: ignore[attr-defined]
+        module.__dict__["__loader__"] = self.real
         module.__spec__.loader = self.real  # type: ignore[attr-defined]
         self.real.exec_module(module)  # type: ignore[attr-defined]
 
@@ -183,7 +187,7 @@ class LazyFinder:
             # importlib.reload(): it executes the module itself; a lazy one must not run twice.
             mod = sys.modules.get("lazyhook._module")
             if mod is not None:
-                mod.forget(target)  # type: ignore[attr-defined]
+                mod.forget(target)
             return None
         caller = sys._getframe(1).f_back
         if caller is None or caller.f_code is not _FIND_AND_LOAD_UNLOCKED:
@@ -255,7 +259,7 @@ class LazyFinder:
             or type(loader).__name__ == "ExtensionFileLoader"
         ):
             return spec
-        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)  # type: ignore[attr-defined]
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
         spec.loader = _Loader(loader, site, self)  # type: ignore[attr-defined]
         return spec
 

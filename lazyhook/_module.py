@@ -23,12 +23,14 @@ from lazyhook._finder import importer_frame, is_main_namespace
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
+    from types import ModuleType as _ModuleType
 
     from lazyhook._cache import Entry
     from lazyhook._names import LazyName
+else:
+    _ModuleType = type(sys)
 
 _bootstrap = sys.modules["_frozen_importlib"]
-_ModuleType = type(sys)
 _mod_getattr = _ModuleType.__getattribute__
 _mod_dir = _ModuleType.__dir__
 _HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
@@ -133,7 +135,7 @@ class _LazyModule(_ModuleType):
     def __dir__(self) -> "list[str]":
         _force(self, sys._getframe(1))
         if type(self) is _LazyModule:
-            return _mod_dir(self)
+            return list(_mod_dir(self))
         return dir(self)
 
 
@@ -207,7 +209,9 @@ def _from_import(st: _State, module: "ModuleType", name: str, frame: "FrameType"
         co = code.co_code
         i = frame.f_lasti
         op = co[i]
-        if op != _IMPORT_FROM and not (op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG)):
+        if op != _IMPORT_FROM and not (
+            op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG)
+        ):
             return _NO
         target = frame
     importer = target.f_globals.get("__name__")
@@ -371,10 +375,10 @@ def _finish(st: _State) -> None:
     if type(module) is _LazyModule:
         if replacement is not module and replacement is not None:
             _forward[id(module)] = replacement
-            module.__class__ = _ForwardingModule
+            module.__class__ = _ForwardingModule  # type: ignore[assignment]
         else:
             # Only if the body left its class alone (gh-117182: it may assign its own).
-            module.__class__ = _ModuleType
+            module.__class__ = _ModuleType  # type: ignore[assignment]
     del _pending[id(module)]
     if st.names:
         from lazyhook._names import settle
@@ -396,7 +400,7 @@ def forget(module: object) -> None:
     """importlib.reload() is about to execute *module* itself: it is no longer lazy."""
     st = _pending.pop(id(module), None)
     if st is not None and type(module) is _LazyModule:
-        module.__class__ = _ModuleType
+        module.__class__ = _ModuleType  # type: ignore[assignment]
 
 
 def is_lazy(obj: object) -> bool:
@@ -404,19 +408,19 @@ def is_lazy(obj: object) -> bool:
     if type(obj) is _LazyModule:
         return id(obj) in _pending
     names = sys.modules.get("lazyhook._names")
-    return names is not None and names.is_unresolved(obj)  # type: ignore[attr-defined]
+    return names is not None and names.is_unresolved(obj)
 
 
 def resolve(obj: object) -> object:
     """Force *obj* (lazy module or lazy name) and return the real object; others unchanged."""
     if type(obj) is _LazyModule:
-        _force(obj, sys._getframe(1))  # type: ignore[arg-type]
+        _force(obj, sys._getframe(1))
         return _forward.get(id(obj), obj)
     if type(obj) is _ForwardingModule:
         return _forward[id(obj)]
     names = sys.modules.get("lazyhook._names")
     if names is not None:
-        return names.resolve(obj)  # type: ignore[attr-defined]
+        return names.resolve(obj)
     return obj
 
 

@@ -22,6 +22,7 @@ from lazyhook import _module
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 _UNSET = object()
 _getslot = object.__getattribute__
@@ -53,7 +54,8 @@ class LazyName:
 
     @property
     def __doc__(self) -> "str | None":  # type: ignore[override]
-        return _get(self).__doc__
+        doc: str | None = _get(self).__doc__
+        return doc
 
     def __init__(self, state: "_module._State", name: str) -> None:
         _setslot(self, "_lh_state", state)
@@ -67,7 +69,7 @@ class LazyName:
         if name == "__signature__":
             import inspect
 
-            return inspect.signature(real)  # type: ignore[arg-type]
+            return inspect.signature(real)
         return getattr(real, name)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -83,7 +85,7 @@ class LazyName:
         return str(_get(self))
 
     def __bytes__(self) -> bytes:
-        return bytes(_get(self))  # type: ignore[call-overload, no-any-return]
+        return bytes(_get(self))
 
     def __format__(self, spec: str) -> str:
         return format(_get(self), spec)
@@ -103,7 +105,7 @@ class LazyName:
             args = tuple(_get(a) if type(a) is LazyName else a for a in args)
         if kwargs:
             kwargs = {k: _get(v) if type(v) is LazyName else v for k, v in kwargs.items()}
-        return _get(self)(*args, **kwargs)  # type: ignore[operator]
+        return _get(self)(*args, **kwargs)
 
     # Descriptor use in a class body: a lazy function assigned as a class attribute must give a
     # bound method, a lazy staticmethod/property what they give.
@@ -116,117 +118,117 @@ class LazyName:
 
     # Classes: isinstance(x, lazy_cls), issubclass(C, lazy_cls), class Mine(lazy_cls).
     def __instancecheck__(self, obj: object) -> bool:
-        return isinstance(obj, _get(self))  # type: ignore[arg-type]
+        return isinstance(obj, _get(self))
 
     def __subclasscheck__(self, cls: type) -> bool:
-        return issubclass(cls, _get(self))  # type: ignore[arg-type]
+        return issubclass(cls, _get(self))
 
     def __mro_entries__(self, bases: "tuple[object, ...]") -> "tuple[object, ...]":
         return (_get(self),)
 
     # Containers and iteration.
     def __len__(self) -> int:
-        return len(_get(self))  # type: ignore[arg-type]
+        return len(_get(self))
 
     def __length_hint__(self) -> int:
         return operator.length_hint(_get(self))
 
     def __iter__(self) -> object:
-        return iter(_get(self))  # type: ignore[call-overload]
+        return iter(_get(self))
 
     def __next__(self) -> object:
-        return next(_get(self))  # type: ignore[call-overload]
+        return next(_get(self))
 
     def __reversed__(self) -> object:
-        return reversed(_get(self))  # type: ignore[call-overload]
+        return reversed(_get(self))
 
     def __contains__(self, item: object) -> bool:
-        return item in _get(self)  # type: ignore[operator]
+        return item in _get(self)
 
     def __getitem__(self, key: object) -> object:
-        return _get(self)[key]  # type: ignore[index]
+        return _get(self)[key]
 
     def __setitem__(self, key: object, value: object) -> None:
-        _get(self)[key] = value  # type: ignore[index]
+        _get(self)[key] = value
 
     def __delitem__(self, key: object) -> None:
-        del _get(self)[key]  # type: ignore[attr-defined]
+        del _get(self)[key]
 
     # Numbers.
     def __index__(self) -> int:
         return operator.index(_get(self))
 
     def __int__(self) -> int:
-        return int(_get(self))  # type: ignore[call-overload, no-any-return]
+        return int(_get(self))
 
     def __float__(self) -> float:
-        return float(_get(self))  # type: ignore[arg-type]
+        return float(_get(self))
 
     def __complex__(self) -> complex:
-        return complex(_get(self))  # type: ignore[arg-type]
+        return complex(_get(self))
 
-    def __round__(self, *args: object) -> object:
-        return round(_get(self), *args)  # type: ignore[call-overload]
+    def __round__(self, *args: "Any") -> object:
+        return round(_get(self), *args)
 
     def __trunc__(self) -> object:
         import math
 
-        return math.trunc(_get(self))  # type: ignore[arg-type]
+        return math.trunc(_get(self))
 
     def __floor__(self) -> object:
         import math
 
-        return math.floor(_get(self))  # type: ignore[arg-type]
+        return math.floor(_get(self))
 
     def __ceil__(self) -> object:
         import math
 
-        return math.ceil(_get(self))  # type: ignore[arg-type]
+        return math.ceil(_get(self))
 
     def __neg__(self) -> object:
-        return -_get(self)  # type: ignore[operator]
+        return -_get(self)
 
     def __pos__(self) -> object:
-        return +_get(self)  # type: ignore[operator]
+        return +_get(self)
 
     def __abs__(self) -> object:
-        return abs(_get(self))  # type: ignore[arg-type]
+        return abs(_get(self))
 
     def __invert__(self) -> object:
-        return ~_get(self)  # type: ignore[operator]
+        return ~_get(self)
 
     # Context managers, async.
     def __enter__(self) -> object:
-        return _get(self).__enter__()  # type: ignore[attr-defined]
+        return _get(self).__enter__()
 
     def __exit__(self, *exc: object) -> object:
-        return _get(self).__exit__(*exc)  # type: ignore[attr-defined]
+        return _get(self).__exit__(*exc)
 
     async def __aenter__(self) -> object:
-        return await _get(self).__aenter__()  # type: ignore[attr-defined]
+        return await _get(self).__aenter__()
 
     async def __aexit__(self, *exc: object) -> object:
-        return await _get(self).__aexit__(*exc)  # type: ignore[attr-defined]
+        return await _get(self).__aexit__(*exc)
 
     def __await__(self) -> object:
-        return _get(self).__await__()  # type: ignore[attr-defined]
+        return _get(self).__await__()
 
     def __aiter__(self) -> object:
-        return _get(self).__aiter__()  # type: ignore[attr-defined]
+        return _get(self).__aiter__()
 
     def __anext__(self) -> object:
-        return _get(self).__anext__()  # type: ignore[attr-defined]
+        return _get(self).__anext__()
 
     def __fspath__(self) -> object:
         import os
 
-        return os.fspath(_get(self))  # type: ignore[call-overload]
+        return os.fspath(_get(self))
 
     # Pickling and copying: a lazy name pickles to what its real object pickles to.  Functions,
     # classes and modules are pickled by reference by pickle itself, which rejects a proxy by
     # identity ("not the same object"), so those reduce to pkgutil.resolve_name('mod:qualname'),
     # loadable without lazyhook installed.  Instances use their own reduce.
-    def __reduce_ex__(self, protocol: "object") -> object:
+    def __reduce_ex__(self, protocol: "Any") -> "str | tuple[Any, ...]":
         real = _get(self)
         if isinstance(real, type(sys)):
             import importlib
@@ -234,16 +236,16 @@ class LazyName:
             return importlib.import_module, (real.__name__,)
         qualname = getattr(real, "__qualname__", None)
         modname = getattr(real, "__module__", None)
-        if (
-            isinstance(real, type) or callable(real) and hasattr(real, "__code__")
-        ) or type(real).__name__ in ("builtin_function_or_method",):
+        if (isinstance(real, type) or callable(real) and hasattr(real, "__code__")) or type(
+            real
+        ).__name__ in ("builtin_function_or_method",):
             if isinstance(qualname, str) and isinstance(modname, str):
                 import pkgutil
 
                 return pkgutil.resolve_name, (f"{modname}:{qualname}",)
-        return real.__reduce_ex__(protocol)  # type: ignore[call-overload]
+        return real.__reduce_ex__(protocol)  # type: ignore[no-any-return]
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> "str | tuple[Any, ...]":
         return self.__reduce_ex__(2)
 
     def __copy__(self) -> object:
@@ -278,23 +280,24 @@ def _inplace(op: "Callable[[object, object], object]", name: str) -> None:
     setattr(LazyName, inplace.__name__, inplace)
 
 
-for _n in (
-    "add sub mul matmul truediv floordiv mod pow lshift rshift and xor or".split()
-):
+for _n in "add sub mul matmul truediv floordiv mod pow lshift rshift and xor or".split():
     _op = getattr(operator, _n + "_" if _n in ("and", "or") else _n)
     _binary(_op, _n)
     _inplace(getattr(operator, "i" + _n), _n)
 _binary(divmod, "divmod")
 
+
+def _compare(op: "Callable[[object, object], object]", name: str) -> None:
+    def compare(self: LazyName, other: object) -> object:
+        return op(_get(self), _get(other) if type(other) is LazyName else other)
+
+    compare.__name__ = compare.__qualname__ = f"__{name}__"
+    setattr(LazyName, compare.__name__, compare)
+
+
+# Set after the class exists, so defining __eq__ does not reset __hash__ to None.
 for _n in "lt le eq ne gt ge".split():
-
-    def _cmp(self: LazyName, other: object, _op: "Callable[[object, object], object]" = getattr(operator, _n)) -> object:
-        return _op(_get(self), _get(other) if type(other) is LazyName else other)
-
-    _cmp.__name__ = f"__{_n}__"
-    setattr(LazyName, _cmp.__name__, _cmp)
-# Defining __eq__ would otherwise set __hash__ to None.
-LazyName.__hash__ = LazyName.__dict__["__hash__"]  # type: ignore[method-assign]
+    _compare(getattr(operator, _n), _n)
 
 
 def lazy_name(state: "_module._State", name: str) -> LazyName:
@@ -308,7 +311,7 @@ def lazy_name(state: "_module._State", name: str) -> LazyName:
     return ln
 
 
-def _get(ln: object) -> object:
+def _get(ln: object) -> "Any":
     """The real object behind a lazy name (running its module if needed)."""
     value = _getslot(ln, "_lh_value")
     if value is not _UNSET:

@@ -3,18 +3,22 @@
 
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _site(site: "tuple[str, int] | None") -> "str | None":
     return None if site is None else f"{site[0]}:{site[1]}"
 
 
-def collect() -> "dict[str, object]":
+def collect() -> "dict[str, Any]":
     """Every lazy module so far: where it was imported, whether and where it was first used,
     how long its body took, and how many lazy names were bound from it."""
     module = sys.modules.get("lazyhook._module")
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     if module is not None:
-        for name, rec in module.records.items():  # type: ignore[attr-defined]
+        for name, rec in module.records.items():
             rows.append(
                 {
                     "module": name,
@@ -32,7 +36,7 @@ def collect() -> "dict[str, object]":
         "deferred": len(rows),
         "resolved": len(resolved),
         "never_executed": len(rows) - len(resolved),
-        "lazy_names": sum(int(r["lazy_names"]) for r in rows),  # type: ignore[call-overload]
-        "exec_seconds": sum(float(r["seconds"]) for r in resolved),  # type: ignore[arg-type]
+        "lazy_names": sum(int(r["lazy_names"]) for r in rows),
+        "exec_seconds": sum(float(r["seconds"]) for r in resolved),
     }
     return {"modules": rows, "totals": totals}

@@ -7,7 +7,6 @@ non-editable install, as users get it), pytest and pytest-xdist for the plugin t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,8 +32,13 @@ class Venv:
         )
         self.site = Path(out.stdout.strip())
 
-    def run(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [self.python, *args],
             capture_output=True,
@@ -135,7 +139,8 @@ def test_sitecustomize_activation(venv: Venv, tmp_path: Path) -> None:
     )
     env = venv.env(PYTHONPATH=str(tmp_path))
     r = venv.run(
-        "-c", "import email.mime.text, json, lazyhook, sys\n"
+        "-c",
+        "import email.mime.text, json, lazyhook, sys\n"
         "print(lazyhook.is_lazy(sys.modules['email']), lazyhook.is_lazy(json))",
         env=env,
     )
@@ -165,7 +170,9 @@ def test_cli_run_matches_python(venv: Venv, tmp_path: Path) -> None:
         ), args  # fmt: skip
     (tmp_path / "pkgm").mkdir()
     (tmp_path / "pkgm" / "__init__.py").write_text("")
-    (tmp_path / "pkgm" / "__main__.py").write_text("import sys\nprint('mod', sys.argv[1:], __name__)\n")
+    (tmp_path / "pkgm" / "__main__.py").write_text(
+        "import sys\nprint('mod', sys.argv[1:], __name__)\n"
+    )
     r = venv.run("-m", "lazyhook", "run", "-m", "pkgm", "--help", "x", cwd=tmp_path)
     assert r.stdout == "mod ['--help', 'x'] __main__\n"
 
@@ -221,7 +228,7 @@ def test_console_script(venv: Venv) -> None:
     assert r.returncode == 0 and "cache:" in r.stdout
 
 
-PLUGIN_TESTS = '''
+PLUGIN_TESTS = """
 import sys
 import lazyhook
 
@@ -233,7 +240,7 @@ def test_lazy_module():
     assert lazyhook.is_lazy(plugmod)
     assert plugmod.V == 1
     assert not lazyhook.is_lazy(plugmod)
-'''
+"""
 
 
 @pytest.mark.parametrize("xdist", [False, True])
@@ -254,7 +261,9 @@ def test_pytest_plugin(venv: Venv, tmp_path: Path, xdist: bool) -> None:
     assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout
 
 
-def test_strict_startup_warns_for_modules_resolved_before_the_mark(venv: Venv, tmp_path: Path) -> None:
+def test_strict_startup_warns_for_modules_resolved_before_the_mark(
+    venv: Venv, tmp_path: Path
+) -> None:
     (tmp_path / "early.py").write_text("E = 1\n")
     (tmp_path / "late.py").write_text("L = 1\n")
     prog = tmp_path / "app.py"
@@ -286,7 +295,8 @@ def test_shared_cache_prebuilt_read_only(venv: Venv, tmp_path: Path) -> None:
     assert oct(cache_file.stat().st_mode & 0o777) == "0o644"
     assert oct(cache.stat().st_mode & 0o777) == "0o755"
     r = venv.run(
-        "-c", "import lazyhook; lazyhook.install()\nfrom shmod import S\nprint(lazyhook.is_lazy(S))",
+        "-c",
+        "import lazyhook; lazyhook.install()\nfrom shmod import S\nprint(lazyhook.is_lazy(S))",
         env=env,
     )
     assert r.stdout == "True\n" and r.stderr == ""

@@ -152,9 +152,7 @@ def test_one_write_for_a_cold_run_that_learns_many_entries(sandbox: Sandbox) -> 
         """
     )
     assert r.runs == [f"many{i}" for i in range(12)]
-    r2 = sandbox.run(
-        "import lazyhook\nprint(len(lazyhook.name_cache().entries()))\n"
-    )
+    r2 = sandbox.run("import lazyhook\nprint(len(lazyhook.name_cache().entries()))\n")
     assert r2.lines == ["12"]
 
 

@@ -12,7 +12,9 @@ import re
 import pytest
 from conftest import RUN, Sandbox
 
-TARGET = RUN + '''
+TARGET = (
+    RUN
+    + '''
 import functools
 
 class Vec:
@@ -88,6 +90,7 @@ VEC = Vec(1, 2)
 INST = Base()
 BYTES_LIKE = bytearray(b"ab")
 '''
+)
 
 CASES = {
     "call": "print(L['func'](1), L['func'](1, b=5), L['func'](L['NUM']))",

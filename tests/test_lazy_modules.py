@@ -194,7 +194,9 @@ def test_env_include_exclude_and_disable(sandbox: Sandbox) -> None:
     code2 += "print([lazyhook.is_lazy(m) for m in (a, b, c)])\n"
     r = sandbox.run(code2, env=sandbox.env(LAZYHOOK_EXCLUDE="a"))
     assert r.lines == ["[False, True, False]"]
-    r = sandbox.run(code + "print(lazyhook.is_installed())\n", env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    r = sandbox.run(
+        code + "print(lazyhook.is_installed())\n", env=sandbox.env(LAZYHOOK_DISABLE="1")
+    )
     assert r.lines == ["[False, False, False]", "False"]
     assert r.runs == ["a", "b", "c"]
 
@@ -344,9 +346,7 @@ def test_circular_imports_that_work_eagerly_keep_working(sandbox: Sandbox) -> No
             "cp/x.py": RUN + "import cp\nX = 10\ndef late():\n    return cp.P\n",
         }
     )
-    r = sandbox.run(
-        INSTALL + "import ca, cp\nprint(ca.use(), ca.cb.use(), cp.P, cp.x.late())\n"
-    )
+    r = sandbox.run(INSTALL + "import ca, cp\nprint(ca.use(), ca.cb.use(), cp.P, cp.x.late())\n")
     assert r.lines == ["2 1 11 11"]
 
 

@@ -179,8 +179,10 @@ def test_unknown_name_executes_and_fails_exactly_as_eagerly(sandbox: Sandbox) ->
 
 def test_pep562_getattr_is_honoured(sandbox: Sandbox) -> None:
     sandbox.write(
-        {"dyn.py": RUN + "A = 1\ndef __getattr__(name):\n    if name == 'DYN':\n"
-         "        return 'dynamic'\n    raise AttributeError(name)\n"}
+        {
+            "dyn.py": RUN + "A = 1\ndef __getattr__(name):\n    if name == 'DYN':\n"
+            "        return 'dynamic'\n    raise AttributeError(name)\n"
+        }
     )
     code = """
     import lazyhook
@@ -200,7 +202,12 @@ def test_pep562_getattr_is_honoured(sandbox: Sandbox) -> None:
     [("'main'", False), ("['lib']", True), ("True", True), ("False", False)],
 )
 def test_names_policy(sandbox: Sandbox, names: str, lib_lazy: bool) -> None:
-    sandbox.write({**BIG, "lib/__init__.py": "from big import PI\nimport lazyhook\nLAZY = lazyhook.is_lazy(PI)\n"})
+    sandbox.write(
+        {
+            **BIG,
+            "lib/__init__.py": "from big import PI\nimport lazyhook\nLAZY = lazyhook.is_lazy(PI)\n",
+        }
+    )
     code = f"""
     import lazyhook
     lazyhook.install(names={names})
@@ -260,7 +267,9 @@ def test_failure_propagates_through_lazy_names_and_retries(sandbox: Sandbox) -> 
     del os.environ["FAIL"]
     print(X + 1)
     """
-    sandbox.run(code.replace('del os.environ["FAIL"]', 'os.environ.pop("FAIL", None)'))  # cold, no FAIL: learns
+    sandbox.run(
+        code.replace('del os.environ["FAIL"]', 'os.environ.pop("FAIL", None)')
+    )  # cold, no FAIL: learns
     r = sandbox.run(code, env=sandbox.env(FAIL="1"))
     assert r.lines == ["lazy True", "OSError nope True", "2"]
     assert r.runs == ["fl", "fl"]
