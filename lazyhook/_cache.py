@@ -47,11 +47,14 @@ if TYPE_CHECKING:
 class Entry:
     """A validated cache entry."""
 
-    __slots__ = ("names", "star", "has_getattr")
+    __slots__ = ("names", "star", "star_list", "has_getattr")
 
     def __init__(self, names: "frozenset[str]", star: "tuple[str, ...]", has_getattr: bool) -> None:
         self.names = names
         self.star = star
+        # What the lazy module answers for ``__all__`` to the import machinery: a list, as
+        # Python would find it, made once (a star import reads it twice).
+        self.star_list = list(star)
         self.has_getattr = has_getattr
 
 
