@@ -173,7 +173,7 @@ def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
     if st is None or st.owner == get_ident():
         # Finished meanwhile, or the body itself (re-entrant use while it runs, as eagerly).
         return _mod_getattr(module, name)
-    if NAMES_SUPPORTED and st.settings.names is not False:
+    if NAMES_SUPPORTED:
         stmt = st.statement
         if stmt is not None and stmt[0] is frame and stmt[1] == frame.f_lasti:
             # The same from-import statement as the previous read (a star import reads ~2
@@ -222,6 +222,15 @@ def _from_import(st: _State, module: "ModuleType", name: str, frame: "FrameType"
         ):
             return _NO
         target = frame
+        if op == _IMPORT_FROM:
+            # ``import pkg.sub as s`` compiles to IMPORT_FROM on the parent: a submodule the
+            # import system has just set on it is answered without running the parent (it
+            # runs, first, when the submodule is used), whatever the names policy.
+            sub = _mod_getattr(module, "__dict__").get(name)
+            if sub is not None and sub is sys.modules.get(f"{st.name}.{name}"):
+                return sub
+    if st.settings.names is False:
+        return _NO
     if not _names_allowed(st, target.f_globals.get("__name__")) or _entry(st) is None:
         return _NO
     if not probe and not (code.co_flags & _CO_OPTIMIZED) and code.co_name == "<module>":

@@ -521,3 +521,19 @@ def test_coexists_with_pytest_assertion_rewriting(sandbox: Sandbox) -> None:
     assert "exit 1" in r2_cwd
     assert "1 failed, 1 passed" in r2_cwd
     assert "At index 1 diff: 2 != 3" in r2_cwd  # the rewriter's message: its loader was kept
+
+
+def test_import_submodule_as_name_leaves_parent_lazy(sandbox: Sandbox) -> None:
+    sandbox.write(PKG)
+    r = sandbox.run(
+        INSTALL
+        + """
+        import pkg.sub as s
+        import sys
+        print("lazy", lazyhook.is_lazy(sys.modules["pkg"]), lazyhook.is_lazy(s))
+        print(s.X)
+        """
+    )
+    # Compiled as IMPORT_FROM on the parent: still no body runs until s is used.
+    assert r.lines == ["lazy True True", "2"]
+    assert r.runs == ["pkg", "pkg.sub"]
