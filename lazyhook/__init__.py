@@ -10,7 +10,7 @@ This is the whole public API.  It is on the start-up path: importing it and call
 
 import sys
 
-from lazyhook import _config
+from lazyhook import _config, _finder
 from lazyhook._finder import LazyFinder, eager
 
 TYPE_CHECKING = False
@@ -65,6 +65,11 @@ def install(
     if _config.disabled():
         return
     settings = _config.resolve(include, exclude, mode, filter, names, cache_dir)
+    if not _finder.SUPPORTED:
+        _config.warn_once(
+            "unsupported", "lazyhook does not support this interpreter's import system"
+        )
+        return
     for finder in sys.meta_path:
         if isinstance(finder, LazyFinder):
             finder.settings = settings

@@ -26,7 +26,18 @@ _ModuleType = type(sys)
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
-_FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
+_FIND_AND_LOAD_UNLOCKED = getattr(
+    getattr(_bootstrap, "_find_and_load_unlocked", None), "__code__", None
+)
+
+# The private importlib internals lazy modules rely on (keyed per version in _module.py).  On
+# an interpreter without them install() declines with a warning rather than guessing.
+SUPPORTED = (
+    _FIND_AND_LOAD_UNLOCKED is not None
+    and hasattr(_bootstrap, "_ModuleLockManager")
+    and hasattr(_bootstrap, "_DeadlockError")
+    and hasattr(_bootstrap, "_handle_fromlist")
+)
 
 # Frames of the import machinery itself, walked past to find the code that asked for an import.
 # (The frozen modules' globals say "importlib._bootstrap" on 3.11 but "_frozen_importlib" on

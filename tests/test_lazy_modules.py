@@ -537,3 +537,19 @@ def test_import_submodule_as_name_leaves_parent_lazy(sandbox: Sandbox) -> None:
     # Compiled as IMPORT_FROM on the parent: still no body runs until s is used.
     assert r.lines == ["lazy True True", "2"]
     assert r.runs == ["pkg", "pkg.sub"]
+
+
+def test_unsupported_import_system_declines_with_one_warning(sandbox: Sandbox) -> None:
+    sandbox.write(HEAVY)
+    r = sandbox.run(
+        """
+        import _frozen_importlib
+        del _frozen_importlib._ModuleLockManager  # as on an interpreter we do not know
+        import lazyhook
+        lazyhook.install()
+        import heavy
+        print(lazyhook.is_installed(), lazyhook.is_lazy(heavy))
+        """
+    )
+    assert r.lines == ["False False"] and r.runs == ["heavy"]
+    assert r.err.count("LazyhookWarning") == 1
