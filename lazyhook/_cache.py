@@ -235,6 +235,9 @@ class NameCache:
         with self._lock:
             if not self._queued and not self._drop:
                 return True
+        dead = self._dead_entries()
+        with self._lock:
+            self._drop |= dead - self._queued.keys()
             put, drop, touch = self._queued, self._drop, self._used
             self._queued, self._drop, self._used = {}, set(), set()
             self._last_write = time.monotonic()
@@ -247,6 +250,24 @@ class NameCache:
                 "cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}"
             )
             return False
+
+    def _dead_entries(self, sample: int = 64) -> "set[str]":
+        """Stored entries whose sources no longer exist, from a rotating sample.
+
+        A write drops them so the file cannot fill up with modules that are gone; sampling
+        bounds the cost of a write (~25 us an entry to decode and stat) however large the
+        cache, and over successive writes the sample covers every entry.
+        """
+        keys = self.store.keys()
+        if not keys:
+            return set()
+        start = time.monotonic_ns() % len(keys)
+        dead = set()
+        for key in (keys[start:] + keys[:start])[:sample]:
+            value = self.raw(key)
+            if value is not None and not all(os.path.exists(src[0]) for src in value[3]):
+                dead.add(key)
+        return dead
 
     def entries(self) -> "list[str]":
         """The module names stored on disk."""

@@ -170,3 +170,16 @@ def test_cache_file_is_per_environment(tmp_path: Path) -> None:
         sys.prefix = old
     assert a != b and os.path.dirname(a) == os.path.dirname(b) == str(tmp_path)
     assert sys.implementation.cache_tag in os.path.basename(a)
+
+
+def test_a_write_drops_entries_whose_sources_are_gone(sandbox: Sandbox) -> None:
+    sandbox.write({"gone.py": RUN + "G = 1\n", **MOD})
+    sandbox.run("import lazyhook\nlazyhook.install()\nfrom gone import G\nG + 1\n")
+    sandbox.run(USE)
+    r = sandbox.run("import lazyhook\nprint(sorted(lazyhook.name_cache().entries()))\n")
+    assert r.lines == ["['gone', 'names_mod']"]
+    (sandbox.src / "gone.py").unlink()
+    (sandbox.src / "names_mod.py").write_text(RUN + "A = 1\nB = 2\nC = 3\n")  # forces a write
+    sandbox.run(USE)
+    r = sandbox.run("import lazyhook\nprint(sorted(lazyhook.name_cache().entries()))\n")
+    assert r.lines == ["['names_mod']"]
