@@ -5,7 +5,10 @@ get lazy loaders, so a module's body runs only when something is first used.  A 
 name cache lets ``from m import name`` and even ``from m import *`` stay lazy.
 
 This is the whole public API.  It is on the start-up path: importing it and calling
-``install()`` loads only ``_warn``, ``_config`` and ``_finder`` (no typing, re, importlib.util).
+``install()`` loads only ``_config`` and ``_finder`` (no typing, re, importlib.util).
+
+PYTEST_DONT_REWRITE: lazyhook is often imported at interpreter start-up, before pytest marks
+its plugin's package for assertion rewriting; this marker keeps pytest from warning about it.
 """
 
 import sys

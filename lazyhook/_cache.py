@@ -356,6 +356,23 @@ def _importing() -> bool:
     return False
 
 
+_MTIME_MARGIN_NS = 1_000_000_000  # file-system timestamp granularity and clock skew
+_START_NS: list[int] = []
+
+
+def _process_start_ns() -> int:
+    """When this process started (Linux: /proc/self's ctime), else when lazyhook loaded."""
+    if not _START_NS:
+        from lazyhook import _finder
+
+        try:
+            _START_NS.append(os.stat(f"/proc/{os.getpid()}").st_ctime_ns)
+        except OSError:
+            _START_NS.append(_finder.LOADED_NS)
+        _START_NS[0] = min(_START_NS[0], _finder.LOADED_NS)
+    return _START_NS[0]
+
+
 def _finder_stamps() -> "dict[str, Source]":
     for finder in sys.meta_path:
         stamps = getattr(finder, "stamps", None)
@@ -384,11 +401,13 @@ def contributors(name: str, module: object) -> "list[Source]":
             continue
         stamp = stamps.get(mod_name)
         if stamp is None or stamp[0] != origin:
+            # Not stamped by the finder before it was read (imported before install(), or
+            # excluded, or under eager()): stamped now, this is safe only if the file has not
+            # changed since the process started — else the names may be older than the stamp.
             stamp = _stamp(origin)
-            if stamp is None:
-                if mod_name == name:
-                    return []
-                continue
+            if stamp is None or stamp[2] >= _process_start_ns() - _MTIME_MARGIN_NS:
+                return []  # don't record; a later run learns it from a settled file
+
         out.append(stamp)
         if origin.endswith(".py"):
             for dep in _dependencies(origin, mod):

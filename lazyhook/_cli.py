@@ -276,6 +276,8 @@ def cmd_cache(ns: argparse.Namespace) -> int:
 _WARM = """
 import importlib, sys, lazyhook
 from lazyhook import _cache
+# Installed so that the finder stamps each source before it is read (see _cache).
+lazyhook.install(include={mods!r}, cache_dir={dir!r})
 cache = lazyhook.name_cache({dir!r})
 cache.shared = {shared!r}
 tty = sys.stderr.isatty()
@@ -283,7 +285,8 @@ for i, name in enumerate({mods!r}, 1):
     if tty:
         sys.stderr.write(f"\\r[{{i}}/{{len({mods!r})}}] {{name[:60]:60}}")
     try:
-        _cache.learn_module(name, importlib.import_module(name), cache)
+        lazyhook.resolve(importlib.import_module(name))
+        _cache.learn_module(name, sys.modules[name], cache)
     except Exception as exc:
         print(f"failed: {{name}}: {{exc!r}}")
 if tty:

@@ -13,6 +13,7 @@ module needs (``_module``) only when the first lazy module is created.
 
 import os
 import sys
+import time
 from _thread import _local
 
 from lazyhook._config import Settings, matches
@@ -59,6 +60,8 @@ _EAGER_IMPORTER_PREFIXES = ("lazyhook.",)
 _EAGER_LOADERS = (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter)
 
 _tls = _local()
+# When lazyhook was loaded: files changed after this may have been read in an older version.
+LOADED_NS = time.time_ns()
 
 
 class eager:
