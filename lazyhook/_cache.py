@@ -226,6 +226,8 @@ class NameCache:
         for name, (module, names, star, flags) in learned.items():
             try:
                 sources = contributors(name, module)
+            except OSError:
+                continue  # its file is gone (a test's temp module): simply not cached
             except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
                 warn_once(f"analyse:{name}", f"lazyhook could not analyse {name!r}: {exc!r}")
                 continue

@@ -45,6 +45,11 @@ IGNORE: frozenset[str] = frozenset(
         # Its body records the calling thread as the main thread: executed first from a worker
         # thread, ``threading.main_thread()`` would be wrong for the life of the process.
         "threading",
+        # Exists only to give ``weakref`` (and ``threading``, ``_py_abc``) its ``WeakSet``, which
+        # ``weakref`` registers with an ABC at import time: deferring it never saves anything,
+        # and with lazy names on everywhere (names=True) the ABC rejected the lazy ``WeakSet``
+        # ("Can only register classes"), so no pytest run could start (tests/FIDELITY.md).
+        "_weakrefset",
         # Imported only for their side effects; a deferred body would never run.
         "this",
         "antigravity",

@@ -20,24 +20,16 @@ from lazyhook._config import Settings, matches
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import FrameType
+    from types import CodeType, FrameType
 
 _bootstrap = sys.modules["_frozen_importlib"]
+_bootstrap_external = sys.modules["_frozen_importlib_external"]
 _ModuleType = type(sys)
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
 _FIND_AND_LOAD_UNLOCKED = getattr(
     getattr(_bootstrap, "_find_and_load_unlocked", None), "__code__", None
-)
-
-# The private importlib internals lazy modules rely on (keyed per version in _module.py).  On
-# an interpreter without them install() declines with a warning rather than guessing.
-SUPPORTED = (
-    _FIND_AND_LOAD_UNLOCKED is not None
-    and hasattr(_bootstrap, "_ModuleLockManager")
-    and hasattr(_bootstrap, "_DeadlockError")
-    and hasattr(_bootstrap, "_handle_fromlist")
 )
 
 # Frames of the import machinery itself, walked past to find the code that asked for an import.
@@ -56,8 +48,96 @@ _MACHINERY = frozenset(
 _EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
 _EAGER_IMPORTER_PREFIXES = ("lazyhook.",)
 
-# Loaders whose create_module already does all the work (or that have no body to defer).
-_EAGER_LOADERS = (_bootstrap.BuiltinImporter, _bootstrap.FrozenImporter)
+# Only loaders that execute the standard way may be deferred: create_module makes a plain
+# module and exec_module runs its code, deciding nothing else.  A custom loader may set
+# attributes in exec_module or raise ImportError there to say the module does not exist (toolz's
+# tlz mirror does both), which must happen at the import statement.
+_LOADER_BASICS_EXEC = getattr(getattr(_bootstrap_external, "_LoaderBasics", None), "exec_module", 0)
+
+
+def _standard(loader: object) -> bool:
+    exec_module = getattr(type(loader), "exec_module", None)
+    return exec_module is _LOADER_BASICS_EXEC or type(loader).__name__ == "zipimporter"
+
+
+# Which import *statements* may be lazy, as PEP 810 draws the line: a module-level (or class
+# body, or exec) statement outside any try/with block.  Calls of __import__() and
+# importlib.import_module() stay eager (frameworks import to register things, and unittest's
+# loader expects SkipTest from the import itself); so do imports in functions, and imports
+# inside try (their ImportError must reach the handler).  Opcodes per tested version.
+_IMPORT_NAME = {(3, 10): 108, (3, 11): 108, (3, 12): 108, (3, 13): 75}.get(sys.version_info[:2], -1)
+_CO_OPTIMIZED = 0x1
+_guarded: "dict[object, tuple[tuple[int, int], ...]]" = {}
+
+
+def may_be_lazy(frame: "FrameType") -> bool:
+    """True if the import statement *frame* is executing may be deferred."""
+    code = frame.f_code
+    if code.co_flags & _CO_OPTIMIZED:
+        return False
+    i = frame.f_lasti
+    if code.co_code[i] != _IMPORT_NAME:
+        return False
+    ranges = _guarded.get(code)
+    if ranges is None:
+        if len(_guarded) > 4096:  # exec'd code objects come and go
+            _guarded.clear()
+        ranges = _guarded[code] = _protected(code)
+    for start, end in ranges:
+        if start <= i < end:
+            return False
+    return True
+
+
+def _protected(code: "CodeType") -> "tuple[tuple[int, int], ...]":
+    """Byte ranges of *code* covered by an exception handler (try, with)."""
+    if sys.version_info >= (3, 11):
+        # The exception table (Objects/exception_handling_notes.txt): varint entries of
+        # start, length, target, depth+lasti, in instruction units.
+        table = code.co_exceptiontable
+        out = []
+        pos = 0
+
+        def varint() -> int:
+            nonlocal pos
+            b = table[pos]
+            pos += 1
+            value = b & 63
+            while b & 64:
+                b = table[pos]
+                pos += 1
+                value = (value << 6) | (b & 63)
+            return value
+
+        while pos < len(table):
+            start = varint() * 2
+            length = varint() * 2
+            varint()
+            varint()
+            out.append((start, start + length))
+        return tuple(out)
+    # 3.10: SETUP_FINALLY / SETUP_WITH / SETUP_ASYNC_WITH protect [next, target).
+    co = code.co_code
+    out = []
+    ext = 0
+    for i in range(0, len(co), 2):
+        op, arg = co[i], co[i + 1] | ext
+        ext = (arg << 8) if op == 144 else 0  # EXTENDED_ARG
+        if op in (122, 143, 154):
+            out.append((i + 2, i + 2 + arg * 2))
+    return tuple(out)
+
+
+# The private importlib internals lazy modules rely on (keyed per version in _module.py).  On
+# an interpreter without them install() declines with a warning rather than guessing.
+SUPPORTED = (
+    _FIND_AND_LOAD_UNLOCKED is not None
+    and hasattr(_bootstrap, "_ModuleLockManager")
+    and hasattr(_bootstrap, "_DeadlockError")
+    and hasattr(_bootstrap, "_handle_fromlist")
+    and _LOADER_BASICS_EXEC != 0
+    and _IMPORT_NAME != -1
+)
 
 _tls = _local()
 # When lazyhook was loaded: files changed after this may have been read in an older version.
@@ -215,7 +295,9 @@ class LazyFinder:
             if spec is None or type(spec.loader) is not _Loader:  # type: ignore[attr-defined]
                 if spec is None:
                     spec = self._delegate(fullname, path)
-                if spec is not None and spec.loader is not None:  # type: ignore[attr-defined]
+                if spec is None:
+                    return self._after_parents(fullname, path, caller)
+                if spec.loader is not None:  # type: ignore[attr-defined]
                     spec.loader = _ParentsFirstLoader(spec.loader)  # type: ignore[attr-defined]
             return spec
         return self._find_lazy(fullname, path, caller)
@@ -235,7 +317,9 @@ class LazyFinder:
             importer is not None and importer.startswith(_EAGER_IMPORTER_PREFIXES)
         ):
             return None
-        if s.filter is not None:
+        if frame is None or not may_be_lazy(frame):
+            lazy = False
+        elif s.filter is not None:
             try:
                 lazy = bool(s.filter(importer, fullname))
             except Exception as exc:  # noqa: BLE001 - a broken filter must not break imports
@@ -265,17 +349,28 @@ class LazyFinder:
         if not lazy:
             return spec
         loader = spec.loader  # type: ignore[attr-defined]
-        if (
-            loader is None
-            or isinstance(loader, type)
-            or isinstance(loader, _EAGER_LOADERS)
-            or not hasattr(loader, "exec_module")
-            or type(loader).__name__ == "ExtensionFileLoader"
-        ):
+        if not _standard(loader):
             return spec
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
         spec.loader = _Loader(loader, site, self)  # type: ignore[attr-defined]
         return spec
+
+    def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:
+        """Not found under a still-lazy parent: run the parents, then look again.
+
+        A pkgutil/pkg_resources-style namespace package extends its ``__path__`` in its body,
+        and eagerly that body has run before the child is searched for.  This runs inside
+        importlib's global lock (find_spec is called under it), so only for a child that the
+        unextended path does not have.
+        """
+        from lazyhook import _module
+
+        _module.execute_parents(fullname, caller)
+        parent = sys.modules.get(fullname.rpartition(".")[0])
+        new_path = getattr(parent, "__path__", None)
+        if new_path is None or list(new_path) == list(path or ()):  # type: ignore[call-overload]
+            return None
+        return self._delegate(fullname, new_path)
 
     def _delegate(self, fullname: str, path: "object") -> "object | None":
         """The spec the finders after this one would give, or None."""

@@ -37,7 +37,8 @@ _HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
 _CO_OPTIMIZED = 0x1
 
 # Read without executing: what the import system set on the module before its body would run,
-# and what it (or unittest's warning-registry reset, which walks sys.modules) probes.
+# and what tools probe on every module they see (unittest's warning-registry reset walks
+# sys.modules; pytest's collector).
 _PASSTHROUGH = frozenset(
     {
         "__name__",
@@ -49,6 +50,11 @@ _PASSTHROUGH = frozenset(
         "__cached__",
         "__class__",
         "__warningregistry__",
+        # pytest's collector probes every object in a test module's namespace for
+        # ``__test__``, and issubclass(module, C) for ``__bases__``: a module that has not
+        # run has set neither.
+        "__test__",
+        "__bases__",
     }
 )
 

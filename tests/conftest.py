@@ -23,7 +23,13 @@ RUN = 'print("RUN " + __name__, flush=True)\n'
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The inherited environment without any LAZYHOOK_* setting, plus *extra*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAZYHOOK_")}
+    # Also drop pytest's and xdist's own variables: a pytest run inside a test must not
+    # believe it is an xdist worker.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LAZYHOOK_", "PYTEST_XDIST", "PYTEST_CURRENT_TEST"))
+    }
     env.pop("PYTHONSTARTUP", None)
     env.update(extra)
     return env

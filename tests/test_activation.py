@@ -231,13 +231,15 @@ def test_console_script(venv: Venv) -> None:
 PLUGIN_TESTS = """
 import sys
 import lazyhook
+import plugmod  # a module-level import statement: lazy when the plugin is active
+
+LAZY_AT_IMPORT = lazyhook.is_lazy(plugmod)
 
 def test_installed():
     assert lazyhook.is_installed()
 
 def test_lazy_module():
-    import plugmod
-    assert lazyhook.is_lazy(plugmod)
+    assert LAZY_AT_IMPORT
     assert plugmod.V == 1
     assert not lazyhook.is_lazy(plugmod)
 """

@@ -217,8 +217,9 @@ def test_eager_context_manager_is_thread_local(sandbox: Sandbox) -> None:
         import threading
         out = {}
         with lazyhook.eager():
-            import a
-            t = threading.Thread(target=lambda: out.update(c=__import__("c")))
+            # exec: a statement of its own, not inside this with block (itself always eager)
+            exec("import a", globals())
+            t = threading.Thread(target=lambda: exec("import c", out))
             t.start(); t.join()
         import b
         print(lazyhook.is_lazy(a), lazyhook.is_lazy(b), lazyhook.is_lazy(out["c"]))
@@ -420,7 +421,9 @@ def test_threads_execute_body_once(sandbox: Sandbox) -> None:
         import importlib, threading
         errors = []
         for i in range(15):
-            mod = importlib.import_module(f"slow{i}")
+            ns = {}
+            exec(f"import slow{i} as mod", ns)  # an import statement: lazy
+            mod = ns["mod"]
             assert lazyhook.is_lazy(mod)
             barrier = threading.Barrier(8)
             def worker():
@@ -477,13 +480,13 @@ def test_runpy_and_import_module_and_find_spec(sandbox: Sandbox) -> None:
         import importlib, importlib.util, runpy, sys
         spec = importlib.util.find_spec("dep")
         print("plain loader", type(spec.loader).__name__)
-        d = importlib.import_module("dep")
+        d = importlib.import_module("dep")  # a call, not a statement: eager (PEP 810)
         print("import_module lazy", lazyhook.is_lazy(d))
         runpy.run_module("app", run_name="__main__")
         """
     )
-    assert r.lines[:2] == ["plain loader SourceFileLoader", "import_module lazy True"]
-    assert r.runs == ["app", "__main__"]  # app/__main__.py runs as __main__
+    assert r.lines[:2] == ["plain loader SourceFileLoader", "import_module lazy False"]
+    assert r.runs == ["dep", "app", "__main__"]  # app/__main__.py runs as __main__
     assert "main sees app" in r.lines
 
 
@@ -553,3 +556,44 @@ def test_unsupported_import_system_declines_with_one_warning(sandbox: Sandbox) -
     )
     assert r.lines == ["False False"] and r.runs == ["heavy"]
     assert r.err.count("LazyhookWarning") == 1
+
+
+def test_pep810_lines_imports_in_try_with_functions_and_calls_stay_eager(sandbox: Sandbox) -> None:
+    sandbox.write({f"m{i}.py": RUN for i in range(6)})
+    r = sandbox.run(
+        INSTALL
+        + """
+        import sys, contextlib, importlib
+        try:
+            import m0
+        except ImportError:
+            pass
+        with contextlib.suppress(ImportError):
+            import m1
+        def f():
+            import m2
+        f()
+        importlib.import_module("m3")
+        __import__("m4")
+        import m5
+        print([lazyhook.is_lazy(sys.modules[f"m{i}"]) for i in range(6)])
+        """
+    )
+    assert r.lines == ["[False, False, False, False, False, True]"]
+    assert r.runs == ["m0", "m1", "m2", "m3", "m4"]
+
+
+def test_import_error_raised_by_a_body_reaches_its_handler(sandbox: Sandbox) -> None:
+    sandbox.write({"broken.py": RUN + "import not_installed_anywhere\n"})
+    r = sandbox.run(
+        INSTALL
+        + """
+        try:
+            import broken
+            HAVE = True
+        except ImportError:
+            HAVE = False
+        print("HAVE", HAVE)
+        """
+    )
+    assert r.lines == ["HAVE False"]
