@@ -230,22 +230,33 @@ class _ParentsFirstLoader:
     it, and this is outside importlib's global lock (only the child's module lock is held).
     """
 
-    __slots__ = ("real",)
+    __slots__ = ("real", "existing")
 
     def __init__(self, real: object) -> None:
         self.real = real
+        self.existing: tuple[object, object] | None = None
 
     def create_module(self, spec: "object") -> "object":
         from lazyhook import _module
 
-        spec.loader = self.real  # type: ignore[attr-defined]
-        _module.execute_parents(spec.name, sys._getframe(1))  # type: ignore[attr-defined]
+        name = spec.name  # type: ignore[attr-defined]
+        _module.execute_parents(name, sys._getframe(1))
+        existing = sys.modules.get(name)
+        if existing is not None:
+            # The parent's body imported this very module (``from .sub import x`` in an
+            # __init__): eagerly importlib would now find it in sys.modules and not load it
+            # again.  Hand importlib that module, and keep it from running twice.
+            self.existing = (existing, existing.__spec__)
+            return existing
         create = getattr(self.real, "create_module", None)
         return create(spec) if create is not None else None
 
     def exec_module(self, module: "object") -> None:
-        module.__dict__["__loader__"] = self.real
+        if self.existing is not None and self.existing[0] is module:
+            module.__spec__ = self.existing[1]  # type: ignore[attr-defined]
+            return
         module.__spec__.loader = self.real  # type: ignore[attr-defined]
+        module.__dict__["__loader__"] = self.real
         self.real.exec_module(module)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
