@@ -17,27 +17,13 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def _import_store() -> types.ModuleType:
-    try:
-        import lazyhook._store as store
-    except Exception:  # noqa: BLE001 - fall back if the package __init__ is mid-edit
-        for name in [m for m in sys.modules if m == "lazyhook" or m.startswith("lazyhook.")]:
-            del sys.modules[name]
-        pkg = types.ModuleType("lazyhook")
-        pkg.__path__ = [os.path.join(ROOT, "lazyhook")]
-        sys.modules["lazyhook"] = pkg
-        import lazyhook._store as store
-    return store
-
-
-S = _import_store()
+from lazyhook import _store as S  # noqa: E402
 
 
 def value(i: int, names: int) -> tuple[tuple[str, int], ...]:

@@ -21,22 +21,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _import_store() -> types.ModuleType:
-    # The package __init__ is written by someone else and may be mid-edit; the store must not
-    # depend on it, so fall back to a bare package object pointing at the directory.
-    try:
-        import lazyhook._store as store
-    except Exception:  # noqa: BLE001
-        for name in [m for m in sys.modules if m == "lazyhook" or m.startswith("lazyhook.")]:
-            del sys.modules[name]
-        pkg = types.ModuleType("lazyhook")
-        pkg.__path__ = [os.path.join(ROOT, "lazyhook")]
-        sys.modules["lazyhook"] = pkg
-        import lazyhook._store as store
-    return store
+from store_format import layout, refresh_crcs, set_u32, u32  # noqa: E402
 
+from lazyhook import _store as S  # noqa: E402
 
-S = _import_store()
 W = sys.modules["lazyhook._warn"]
 Store = S.Store
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -94,37 +82,6 @@ def put_bytes(path: str, data: bytes) -> None:
 def temps(path: str) -> list[str]:
     prefix = "." + os.path.basename(path) + ".tmp."
     return [n for n in os.listdir(os.path.dirname(path)) if n.startswith(prefix)]
-
-
-def u32(data: bytes | bytearray, pos: int) -> int:
-    return int.from_bytes(data[pos : pos + 4], "little")
-
-
-def set_u32(data: bytearray, pos: int, value: int) -> None:
-    data[pos : pos + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def layout(data: bytes | bytearray) -> tuple[int, int, int, int]:
-    """(count, key_len, records start, entry region start) per the documented layout."""
-    count, key_len = u32(data, 36), u32(data, 40)
-    rec_start = 60 + key_len + (-key_len) % 4
-    return count, key_len, rec_start, rec_start + 16 * count
-
-
-def refresh_crcs(data: bytearray) -> bytearray:
-    """Recompute the length field and every checksum of a mutated file, as a forger would."""
-    count, _, rec_start, start = layout(data)
-    set_u32(data, 44, len(data))
-    if start <= len(data):
-        for slot in range(count):
-            base = rec_start + 16 * slot
-            off, length = u32(data, base), u32(data, base + 4)
-            if start + off + length <= len(data):
-                set_u32(data, base + 8, zlib.crc32(data[start + off : start + off + length]))
-        set_u32(data, 48, zlib.crc32(data[60:start]))
-        set_u32(data, 52, zlib.crc32(data[start:]))
-    set_u32(data, 56, zlib.crc32(data[:56]))
-    return data
 
 
 def assert_no_wrong_value(store: object, extra: dict[str, object] | None = None) -> None:
@@ -513,10 +470,8 @@ def test_ref_to_unfinished_tuple_would_crash_marshal_but_not_the_store(path: str
     _forge_entry(path, blob)
     code = textwrap.dedent(
         f"""
-        import sys, types
+        import sys
         sys.path.insert(0, {ROOT!r})
-        pkg = types.ModuleType("lazyhook"); pkg.__path__ = [{os.path.join(ROOT, "lazyhook")!r}]
-        sys.modules["lazyhook"] = pkg
         from lazyhook._store import Store
         print(Store({path!r}).get("pkg"))
         """

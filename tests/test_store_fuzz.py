@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 import tempfile
 import tracemalloc
 import types
 import warnings
-import zlib
 from typing import Any
 
 import pytest
@@ -25,20 +23,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _import_store() -> types.ModuleType:
-    try:
-        import lazyhook._store as store
-    except Exception:  # noqa: BLE001 - the package __init__ may be mid-edit; the store is not
-        for name in [m for m in sys.modules if m == "lazyhook" or m.startswith("lazyhook.")]:
-            del sys.modules[name]
-        pkg = types.ModuleType("lazyhook")
-        pkg.__path__ = [os.path.join(ROOT, "lazyhook")]
-        sys.modules["lazyhook"] = pkg
-        import lazyhook._store as store
-    return store
+from store_format import refresh_crcs, set_u32, u32  # noqa: E402
 
+from lazyhook import _store as S  # noqa: E402
 
-S = _import_store()
 Store = S.Store
 
 # Allocation allowed while reading a file of F bytes: the file itself, the key list (~60 bytes
@@ -96,39 +84,6 @@ def _seed_file() -> bytes:
 
 
 SEED = _seed_file()
-
-
-def u32(data: bytes | bytearray, pos: int) -> int:
-    return int.from_bytes(data[pos : pos + 4], "little")
-
-
-def set_u32(data: bytearray, pos: int, value: int) -> None:
-    if 0 <= pos and pos + 4 <= len(data):
-        data[pos : pos + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def refresh_crcs(data: bytearray, fix_length: bool = True) -> bytearray:
-    """Make every checksum of a mutated file valid again: entries, index, region, header.
-
-    With *fix_length* the length field is also set to the real length, as a forger would.
-    """
-    if len(data) < 60:
-        return data
-    count, key_len = u32(data, 36), u32(data, 40)
-    rec_start = 60 + key_len + (-key_len) % 4
-    start = rec_start + 16 * count
-    if fix_length:
-        set_u32(data, 44, len(data))
-    if start <= len(data):
-        for slot in range(count):
-            base = rec_start + 16 * slot
-            off, length = u32(data, base), u32(data, base + 4)
-            if start + off + length <= len(data):
-                set_u32(data, base + 8, zlib.crc32(data[start + off : start + off + length]))
-        set_u32(data, 48, zlib.crc32(data[60:start]))
-        set_u32(data, 52, zlib.crc32(data[start:]))
-    set_u32(data, 56, zlib.crc32(data[:56]))
-    return data
 
 
 def exercise(data: bytes, write: bool = False) -> dict[str, object]:

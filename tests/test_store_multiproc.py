@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
 
 import pytest
 
@@ -33,20 +32,8 @@ PRELUDE = textwrap.dedent(
 )
 
 
-def _import_store() -> types.ModuleType:
-    try:
-        import lazyhook._store as store
-    except Exception:  # noqa: BLE001 - the package __init__ may be mid-edit; the store is not
-        for name in [m for m in sys.modules if m == "lazyhook" or m.startswith("lazyhook.")]:
-            del sys.modules[name]
-        pkg = types.ModuleType("lazyhook")
-        pkg.__path__ = [os.path.join(ROOT, "lazyhook")]
-        sys.modules["lazyhook"] = pkg
-        import lazyhook._store as store
-    return store
+from lazyhook import _store as S  # noqa: E402
 
-
-S = _import_store()
 Store = S.Store
 
 
