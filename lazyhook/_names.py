@@ -14,7 +14,7 @@ operators resolve the other operand.
 Loaded when the first lazy name is bound.
 """
 
-import operator
+import _operator as operator  # the C module: `operator` adds ~0.3 ms of Python fallbacks
 import sys
 
 from lazyhook import _module
@@ -101,10 +101,16 @@ class LazyName:
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         # Resolve lazy-name arguments: C callees check exact types (ctypes.sizeof(c_long)).
-        if args:
-            args = tuple(_get(a) if type(a) is LazyName else a for a in args)
+        # Checked with a plain loop first: rebuilding the arguments costs ~0.2 us a call.
+        for a in args:
+            if type(a) is LazyName:
+                args = tuple(_get(a) if type(a) is LazyName else a for a in args)
+                break
         if kwargs:
-            kwargs = {k: _get(v) if type(v) is LazyName else v for k, v in kwargs.items()}
+            for v in kwargs.values():
+                if type(v) is LazyName:
+                    kwargs = {k: _get(v) if type(v) is LazyName else v for k, v in kwargs.items()}
+                    break
         return _get(self)(*args, **kwargs)
 
     # Descriptor use in a class body: a lazy function assigned as a class attribute must give a
