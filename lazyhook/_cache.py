@@ -59,7 +59,12 @@ class Entry:
 
 
 def _identifiers(value: object) -> bool:
-    return isinstance(value, tuple) and all(type(n) is str and n.isidentifier() for n in value)
+    # map() with the C method: ~30 ns a name, where a generator costs ~4x that (sympy: 1,861).
+    return (
+        isinstance(value, tuple)
+        and all(type(n) is str for n in value)
+        and all(map(str.isidentifier, value))
+    )
 
 
 def well_formed(raw: object) -> bool:
@@ -69,6 +74,11 @@ def well_formed(raw: object) -> bool:
     names, star, flags, sources = raw
     if not _identifiers(names) or not (star is None or _identifiers(star)):
         return False
+    return _well_formed_rest(raw)
+
+
+def _well_formed_rest(raw: "tuple[Any, ...]") -> bool:
+    flags, sources = raw[2], raw[3]
     if type(flags) is not int or not isinstance(sources, tuple) or not sources:
         return False
     for src in sources:
@@ -81,6 +91,35 @@ def well_formed(raw: object) -> bool:
         ):
             return False
     return True
+
+
+def encode(value: "tuple[Any, ...]") -> "tuple[Any, ...]":
+    """The on-disk form of an entry: names and star list as single newline-joined strings.
+
+    marshal then decodes a handful of objects instead of one per name (the store vets every
+    marshal object before decoding: ~0.3 ms for sympy's 940 names as a tuple), and splitting
+    one string happens in C.
+    """
+    names, star, flags, sources = value
+    return ("\n".join(names), None if star is None else "\n".join(star), flags, sources)
+
+
+def decode(stored: object) -> "tuple[Any, ...] | None":
+    """The entry value for *stored* (as read from disk), or None if it is not one."""
+    if not (isinstance(stored, tuple) and len(stored) == 4):
+        return None
+    names, star, flags, sources = stored
+    if type(names) is not str or not (star is None or type(star) is str):
+        return None
+    name_list = tuple(names.split("\n")) if names else ()
+    star_list = None if star is None else (tuple(star.split("\n")) if star else ())
+    # Split strings are strs: only the identifier check is needed (in C, via map).
+    if not all(map(str.isidentifier, name_list)):
+        return None
+    if star_list is not None and not all(map(str.isidentifier, star_list)):
+        return None
+    value = (name_list, star_list, flags, sources)
+    return value if _well_formed_rest(value) else None
 
 
 def _stamp(path: str) -> "Source | None":
@@ -127,13 +166,13 @@ class NameCache:
 
     def raw(self, module: str) -> "tuple[Any, ...] | None":
         """The stored value for *module* if it is well formed (not validated against sources)."""
-        value = self.store.get(module)
+        stored = self.store.get(module)
+        if stored is None:
+            return None
+        value = decode(stored)
         if value is None:
-            return None
-        if not well_formed(value):
             self._drop.add(module)
-            return None
-        return value  # type: ignore[return-value]
+        return value
 
     def get(self, module: str, origin: "str | None" = None) -> "Entry | None":
         """The entry for *module* if every source stamp still matches, else None (a miss).
@@ -244,9 +283,10 @@ class NameCache:
             self._queued, self._drop, self._used = {}, set(), set()
             self._last_write = time.monotonic()
         try:
+            encoded = {key: encode(value) for key, value in put.items()}
             if self.shared:
-                return self.store.write(put, drop, touch, shared=True)
-            return self.store.write(put, drop, touch)
+                return self.store.write(encoded, drop, touch, shared=True)
+            return self.store.write(encoded, drop, touch)
         except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
             warn_once(
                 "cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}"

@@ -296,21 +296,15 @@ def _bind_star(st: _State, entry: "Entry", d: "dict[str, object]", frame: "Frame
     one runs the module, failing as eagerly).
     """
     names = entry.names
-    values: dict[str, object] = {}
     lazy = st.names
-    for n in entry.star:
-        if n in d:
-            values[n] = d[n]
-        elif n in names:
-            ln = lazy.get(n)
-            if ln is None:
-                from lazyhook._names import lazy_name
-
-                ln = lazy_name(st, n)
-            values[n] = ln
-        else:
+    missing = [n for n in entry.star if n not in d and n not in lazy]
+    if missing:
+        if not names.issuperset(missing):
             return entry.star_list
-    frame.f_locals.update(values)
+        from lazyhook._names import lazy_names
+
+        lazy_names(st, missing)
+    frame.f_locals.update({n: d[n] if n in d else lazy[n] for n in entry.star})
     return []
 
 
