@@ -276,8 +276,11 @@ def cmd_cache(ns: argparse.Namespace) -> int:
 _WARM = """
 import importlib, sys, lazyhook
 from lazyhook import _cache
-# Installed so that the finder stamps each source before it is read (see _cache).
+from lazyhook import _finder
+# Installed, and told that every import here feeds the cache, so that the finder stamps each
+# source before it is read (see _cache).
 lazyhook.install(include={mods!r}, cache_dir={dir!r})
+_finder._tls.running = 1
 cache = lazyhook.name_cache({dir!r})
 cache.shared = {shared!r}
 tty = sys.stderr.isatty()

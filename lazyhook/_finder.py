@@ -342,7 +342,10 @@ class LazyFinder:
             lazy = True
         else:
             lazy = importer.partition(".")[0] != fullname.partition(".")[0]  # type: ignore[union-attr]
-        if not lazy and s.names is False:
+        if not lazy and (s.names is False or not getattr(_tls, "running", 0)):
+            # An eager import outside any lazy body: not worth a stat (~3 us each; a cold
+            # sympy makes ~600).  If it turns out to feed a name-cache entry, the cache stamps
+            # it then, trusting only a file older than the process (see _cache).
             return None
         spec = self._delegate(fullname, path)
         if spec is None:

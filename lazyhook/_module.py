@@ -18,7 +18,7 @@ import time
 from _thread import get_ident
 
 from lazyhook._config import Settings, matches
-from lazyhook._finder import importer_frame, is_main_namespace
+from lazyhook._finder import _tls, importer_frame, is_main_namespace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -408,6 +408,9 @@ def _run(st: _State, frame: "FrameType | None") -> None:
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
     t0 = time.perf_counter()
+    # Imports made while a lazy body runs get stamped by the finder before they are read:
+    # they are the sources that may decide this module's cached names.
+    _tls.running = getattr(_tls, "running", 0) + 1
     try:
         st.loader.exec_module(module)  # type: ignore[attr-defined]
     except BaseException as exc:
@@ -422,6 +425,7 @@ def _run(st: _State, frame: "FrameType | None") -> None:
         _note(exc, st)
         raise
     finally:
+        _tls.running -= 1
         if spec is not None:
             spec._initializing = False  # type: ignore[attr-defined]
         st.snapshot = {}
