@@ -1,0 +1,225 @@
+"""Minimal regressions for the mechanisms the fidelity tier (test_fidelity.py) found.
+
+Plain tests (not marked ``fidelity``): each reproduces, on tiny synthetic packages, one way in
+which a real package's suite behaved differently with lazyhook active, and asserts the eager
+behaviour.  tests/FIDELITY.md tells which suite showed each one.
+"""
+
+from __future__ import annotations
+
+from conftest import Sandbox
+
+
+def test_pkgutil_extend_path_namespace_package(sandbox: Sandbox) -> None:
+    # A pkgutil-style namespace package split over two directories: its body extends
+    # __path__.  Importing ns.sub reads the lazy parent's __path__ before any finder runs, so
+    # the search must use the __path__ the body computes, not the one the spec gave.
+    init = '__path__ = __import__("pkgutil").extend_path(__path__, __name__)\n'
+    sandbox.write({"a/ns/__init__.py": init, "b/ns/__init__.py": init, "b/ns/sub.py": "X = 1\n"})
+    env = sandbox.env()
+    env["PYTHONPATH"] = f"{sandbox.src / 'a'}:{sandbox.src / 'b'}:{env['PYTHONPATH']}"
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import ns.sub
+        print("X", ns.sub.X)
+        """
+    r = sandbox.run(code, env=env)
+    assert r.lines == ["X 1"]
+
+
+# toolz's tlz: a meta path finder whose loader mirrors toolz.X as tlz.X.  Its find_spec answers
+# for any tlz.* name; its exec_module imports toolz.X (ImportError if there is none) and sets
+# __package__ and __file__ on the module.
+MIRROR = """
+    import importlib, sys, types
+    from importlib.machinery import ModuleSpec
+
+    class Finder:
+        def find_spec(self, name, path, target=None):
+            if name.partition(".")[0] == "mir":
+                return ModuleSpec(name, self, is_package=name == "mir")
+        def create_module(self, spec):
+            return types.ModuleType(spec.name)
+        def exec_module(self, module):
+            if module.__name__.endswith("missing"):
+                raise ImportError("no such mirror: " + module.__name__)
+            module.__package__ = module.__name__
+            module.__file__ = "/real/" + module.__name__
+            module.VALUE = 42
+
+    sys.meta_path.append(Finder())
+"""
+
+
+def test_loader_setting_module_attributes_in_exec_module(sandbox: Sandbox) -> None:
+    # A lazy module must not answer __package__/__file__ from the values the import system set
+    # before the loader's exec_module ran (tlz.curried.__package__ was 'tlz').
+    sandbox.write({"mirror.py": MIRROR})
+    code = """
+        import mirror, lazyhook
+        lazyhook.install()
+        import mir.sub
+        print(mir.sub.__package__, mir.sub.__file__, mir.sub.VALUE)
+        """
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    assert eager.lines == ["mir.sub /real/mir.sub 42"]
+    assert sandbox.run(code).lines == eager.lines
+
+
+def test_custom_loader_failing_in_exec_module_raises_at_the_import_statement(
+    sandbox: Sandbox,
+) -> None:
+    # `try: import tlz.curry / except ImportError` (toolz's test_tlz): the finder's spec does
+    # not prove the module exists, its loader decides when executing.  Deferred, the
+    # ImportError escaped the try and surfaced at first use.
+    sandbox.write({"mirror.py": MIRROR})
+    code = """
+        import mirror, lazyhook
+        lazyhook.install()
+        try:
+            import mir.missing
+        except ImportError as exc:
+            print("ImportError at the statement:", exc)
+        else:
+            print("no error at the statement")
+        """
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    assert eager.lines == ["ImportError at the statement: no such mirror: mir.missing"]
+    assert sandbox.run(code, check=False).lines == eager.lines
+
+
+def test_unittest_discovery_of_a_module_that_skips_itself(sandbox: Sandbox) -> None:
+    # CPython's test_importlib/test_windows.py raises unittest.SkipTest at import (no winreg).
+    # unittest's loader imports each test module and turns that into a skipped test; with the
+    # import lazy, the SkipTest escaped later from dir(module) and broke the whole discovery.
+    sandbox.write(
+        {
+            "tpkg/__init__.py": "",
+            "tpkg/test_skipper.py": "import unittest\nraise unittest.SkipTest('not here')\n",
+            "tpkg/test_fine.py": """
+                import unittest
+
+                class T(unittest.TestCase):
+                    def test_ok(self):
+                        pass
+            """,
+        }
+    )
+    code = f"""
+        import lazyhook
+        lazyhook.install()
+        import unittest
+        suite = unittest.TestLoader().discover({str(sandbox.src / "tpkg")!r},
+                                               top_level_dir={str(sandbox.src)!r})
+        result = unittest.TestResult()
+        suite.run(result)
+        print("ran", result.testsRun, "skipped", len(result.skipped), "errors", len(result.errors))
+        """
+    r = sandbox.run(code)
+    assert r.lines == ["ran 2 skipped 1 errors 0"]
+
+
+def test_pytest_with_warnings_as_errors_when_lazyhook_is_imported_first(sandbox: Sandbox) -> None:
+    # With `python -m lazyhook enable`, every interpreter imports lazyhook at start-up.  pytest
+    # marks the packages of pytest11 entry points for assertion rewriting and warns
+    # (PytestAssertRewriteWarning) for one already imported — an error, and pytest refuses to
+    # start, in every project whose pytest config says `filterwarnings = error`.  The fake
+    # dist-info below is how pytest sees an installed lazyhook.
+    dist = sandbox.src / "lazyhook_dist-0.1.dist-info"  # not Python: written verbatim
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: lazyhook-dist\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\nlazyhook = lazyhook.pytest_plugin\n")
+    (dist / "RECORD").write_text("lazyhook/__init__.py,,\nlazyhook/pytest_plugin.py,,\n")
+    (sandbox.src / "proj").mkdir()
+    (sandbox.src / "proj" / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    (sandbox.src / "proj" / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    code = f"""
+        import lazyhook
+        lazyhook.install()
+        import pytest
+        rc = pytest.main(["-q", "-p", "no:cacheprovider", {str(sandbox.src / "proj")!r}])
+        print(f"rc={{int(rc)}}")
+        """
+    r = sandbox.run(code, check=False)
+    assert "PytestAssertRewriteWarning" not in r.out + r.err
+    assert r.value("rc") == "0", r.out + r.err
+
+
+def test_no_warning_at_exit_for_a_module_whose_file_is_gone(sandbox: Sandbox) -> None:
+    # Test suites import modules from temporary directories and delete them before the
+    # process exits (test_importlib: 'foo.just_created', 'A', 'B').  The name cache's flush at
+    # exit must not print a LazyhookWarning for them: such a module simply is not cached.
+    code = f"""
+        import os, shutil, sys, tempfile
+        import lazyhook
+        lazyhook.install()
+        d = tempfile.mkdtemp(dir={str(sandbox.path)!r})
+        with open(os.path.join(d, "gone.py"), "w") as f:
+            f.write("A = 1\\n")
+        sys.path.insert(0, d)
+        import gone
+        print("A", gone.A)
+        shutil.rmtree(d)
+        """
+    r = sandbox.run(code)
+    assert r.lines == ["A 1"]
+    assert r.err == ""
+
+
+def test_weakref_with_lazy_names_everywhere(sandbox: Sandbox) -> None:
+    # names=True (LAZYHOOK_NAMES=all) made `from _weakrefset import WeakSet` inside weakref.py
+    # bind a lazy name, which weakref then registers with an ABC at import time: TypeError
+    # "Can only register classes", and no pytest run could start.  _weakrefset is on the
+    # ignore list.  `-S` so that weakref is not already imported at start-up.
+    import subprocess
+    import sys
+
+    script = sandbox.path / "weak.py"
+    script.write_text(
+        "import lazyhook\nlazyhook.install(names=True)\nimport weakref\n"
+        "print(weakref.WeakSet.__name__)\n"
+    )
+    for _ in ("cold", "warm"):  # the warm run binds names from the cache the cold one wrote
+        proc = subprocess.run(
+            [sys.executable, "-S", str(script)], capture_output=True, text=True,
+            env=sandbox.env(), cwd=str(sandbox.path), timeout=60,
+        )  # fmt: skip
+        assert (proc.returncode, proc.stdout) == (0, "WeakSet\n"), proc.stderr
+
+
+def test_eager_child_import_under_a_lazy_parent_that_imports_it_runs_it_once(
+    sandbox: Sandbox,
+) -> None:
+    # networkx under LAZYHOOK_NAMES=all: pytest/__init__.py's `from _pytest.mark import Mark`
+    # left _pytest.mark lazy (lazy names), then _pytest/nodes.py's eager `from
+    # _pytest.mark.structures import Mark` ran the lazy parent first — whose body imports
+    # .structures — and then ran .structures a second time: two Mark classes, and pytest
+    # rejected every mark ("got Mark(...) instead of Mark").  Eagerly, importlib finds the
+    # child in sys.modules once the parent has run and does not load it again.
+    sandbox.write(
+        {
+            "pkg/__init__.py": "from .sub import Thing\n",
+            "pkg/sub.py": "print('RUN ' + __name__)\nclass Thing:\n    pass\n",
+        }
+    )
+    code = """
+        import sys
+        import lazyhook
+        lazyhook.install()
+        import pkg  # lazy
+
+
+        def load():
+            import pkg.sub  # eager (in a function), under the still-lazy parent
+
+            return pkg.sub
+
+
+        sub = load()
+        print(sys.modules["pkg.sub"] is sub, sub.Thing is pkg.Thing)
+        """
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    assert eager.runs == ["pkg.sub"] and eager.lines == ["True True"]
+    r = sandbox.run(code)
+    assert (r.runs, r.lines) == (eager.runs, eager.lines)
