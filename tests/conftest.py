@@ -21,6 +21,23 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN = 'print("RUN " + __name__, flush=True)\n'
 
 
+def installable_copy(dest: Path) -> Path:
+    """A copy of the package sources in *dest*, for ``pip install``.
+
+    Installing from the work tree directly makes setuptools build in ``build/`` there: two
+    xdist workers installing at once then collide ("File exists"), and the tree gets litter.
+    """
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    shutil.copytree(
+        ROOT / "lazyhook", dest / "lazyhook", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return dest
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The inherited environment without any LAZYHOOK_* setting, plus *extra*."""
     # Also drop pytest's and xdist's own variables: a pytest run inside a test must not

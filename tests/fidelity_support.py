@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT, clean_env
+from conftest import clean_env, installable_copy
 
 # `LAZYHOOK_FIDELITY=full python3 -m pytest -m fidelity` runs every target's whole suite; the
 # default is the representative subset that CI runs (see SUBSET/FULL in test_fidelity.py).
@@ -213,7 +213,8 @@ class FidelityVenv:
         pip = [v.python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         # pip byte-compiles what it installs, and runs write the bytecode of what they import
         # (PYTHONDONTWRITEBYTECODE is cleared for them): no run recompiles lazyhook.
-        subprocess.run([*pip, str(ROOT), "pytest", *packages], check=True, env=v.env(), timeout=900)
+        src = installable_copy(path.parent / "lazyhook-src")
+        subprocess.run([*pip, str(src), "pytest", *packages], check=True, env=v.env(), timeout=900)
         return v
 
     def env(self, **extra: str) -> dict[str, str]:

@@ -108,13 +108,13 @@ def check_store(path: Path) -> tuple[str, list[str], list[str]]:
     An entry "decodes" when ``Store.get`` returns it (inside the file, crc ok, safe marshal)
     and it has exactly the shape of a name-cache entry.
     """
-    from lazyhook._cache import well_formed
+    from lazyhook._cache import decode
     from lazyhook._store import Store
 
     store = Store(str(path))
     store.load()
     keys = store.keys()
-    bad = [k for k in keys if not well_formed(store.get(k))]
+    bad = [k for k in keys if decode(store.get(k)) is None]
     return store.status(), keys, bad
 
 
@@ -411,7 +411,7 @@ LAZYHOOK_READER = """
 # Reads the lazyhook cache in a loop with lazyhook's own Store: every file must be complete
 # (status 'ok' or 'missing', never 'corrupt') and every listed entry must decode.
 import json, os, sys, time, warnings
-from lazyhook._cache import well_formed
+from lazyhook._cache import decode
 from lazyhook._store import Store
 path, deadline = sys.argv[1], float(sys.argv[2])
 reads = ok = missing = entries = 0
@@ -438,7 +438,7 @@ with warnings.catch_warnings(record=True) as caught:
         good = True
         for key in store.keys():
             entries += 1
-            if not well_formed(store.get(key)):
+            if decode(store.get(key)) is None:
                 torn["bad-entry"] = torn.get("bad-entry", 0) + 1
                 good = False
         ok += good

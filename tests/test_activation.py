@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, clean_env
+from conftest import clean_env, installable_copy
 
 # Exactly what `import lazyhook; lazyhook.install()` may add to a fresh venv interpreter.
 STARTUP_ALLOWLIST = ["lazyhook", "lazyhook._config", "lazyhook._finder"]
@@ -66,7 +66,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
     v = Venv(path)
     pip = [v.python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, str(ROOT), "pytest", "pytest-xdist"], check=True, env=v.env())
+    src = installable_copy(path.parent / "src")
+    subprocess.run([*pip, str(src), "pytest", "pytest-xdist"], check=True, env=v.env())
     return v
 
 

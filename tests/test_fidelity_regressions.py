@@ -116,8 +116,9 @@ def test_unittest_discovery_of_a_module_that_skips_itself(sandbox: Sandbox) -> N
         suite.run(result)
         print("ran", result.testsRun, "skipped", len(result.skipped), "errors", len(result.errors))
         """
-    r = sandbox.run(code)
-    assert r.lines == ["ran 2 skipped 1 errors 0"]
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    assert eager.lines[0].endswith("skipped 1 errors 0")  # 3.12 counts a skipped module apart
+    assert sandbox.run(code).lines == eager.lines
 
 
 def test_pytest_with_warnings_as_errors_when_lazyhook_is_imported_first(sandbox: Sandbox) -> None:

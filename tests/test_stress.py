@@ -144,7 +144,7 @@ import json, os, sys
 import lazyhook
 lazyhook.install()
 idx, barrier, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-mod = __import__(f"stress_learn_{idx}")
+exec(f"import stress_learn_{idx} as mod")  # an import statement (a call would be eager)
 assert lazyhook.is_lazy(mod)
 assert mod.VALUE == int(idx)  # the body runs now and its names are learned
 _barrier(barrier, idx, count)
@@ -208,7 +208,7 @@ WRITER = """
 import json, os, sys
 import lazyhook
 lazyhook.install()
-mod = __import__(sys.argv[1])
+exec(f"import {sys.argv[1]} as mod")  # an import statement (a call would be eager)
 assert mod.VALUE == sys.argv[1]  # runs the body: learned, written at exit (the window)
 print("RESULT " + json.dumps({"pid": os.getpid()}))
 """
