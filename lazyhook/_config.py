@@ -48,7 +48,7 @@ IGNORE: frozenset[str] = frozenset(
         # Exists only to give ``weakref`` (and ``threading``, ``_py_abc``) its ``WeakSet``, which
         # ``weakref`` registers with an ABC at import time: deferring it never saves anything,
         # and with lazy names on everywhere (names=True) the ABC rejected the lazy ``WeakSet``
-        # ("Can only register classes"), so no pytest run could start (tests/FIDELITY.md).
+        # ("Can only register classes"), so no pytest run could start (README, "Fidelity").
         "_weakrefset",
         # Imported only for their side effects; a deferred body would never run.
         "this",

@@ -1,4 +1,4 @@
-"""Machinery for the stress tier (``tests/test_stress.py``; see ``tests/STRESS.md``).
+"""Machinery for the stress tier (``tests/test_stress.py``; CONTRIBUTING.md explains it).
 
 Everything multi-process here is real processes: fresh interpreters started with
 ``sys.executable``, each running one of the small child scripts below (written to files, so a

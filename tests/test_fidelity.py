@@ -217,8 +217,9 @@ def test_suite_outcomes_match_eager(suites: Suites, target: str) -> None:
             if not run.main_totals()["lazy_names"] > 0:
                 problems.append(f"{run.label}: no lazy names bound: {run.main_totals()}")
     if target == "networkx":
-        # Informative (tests/FIDELITY.md): the risky settings must run with lazyhook active and
-        # report, even if the suite crashes; their outcomes are printed, not asserted.
+        # Informative (the README's "Fidelity" section): the risky settings must run with
+        # lazyhook active and report, even if the suite crashes; their outcomes are printed,
+        # not asserted.
         for label in ("mode_all", "names_all"):
             run = suites.get(target, label)
             problems += check_lazy(run)

@@ -2,7 +2,7 @@
 
 Plain tests (not marked ``fidelity``): each reproduces, on tiny synthetic packages, one way in
 which a real package's suite behaved differently with lazyhook active, and asserts the eager
-behaviour.  tests/FIDELITY.md tells which suite showed each one.
+behaviour.  The README's "Fidelity" section tells which suite showed each one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Stress tier (issue 5): many interpreters at once against one shared name cache.
 
 Run: ``python3 -m pytest -m stress -n auto tests/test_stress.py -rA`` (counts print with
-``-s``/``-rA``); ``tests/STRESS.md`` says what each test proves and how to soak longer.  Every
+``-s``/``-rA``); CONTRIBUTING.md ("Stress and soak") says what each test proves and how to
+soak longer.  Every
 test has a positive control or a "did it exercise the path" assertion, so none can pass
 vacuously.  Multi-process claims use real processes (``stress_helpers``).
 """
