@@ -80,6 +80,23 @@ def install(
     sys.meta_path.insert(0, LazyFinder(settings))  # type: ignore[arg-type]
 
 
+def _activate(include: "Iterable[str]" = (), exclude: "Iterable[str]" = ()) -> None:
+    """What the ``.pth`` line of ``python -m lazyhook enable`` calls at every start-up.
+
+    Not public: it must never stop an interpreter from starting, so any failure becomes one
+    ``LazyhookWarning`` on stderr.  ``LAZYHOOK_*`` variables apply as for ``install()``.
+    """
+    try:
+        install(include=list(include) or None, exclude=list(exclude) or None)
+    except Exception as exc:  # noqa: BLE001 - start-up must go on whatever happens
+        try:
+            _config.warn_once(
+                "activate", f"lazyhook activation failed, imports stay eager: {exc!r}"
+            )
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def uninstall() -> None:
     """Remove the finder.  Lazy modules and names created so far keep working."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, LazyFinder)]

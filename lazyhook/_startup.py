@@ -27,32 +27,15 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
     ``site`` executes lines that start with ``import``.  Everything is wrapped in one ``try``:
     if lazyhook was uninstalled while its ``.pth`` stayed behind, the interpreter still starts
     silently (a bare failing import line would make ``site`` print a traceback every start).
+    It calls ``lazyhook._activate`` rather than something in this module: one module fewer
+    to load at every interpreter start.
     """
     args = f"{tuple(include)!r}, {tuple(exclude)!r}"
     return (
-        "import sys; exec('try:\\n from lazyhook._startup import activate\\n"
-        "except ImportError:\\n pass\\nelse:\\n activate(" + args.replace("'", '"') + ")')"
+        "import sys; exec('try:\\n import lazyhook\\nexcept ImportError:\\n pass\\n"
+        "else:\\n lazyhook._activate(" + args.replace("'", '"') + ")')"
         f"  {PTH_MARK}\n"
     )
-
-
-def activate(include: "Sequence[str]" = (), exclude: "Sequence[str]" = ()) -> None:
-    """Install lazyhook from site start-up; ``LAZYHOOK_*`` variables apply as usual."""
-    try:
-        from lazyhook import _config
-
-        if _config.disabled():
-            return
-        import lazyhook
-
-        lazyhook.install(include=include or None, exclude=exclude or None)
-    except Exception as exc:  # noqa: BLE001 - start-up must go on whatever happens
-        try:
-            from lazyhook._warn import warn_once
-
-            warn_once("activate", f"lazyhook activation failed, imports stay eager: {exc!r}")
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
