@@ -216,7 +216,11 @@ def _has_lazy_parent(fullname: str) -> bool:
     pending = module.pending_state
     i = fullname.find(".")
     while i != -1:
-        if pending(sys.modules.get(fullname[:i])) is not None:
+        st = pending(sys.modules.get(fullname[:i]))
+        # A parent whose body is running right now is not waited for (an eager import of a
+        # child of a package being initialised does not wait either): the package's own
+        # imports, sympy's ~420 among them, stay on the plain path.
+        if st is not None and st.owner is None:
             return True
         i = fullname.find(".", i + 1)
     return False

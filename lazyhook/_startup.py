@@ -1,9 +1,9 @@
 """Activation at interpreter start-up, and running a program under lazyhook.
 
-``activate()`` is what the ``.pth`` line written by ``python -m lazyhook enable`` calls (and
-what a ``sitecustomize`` may call): it must never stop an interpreter from starting, so any
-failure becomes one ``LazyhookWarning`` on stderr.  The patterns are baked into the ``.pth``
-line as literals, so start-up parses no configuration file (no ``tomllib``/``json``).
+``pth_line()`` is the line ``python -m lazyhook enable`` writes: it calls
+``lazyhook._activate``, which must never stop an interpreter from starting (any failure
+becomes one ``LazyhookWarning`` on stderr).  The patterns are baked into the line as literals,
+so start-up parses no configuration file (no ``tomllib``/``json``).
 
 ``run_main()`` runs a script or ``-m`` module as ``__main__`` for the CLI's ``run``/``report``
 in a fresh interpreter, with ``sys.argv``, ``__main__``, exit codes and tracebacks as
