@@ -60,23 +60,34 @@ def _standard(loader: object) -> bool:
     return exec_module is _LOADER_BASICS_EXEC or type(loader).__name__ == "zipimporter"
 
 
+# The opcodes lazyhook reads at a frame's f_lasti, per tested interpreter: IMPORT_NAME (the
+# finder: is this an import statement?), IMPORT_FROM and the star import (lazy modules: is
+# this a from-import?), the latter with its oparg since 3.12 made it CALL_INTRINSIC_1(2).  Any
+# other version gets no lazy imports at all: guessing opcodes would be worse.
+_OPCODES = {
+    (3, 10): (108, 109, 84, -1),
+    (3, 11): (108, 109, 84, -1),
+    (3, 12): (108, 109, 173, 2),
+    (3, 13): (75, 74, 55, 2),
+}
+IMPORT_NAME, IMPORT_FROM, STAR_OP, STAR_ARG = _OPCODES.get(sys.version_info[:2], (-1, -1, -1, -1))
+CO_OPTIMIZED = 0x1
+
 # Which import *statements* may be lazy, as PEP 810 draws the line: a module-level (or class
 # body, or exec) statement outside any try/with block.  Calls of __import__() and
 # importlib.import_module() stay eager (frameworks import to register things, and unittest's
 # loader expects SkipTest from the import itself); so do imports in functions, and imports
-# inside try (their ImportError must reach the handler).  Opcodes per tested version.
-_IMPORT_NAME = {(3, 10): 108, (3, 11): 108, (3, 12): 108, (3, 13): 75}.get(sys.version_info[:2], -1)
-_CO_OPTIMIZED = 0x1
+# inside try (their ImportError must reach the handler).
 _guarded: "dict[object, tuple[tuple[int, int], ...]]" = {}
 
 
 def may_be_lazy(frame: "FrameType") -> bool:
     """True if the import statement *frame* is executing may be deferred."""
     code = frame.f_code
-    if code.co_flags & _CO_OPTIMIZED:
+    if code.co_flags & CO_OPTIMIZED:
         return False
     i = frame.f_lasti
-    if code.co_code[i] != _IMPORT_NAME:
+    if code.co_code[i] != IMPORT_NAME:
         return False
     ranges = _guarded.get(code)
     if ranges is None:
@@ -136,7 +147,7 @@ SUPPORTED = (
     and hasattr(_bootstrap, "_DeadlockError")
     and hasattr(_bootstrap, "_handle_fromlist")
     and _LOADER_BASICS_EXEC != 0
-    and _IMPORT_NAME != -1
+    and IMPORT_NAME != -1
 )
 
 _tls = _local()
@@ -173,40 +184,50 @@ def is_main_namespace(name: "str | None") -> bool:
     return name is None or name == "__main__" or name not in sys.modules
 
 
-class _Loader:
-    """Wraps a real loader for one lazy import; gone from view once the module exists.
+class _Wrapper:
+    """A real loader, wrapped for one import; gone from view once the module exists.
 
-    ``exec_module`` puts the real loader back on the spec and the module (so ``__loader__``,
+    ``_unwrap`` puts the real loader back on the spec and the module (so ``__loader__``,
     ``inspect.getsource``, ``importlib.resources`` and pickling see exactly what they would
-    without lazyhook) and then makes the module lazy instead of executing it.
+    without lazyhook).  Anything else a caller asks of the loader before ``exec_module``
+    (get_code, is_package, get_resource_reader...) is the real loader's business.
     """
 
-    __slots__ = ("real", "site", "finder")
+    __slots__ = ("real",)
 
-    def __init__(self, real: "object", site: "tuple[str, int]", finder: "LazyFinder") -> None:
+    def __init__(self, real: object) -> None:
         self.real = real
+
+    def _unwrap(self, module: "object") -> None:
+        module.__spec__.loader = self.real  # type: ignore[attr-defined]
+        module.__dict__["__loader__"] = self.real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+class _Loader(_Wrapper):
+    """Loader of a lazy import: ``exec_module`` makes the module lazy instead of running it."""
+
+    __slots__ = ("site", "settings")
+
+    def __init__(self, real: object, site: "tuple[str, int]", settings: Settings) -> None:
+        super().__init__(real)
         self.site = site
-        self.finder = finder
+        self.settings = settings
 
     def create_module(self, spec: "object") -> "object":
         return self.real.create_module(spec)  # type: ignore[attr-defined]
 
     def exec_module(self, module: "object") -> None:
-        spec = module.__spec__  # type: ignore[attr-defined]
-        spec.loader = self.real
-        module.__dict__["__loader__"] = self.real
+        self._unwrap(module)
         if type(module) is not _ModuleType:
             # create_module() returned its own kind of module object: it did the work itself.
             self.real.exec_module(module)  # type: ignore[attr-defined]
             return
         from lazyhook import _module
 
-        _module.make_lazy(module, self.real, self.site, self.finder.settings)
-
-    def __getattr__(self, name: str) -> object:
-        # Anything else a caller asks of the loader before exec_module (get_code, is_package,
-        # get_resource_reader...) is the real loader's business.
-        return getattr(self.real, name)
+        _module.make_lazy(module, self.real, self.site, self.settings)
 
 
 def _has_lazy_parent(fullname: str) -> bool:
@@ -233,7 +254,7 @@ def _selected(fullname: str, s: Settings) -> bool:
     return not matches(fullname, s.exclude) and "*" not in s.exclude
 
 
-class _ParentsFirstLoader:
+class _ParentsFirstLoader(_Wrapper):
     """Loader of an eager import whose parent package is still lazy.
 
     Runs the lazy parents first (outermost first), exactly as an eager import of the child
@@ -241,10 +262,10 @@ class _ParentsFirstLoader:
     it, and this is outside importlib's global lock (only the child's module lock is held).
     """
 
-    __slots__ = ("real", "existing")
+    __slots__ = ("existing",)
 
     def __init__(self, real: object) -> None:
-        self.real = real
+        super().__init__(real)
         self.existing: tuple[object, object] | None = None
 
     def create_module(self, spec: "object") -> "object":
@@ -266,12 +287,8 @@ class _ParentsFirstLoader:
         if self.existing is not None and self.existing[0] is module:
             module.__spec__ = self.existing[1]  # type: ignore[attr-defined]
             return
-        module.__spec__.loader = self.real  # type: ignore[attr-defined]
-        module.__dict__["__loader__"] = self.real
+        self._unwrap(module)
         self.real.exec_module(module)  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.real, name)
 
 
 class LazyFinder:
@@ -311,7 +328,8 @@ class LazyFinder:
             caller = sys._getframe(1).f_back
             if caller is None or caller.f_code is not _FIND_AND_LOAD_UNLOCKED:
                 return None
-            spec = None if getattr(_tls, "depth", 0) else self._find_lazy(fullname, path, caller)
+            selected = not getattr(_tls, "depth", 0) and _selected(fullname, self.settings)
+            spec = self._find_lazy(fullname, path, caller) if selected else None
             if spec is None or type(spec.loader) is not _Loader:  # type: ignore[attr-defined]
                 if spec is None:
                     spec = self._delegate(fullname, path)
@@ -333,10 +351,9 @@ class LazyFinder:
         return self._find_lazy(fullname, path, caller)
 
     def _find_lazy(self, fullname: str, path: "object", caller: "object") -> "object | None":
-        """A spec with a lazy loader if this import is to be lazy, else None (or a plain spec)."""
+        """For an import *fullname* selected by include/exclude: a spec with a lazy loader if
+        it is to be lazy, else None (or a plain spec, stamped for the name cache)."""
         s = self.settings
-        if not _selected(fullname, s):
-            return None
         frame = importer_frame(caller.f_back)  # type: ignore[attr-defined]
         importer = frame.f_globals.get("__name__") if frame is not None else None
         if importer in _EAGER_IMPORTERS or (
@@ -381,7 +398,7 @@ class LazyFinder:
         if not _standard(loader):
             return spec
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
-        spec.loader = _Loader(loader, site, self)  # type: ignore[attr-defined]
+        spec.loader = _Loader(loader, site, s)  # type: ignore[attr-defined]
         return spec
 
     def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:

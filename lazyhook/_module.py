@@ -18,7 +18,15 @@ import time
 from _thread import get_ident
 
 from lazyhook._config import Settings, matches
-from lazyhook._finder import _tls, importer_frame, is_main_namespace
+from lazyhook._finder import (
+    CO_OPTIMIZED,
+    IMPORT_FROM,
+    STAR_ARG,
+    STAR_OP,
+    _tls,
+    importer_frame,
+    is_main_namespace,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +42,6 @@ _bootstrap = sys.modules["_frozen_importlib"]
 _mod_getattr = _ModuleType.__getattribute__
 _mod_dir = _ModuleType.__dir__
 _HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
-_CO_OPTIMIZED = 0x1
 
 # Read without executing: what the import system set on the module before its body would run,
 # and what tools probe on every module they see (unittest's warning-registry reset walks
@@ -58,17 +65,9 @@ _PASSTHROUGH = frozenset(
     }
 )
 
-# How a from-import reaches a module, per tested interpreter: (IMPORT_FROM, star opcode, star
-# oparg or -1).  3.12 turned IMPORT_STAR into CALL_INTRINSIC_1 with oparg 2.  Any other
-# version gets no lazy names at all (lazy modules still work): guessing opcodes would be worse.
-_OPCODES = {
-    (3, 10): (109, 84, -1),
-    (3, 11): (109, 84, -1),
-    (3, 12): (109, 173, 2),
-    (3, 13): (74, 55, 2),
-}
-_IMPORT_FROM, _STAR_OP, _STAR_ARG = _OPCODES.get(sys.version_info[:2], (-1, -1, -1))
-NAMES_SUPPORTED = _IMPORT_FROM != -1
+# The from-import opcodes come from _finder's per-version table; on an unknown version no
+# module is ever lazy (install() declines), so this is a belt for direct callers.
+NAMES_SUPPORTED = IMPORT_FROM != -1
 
 _NO = object()
 # How a from-import statement reads the module: _handle_fromlist's probes, IMPORT_FROM, IMPORT_STAR.
@@ -225,12 +224,10 @@ def _from_import(st: _State, module: "ModuleType", name: str, frame: "FrameType"
         co = code.co_code
         i = frame.f_lasti
         op = co[i]
-        if op != _IMPORT_FROM and not (
-            op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG)
-        ):
+        if op != IMPORT_FROM and not (op == STAR_OP and (STAR_ARG < 0 or co[i + 1] == STAR_ARG)):
             return _NO
         target = frame
-        if op != _IMPORT_FROM:
+        if op != IMPORT_FROM:
             how = _STAR
         else:
             # ``import pkg.sub as s`` compiles to IMPORT_FROM on the parent: a submodule the
@@ -239,11 +236,9 @@ def _from_import(st: _State, module: "ModuleType", name: str, frame: "FrameType"
             sub = _mod_getattr(module, "__dict__").get(name)
             if sub is not None and sub is sys.modules.get(f"{st.name}.{name}"):
                 return sub
-    if st.settings.names is False:
-        return _NO
     if not _names_allowed(st, target.f_globals.get("__name__")) or _entry(st) is None:
         return _NO
-    if how != _PROBE and not (code.co_flags & _CO_OPTIMIZED) and code.co_name == "<module>":
+    if how != _PROBE and not (code.co_flags & CO_OPTIMIZED) and code.co_name == "<module>":
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
         # class bodies are not replaced (the name forwards there).
@@ -273,12 +268,11 @@ def _answer(st: _State, module: "ModuleType", name: str, how: int) -> object:
         # A submodule the import system set on this lazy parent: the same object eagerly.
         return d[name]
     if name in entry.names:
-        ln = st.names.get(name)
-        if ln is None:
-            from lazyhook._names import lazy_name
+        if name not in st.names:
+            from lazyhook._names import lazy_names
 
-            ln = lazy_name(st, name)
-        return ln
+            lazy_names(st, [name])
+        return st.names[name]
     if how == _PROBE and not entry.has_getattr:
         # Not a name of the module: _handle_fromlist then imports it as a submodule, exactly
         # as it would after executing the module.
@@ -311,12 +305,12 @@ def _bind_star(st: _State, entry: "Entry", d: "dict[str, object]", frame: "Frame
 def _names_allowed(st: _State, importer: "str | None") -> bool:
     s = st.settings
     policy = s.names
-    main = is_main_namespace(importer)
-    if policy is not True and not main:
-        if policy is False or policy == "main" or not matches(importer, policy):  # type: ignore[arg-type]
-            return False
-    if main:
+    if policy is False:
+        return False
+    if is_main_namespace(importer):
         return True
+    if policy is not True and (policy == "main" or not matches(importer, policy)):  # type: ignore[arg-type]
+        return False
     if s.filter is not None:
         try:
             return bool(s.filter(importer, st.name))
@@ -357,7 +351,7 @@ def _execute(st: _State, frame: "FrameType | None") -> None:
             st.owner = None
     finally:
         lock.__exit__()
-    if st.record and st.settings.names is not False:
+    if st.record:  # only ever set when the cache was consulted (names not False)
         from lazyhook import _cache
 
         _cache.learn(st)
@@ -416,8 +410,7 @@ def _run(st: _State, frame: "FrameType | None") -> None:
     except BaseException as exc:
         # Back to the lazy state on the same object (never a half-initialised module, never a
         # second module object for one name): the next use runs the body again.
-        d.clear()
-        d.update(st.snapshot)
+        _reset(st, d)
         if sys.modules.get(name) is not module:
             sys.modules[name] = module
         if rec is not None:
@@ -432,6 +425,16 @@ def _run(st: _State, frame: "FrameType | None") -> None:
     if rec is not None:
         rec.seconds = time.perf_counter() - t0
     _finish(st)
+
+
+def _reset(st: _State, d: "dict[str, object]") -> None:
+    """Put a module whose body did not complete back to what it was before the body ran."""
+    if st.snapshot:
+        d.clear()
+        d.update(st.snapshot)
+    spec = d.get("__spec__")
+    if spec is not None:
+        spec._initializing = False  # type: ignore[attr-defined]
 
 
 def _finish(st: _State) -> None:
@@ -501,13 +504,7 @@ def _after_fork_in_child() -> None:
     me = get_ident()
     for st in list(_pending.values()):
         if st.owner is not None and st.owner != me:
-            d = _mod_getattr(st.module, "__dict__")
-            if st.snapshot:
-                d.clear()
-                d.update(st.snapshot)
-            spec = d.get("__spec__")
-            if spec is not None:
-                spec._initializing = False
+            _reset(st, _mod_getattr(st.module, "__dict__"))
             st.owner = None
             _bootstrap._module_locks.pop(st.name, None)
 

@@ -307,24 +307,13 @@ for _n in "lt le eq ne gt ge".split():
 
 
 def lazy_names(state: "_module._State", names: "list[str]") -> None:
-    """Create the lazy names of a star import in one go (none of them exists yet)."""
+    """Create the one lazy name per (module, name) for *names* (none of them exists yet)."""
     made = state.names
     for name in names:
         made[name] = LazyName(state, name)
     rec = _module.records.get(state.name)
     if rec is not None:
         rec.names += len(names)
-
-
-def lazy_name(state: "_module._State", name: str) -> LazyName:
-    """The one lazy name for (state's module, name)."""
-    ln = state.names.get(name)
-    if ln is None:
-        ln = state.names[name] = LazyName(state, name)
-        rec = _module.records.get(state.name)
-        if rec is not None:
-            rec.names += 1
-    return ln
 
 
 def _get(ln: object) -> "Any":
