@@ -302,9 +302,9 @@ def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
     mods = _patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
-    code = _WARM.format(mods=mods, dir=os.path.dirname(cache.path), shared=ns.shared)
+    code = _WARM.format(mods=mods, dir=cache.cache_dir, shared=ns.shared)
     proc = subprocess.run([sys.executable, "-c", code])
-    entries = set(NameCache(os.path.dirname(cache.path)).entries())  # a fresh read
+    entries = set(NameCache(cache.cache_dir).entries())  # a fresh read
     missing = [m for m in mods if m not in entries]
     print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")
     return 1 if proc.returncode or missing else 0
