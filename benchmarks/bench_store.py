@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-from lazyhook import _store as S  # noqa: E402
+from lazyhook import _atomic, _merge  # noqa: E402
+from lazyhook import _store_write as S  # noqa: E402
 
 
 def value(i: int, names: int) -> tuple[tuple[str, int], ...]:
@@ -86,16 +87,16 @@ def main() -> None:
             assert S.Store(path).write({keys[i]: value(i + 1, m)}, touch=keys[:50])
 
         for fsync in (False, True):
-            S._FSYNC = fsync
+            _atomic.FSYNC = fsync
             label = "with fsync" if fsync else "no fsync"
             rows.append((f"write 1 put + 50 touches ({label})", median_of(small_write, 60), "ms",
                          "<= 10 ms"))  # fmt: skip
-            saved = S._SPLICE_MAX
-            S._SPLICE_MAX = -1  # force the full rebuild (compaction / eviction path)
+            saved = _merge.SPLICE_MAX
+            _merge.SPLICE_MAX = -1  # force the full rebuild (compaction / eviction path)
             rows.append((f"  same, full rebuild path ({label})", median_of(small_write, 30),
                          "ms", "-"))  # fmt: skip
-            S._SPLICE_MAX = saved
-        S._FSYNC = False
+            _merge.SPLICE_MAX = saved
+        _atomic.FSYNC = False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

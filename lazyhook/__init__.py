@@ -5,7 +5,8 @@ get lazy loaders, so a module's body runs only when something is first used.  A 
 name cache lets ``from m import name`` and even ``from m import *`` stay lazy.
 
 This is the whole public API.  It is on the start-up path: importing it and calling
-``install()`` loads only ``_config`` and ``_finder`` (no typing, re, importlib.util).
+``install()`` loads only ``_config`` and ``_finder`` (no typing, re, importlib.util); the
+rest loads when first needed (CONTRIBUTING.md, "Layout").
 
 PYTEST_DONT_REWRITE: lazyhook is often imported at interpreter start-up, before pytest marks
 its plugin's package for assertion rewriting; this marker keeps pytest from warning about it.
@@ -46,6 +47,7 @@ def install(
     mode: "str | None" = None,
     filter: "Callable[[str | None, str], bool] | None" = None,
     names: "bool | str | Iterable[str] | None" = None,
+    names_exclude: "Iterable[str] | str | None" = None,
     cache_dir: "str | os.PathLike[str] | None" = None,
 ) -> None:
     """Make matching imports lazy from now on.
@@ -57,22 +59,23 @@ def install(
     replaces the mode's decision for matching modules; it sees only modules not yet in
     ``sys.modules`` and never the fromlist.  *names*: where ``from x import y`` may bind lazy
     names — ``"main"`` (default: ``__main__``, the prompt, ``exec`` code), package patterns
-    (those packages too), ``True`` (everywhere; risky) or ``False`` (never).  *cache_dir*: the
-    name cache's directory.
+    (those packages too), ``True`` (everywhere; risky) or ``False`` (never).  *names_exclude*:
+    module patterns whose from-imports always bind the real objects (the module itself may
+    still be lazy).  *cache_dir*: the name cache's directory.
 
-    ``None`` takes ``LAZYHOOK_INCLUDE``/``EXCLUDE``/``MODE``/``NAMES``/``CACHE_DIR``, else the
-    default; ``LAZYHOOK_EXCLUDE`` is always added, and ``LAZYHOOK_DISABLE=1`` makes this a
-    no-op.  Idempotent: a second call reconfigures the one finder.  Raises ``ValueError`` for an
-    invalid argument.
+    ``None`` takes ``LAZYHOOK_INCLUDE``/``EXCLUDE``/``MODE``/``NAMES``/``NAMES_EXCLUDE``/
+    ``CACHE_DIR``, else the default; ``LAZYHOOK_EXCLUDE`` is always added, and
+    ``LAZYHOOK_DISABLE=1`` (or PEP 810's ``PYTHON_LAZY_IMPORTS=none``) makes this a no-op.
+    Idempotent: a second call reconfigures the one finder.  Raises ``ValueError`` for an
+    invalid argument.  On a Python whose import system lazyhook does not know, the finder
+    declines at the first import it would judge: one ``LazyhookWarning``, it removes itself,
+    and every import stays eager.
     """
     if _config.disabled():
         return
-    settings = _config.resolve(include, exclude, mode, filter, names, cache_dir)
-    if not _finder.SUPPORTED:
-        _config.warn_once(
-            "unsupported", "lazyhook does not support this interpreter's import system"
-        )
-        return
+    settings = _config.settings_from(
+        include, exclude, mode, filter, names, cache_dir, names_exclude
+    )
     for finder in sys.meta_path:
         if isinstance(finder, LazyFinder):
             finder.settings = settings
@@ -90,9 +93,8 @@ def _activate(include: "Iterable[str]" = (), exclude: "Iterable[str]" = ()) -> N
         install(include=list(include) or None, exclude=list(exclude) or None)
     except Exception as exc:  # noqa: BLE001 - start-up must go on whatever happens
         try:
-            _config.warn_once(
-                "activate", f"lazyhook activation failed, imports stay eager: {exc!r}"
-            )
+            message = f"lazyhook: activation failed, imports stay eager: {exc!r}"
+            _config.warn_setting("lazyhook .pth activation", message)
         except Exception:  # noqa: BLE001
             pass
 
@@ -109,8 +111,10 @@ def is_installed() -> bool:
 
 def is_lazy(obj: object) -> bool:
     """True for a lazy module whose body has not run yet, or an unresolved lazy name."""
-    module = sys.modules.get("lazyhook._module")
-    return module is not None and module.is_lazy(obj)
+    # The finder's hook: None while no lazy module exists, so that asking about ordinary
+    # objects never loads the lazy-module code (~0.4 ms).
+    lazy = _finder.lazy_support()
+    return lazy is not None and lazy.is_lazy(obj)
 
 
 def resolve(obj: object) -> object:
@@ -118,10 +122,8 @@ def resolve(obj: object) -> object:
 
     A module's failure propagates here, unchanged in type, with the import site noted.
     """
-    module = sys.modules.get("lazyhook._module")
-    if module is None:
-        return obj
-    return module.resolve(obj)
+    lazy = _finder.lazy_support()
+    return obj if lazy is None else lazy.force(obj)
 
 
 def startup_finished() -> None:
@@ -130,9 +132,7 @@ def startup_finished() -> None:
     With ``LAZYHOOK_STRICT_STARTUP=1``, a lazy module resolved before this call emits a
     ``LazyhookWarning`` naming it and the line that resolved it.
     """
-    from lazyhook import _module
-
-    _module.startup["finished"] = True
+    _config.startup["finished"] = True
 
 
 def name_cache(cache_dir: "str | os.PathLike[str] | None" = None) -> "NameCache":

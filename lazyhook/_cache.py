@@ -2,37 +2,29 @@
 
 An entry for module ``x`` holds the names in ``x``'s namespace at the end of its own
 execution, its star list (``__all__``, or ``None`` for "the public names"), flags, and the
-*sources that decide those names*, each with its size and ``st_mtime_ns`` (like a timestamp
-pyc): ``x``'s own file, plus — transitively — the files of the modules whose names ``x`` takes
-in wholesale with ``from m import *`` or through ``m.__all__``.  Names taken explicitly
-(``from m import a``) need no stamp of ``m``: if ``a`` disappears, running ``x`` raises the real
-ImportError, exactly as it would eagerly.
+stamps of the sources that decide those names (``_sources``: ``x``'s own file plus,
+transitively, the files whose names ``x`` takes wholesale).  An entry is used only while every
+stamp still matches and ``x`` still comes from the same file; anything else is a miss, and a
+miss means "execute for real, then record".  Limits (documented in the README): names made
+from data files, environment variables, ``globals()`` tricks, optional dependencies appearing
+later, and a module ``__getattr__`` are not tracked.
 
-An entry is used only while every stamp still matches and ``x`` still comes from the same
-file; anything else is a miss, and a miss means "execute for real, then record".  Stamps of
-``x`` and of the modules imported through lazyhook are taken by the finder *before* the import
-system reads the file, so an edit landing while a module runs makes the entry stale, never a
-stale entry valid.  Limits (documented in the README): names made from data files,
-environment variables, ``globals()`` tricks, optional dependencies appearing later, and a
-module ``__getattr__`` are not tracked — and ``x.__all__`` built from another module's
-``__all__`` is tracked only when written as ``m.__all__`` with ``m`` a module.
-
-Bytes on disk are the store's business (``_store``); this file decides what an entry means.
+The interface is narrow on purpose: ``lookup(name, origin, cache_dir)`` answers an entry,
+``learn(name, module, cache_dir)`` records a module that has just run, ``invalidate(name)``
+forgets one.  Bytes on disk are the store's business (``_store``); this file decides what an
+entry means, and batches writes.
 """
 
 import os
-import sys
 import time
 from _thread import allocate_lock
 
-from lazyhook import _config
-from lazyhook._warn import warn_once
+from lazyhook import _config, _interp, _sources
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from lazyhook._module import _State
     from lazyhook._store import Store
 
 _FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__
@@ -122,12 +114,10 @@ def decode(stored: object) -> "tuple[Any, ...] | None":
     return value if _well_formed_rest(value) else None
 
 
-def _stamp(path: str) -> "Source | None":
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (path, st.st_size, st.st_mtime_ns)
+def warn_once(cause: str, message: str) -> None:
+    from lazyhook._warn import warn_once
+
+    warn_once(cause, message, stacklevel=3)
 
 
 class NameCache:
@@ -186,17 +176,22 @@ class NameCache:
         names, star, flags, sources = value
         if origin is not None and sources[0][0] != origin:
             return None
-        for path, size, mtime in sources:
-            now = _stamp(path)
-            if now is None:
-                self._drop.add(module)  # its source is gone: drop at the next write
-                return None
-            if now[1] != size or now[2] != mtime:
-                return None
+        fresh = _sources.unchanged(sources)
+        if fresh is None:
+            self._drop.add(module)  # its source is gone: drop at the next write
+        if not fresh:
+            return None
         self._used.add(module)
         if star is None:
             star = tuple(n for n in names if n[0] != "_")
         return Entry(frozenset(names), star, bool(flags & _FLAG_GETATTR))
+
+    def knows(self, module: str) -> bool:
+        """True if *module* has a valid entry, or one waiting to be written."""
+        with self._lock:
+            if module in self._queued or module in self._learned:
+                return True
+        return self.get(module) is not None
 
     def valid(self, module: str) -> bool:
         """True if *module*'s entry is present and its sources are unchanged."""
@@ -224,7 +219,7 @@ class NameCache:
             self._drop.discard(module)
         self._schedule()
 
-    def learn(
+    def queue(
         self, name: str, module: object, names: "tuple[str, ...]", star: object, flags: int
     ) -> None:
         """Queue the names of *module* as they are now (the end of its execution); which
@@ -243,7 +238,7 @@ class NameCache:
             self._exit_hook = True
         # Coalesce: at exit, or during a long run when the last write is over a second old —
         # but never from inside an import (the analysis imports ast and reads sources).
-        if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _importing():
+        if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _interp.inside_import():
             self.flush()
 
     def invalidate(self, module: str, keep_queued: bool = False) -> None:
@@ -264,7 +259,7 @@ class NameCache:
             learned, self._learned = self._learned, {}
         for name, (module, names, star, flags) in learned.items():
             try:
-                sources = contributors(name, module)
+                sources = _sources.contributors(name, module)
             except OSError:
                 continue  # its file is gone (a test's temp module): simply not cached
             except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
@@ -284,9 +279,9 @@ class NameCache:
             self._last_write = time.monotonic()
         try:
             encoded = {key: encode(value) for key, value in put.items()}
-            if self.shared:
-                return self.store.write(encoded, drop, touch, shared=True)
-            return self.store.write(encoded, drop, touch)
+            from lazyhook import _store_write
+
+            return _store_write.write(self.store, encoded, drop, touch, shared=self.shared)
         except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
             warn_once(
                 "cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}"
@@ -321,7 +316,9 @@ class NameCache:
             self._queued.clear()
             self._learned.clear()
             self._drop.clear()
-        ok = self.store.clear()
+        from lazyhook import _store_write
+
+        ok = _store_write.clear(self.store)
         self._store = None
         return ok
 
@@ -337,12 +334,10 @@ def for_dir(cache_dir: str) -> NameCache:
     return cache
 
 
-def lookup(st: "_State") -> "Entry | None":
-    """The valid entry for a lazy module, or None."""
-    spec = st.module.__spec__
-    origin = spec.origin if spec is not None else None
+def lookup(name: str, origin: "str | None", cache_dir: str) -> "Entry | None":
+    """The valid entry for module *name* found at *origin*, or None (a miss)."""
     try:
-        return for_dir(st.settings.cache_dir).get(st.name, origin)
+        return for_dir(cache_dir).get(name, origin)
     except Exception as exc:  # noqa: BLE001 - e.g. an unreadable cache: behave eagerly
         warn_once("cache-read", f"lazyhook could not read its name cache: {exc!r}")
         return None
@@ -353,16 +348,8 @@ def invalidate(module: str, keep_queued: bool = False) -> None:
         cache.invalidate(module, keep_queued)
 
 
-def learn(st: "_State") -> None:
-    """Record the names of *st*'s module, which has just run."""
-    module = sys.modules.get(st.name)
-    if module is None or module is not st.module:
-        return  # replaced its own sys.modules entry: its names are another object's
-    learn_module(st.name, module, for_dir(st.settings.cache_dir))
-
-
-def learn_module(name: str, module: object, cache: NameCache) -> None:
-    """Record the names of *module*, executed (e.g. by ``cache warm``), into *cache*."""
+def learn(name: str, module: object, cache_dir: str) -> None:
+    """Record the names of *module*, which has just run, into the cache of *cache_dir*."""
     d = module.__dict__
     names = tuple(k for k in d if type(k) is str and k.isidentifier())
     if len(names) != len(d) and any(
@@ -376,127 +363,4 @@ def learn_module(name: str, module: object, cache: NameCache) -> None:
         ):
             return  # eager star-import would raise or bind oddly: leave it eager
         star = tuple(star)
-    cache.learn(name, module, names, star, _FLAG_GETATTR if "__getattr__" in d else 0)
-
-
-_IMPORT_CODES = (
-    sys.modules["_frozen_importlib"]._find_and_load.__code__,
-    sys.modules["_frozen_importlib"]._load_unlocked.__code__,
-)
-
-
-def _importing() -> bool:
-    """True if this thread is inside an import (or a lazy module's execution) right now."""
-    module = sys.modules.get("lazyhook._module")
-    run = getattr(module, "_run", None)
-    codes = (*_IMPORT_CODES, run.__code__) if run is not None else _IMPORT_CODES
-    f = sys._getframe(1)
-    while f is not None:
-        if f.f_code in codes:
-            return True
-        f = f.f_back  # type: ignore[assignment]
-    return False
-
-
-_MTIME_MARGIN_NS = 1_000_000_000  # file-system timestamp granularity and clock skew
-_START_NS: list[int] = []
-
-
-def _process_start_ns() -> int:
-    """When this process started (Linux: /proc/self's ctime), else when lazyhook loaded."""
-    if not _START_NS:
-        from lazyhook import _finder
-
-        try:
-            _START_NS.append(os.stat(f"/proc/{os.getpid()}").st_ctime_ns)
-        except OSError:
-            _START_NS.append(_finder.LOADED_NS)
-        _START_NS[0] = min(_START_NS[0], _finder.LOADED_NS)
-    return _START_NS[0]
-
-
-def _finder_stamps() -> "dict[str, Source]":
-    for finder in sys.meta_path:
-        stamps = getattr(finder, "stamps", None)
-        if isinstance(stamps, dict) and type(finder).__name__ == "LazyFinder":
-            return stamps
-    return {}
-
-
-def contributors(name: str, module: object) -> "list[Source]":
-    """Stamps of the sources that decide *module*'s names: its own file first, then the
-    transitive closure of its ``from m import *`` and ``m.__all__`` dependencies."""
-    stamps = _finder_stamps()
-    out: list[Source] = []
-    seen: set[str] = set()
-    todo = [(name, module)]
-    while todo:
-        mod_name, mod = todo.pop()
-        if mod_name in seen:
-            continue
-        seen.add(mod_name)
-        spec = getattr(mod, "__spec__", None)
-        origin = getattr(spec, "origin", None)
-        if not isinstance(origin, str) or not getattr(spec, "has_location", False):
-            if mod_name == name:
-                return []  # no file decides its names: nothing to validate against
-            continue
-        stamp = stamps.get(mod_name)
-        if stamp is None or stamp[0] != origin:
-            # Not stamped by the finder before it was read (imported before install(), or
-            # excluded, or under eager()): stamped now, this is safe only if the file has not
-            # changed since the process started — else the names may be older than the stamp.
-            stamp = _stamp(origin)
-            if stamp is None or stamp[2] >= _process_start_ns() - _MTIME_MARGIN_NS:
-                return []  # don't record; a later run learns it from a settled file
-
-        out.append(stamp)
-        if origin.endswith(".py"):
-            for dep in _dependencies(origin, mod):
-                dep_mod = sys.modules.get(dep)
-                if dep_mod is not None:
-                    todo.append((dep, dep_mod))
-    return out
-
-
-def _dependencies(path: str, module: object) -> "list[str]":
-    """Modules whose names *module*'s source takes wholesale: ``from m import *`` lines and
-    ``m.__all__`` references (m a module in its namespace).
-
-    A plain text scan, not ``ast`` (measured: parsing sympy's star-import closure with ast took
-    ~130 ms at exit of a cold run).  It can only over-report (a match inside a string or a
-    comment adds a harmless extra stamp), never miss a real statement.
-    """
-    with open(path, "rb") as f:
-        text = f.read().decode("utf-8", "replace")  # the keywords sought are ASCII
-    package = getattr(module, "__package__", None) or ""
-    d = getattr(module, "__dict__", {})
-    deps: list[str] = []
-    if "*" in text:
-        for line in text.splitlines():
-            if "*" not in line or "import" not in line:
-                continue
-            stmt = line.split("#", 1)[0].strip().rstrip(";").strip()
-            if not stmt.startswith("from ") or not stmt.endswith("*"):
-                continue
-            target, sep, what = stmt[5:].partition(" import ")
-            if not sep or what.strip() != "*":
-                continue
-            target = target.strip()
-            level = len(target) - len(target.lstrip("."))
-            if level:
-                base = package.rsplit(".", level - 1)[0] if level > 1 else package
-                rest = target[level:]
-                target = f"{base}.{rest}" if rest else base
-            deps.append(target)
-    pos = text.find(".__all__")
-    while pos != -1:
-        start = pos
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-        value = d.get(text[start:pos])
-        mod_name = getattr(value, "__name__", None)
-        if isinstance(value, type(sys)) and isinstance(mod_name, str):
-            deps.append(mod_name)
-        pos = text.find(".__all__", pos + 8)
-    return deps
+    for_dir(cache_dir).queue(name, module, names, star, _FLAG_GETATTR if "__getattr__" in d else 0)

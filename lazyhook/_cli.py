@@ -31,16 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _patterns(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for value in values or []:
-        for p in value.split(","):
-            p = p.strip()
-            if p:
-                try:
-                    out.append(_config.check_pattern(p))
-                except ValueError as exc:
-                    raise CliError(str(exc)) from None
-    return out
+    try:
+        return _config.pattern_list(values or [])
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _site_dir(user: bool) -> str:
@@ -105,7 +99,7 @@ def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
     return list(include), list(exclude)
 
 
-def _cache(ns: argparse.Namespace) -> NameCache:
+def _open_cache(ns: argparse.Namespace) -> NameCache:
     import lazyhook
 
     return lazyhook.name_cache(getattr(ns, "cache_dir", None))
@@ -126,7 +120,7 @@ def cmd_status(ns: argparse.Namespace) -> int:
         print("not enabled (no lazyhook .pth in this environment or the user site)")
     if _config.disabled():
         print("LAZYHOOK_DISABLE is set: activation is a no-op")
-    cache = _cache(ns)
+    cache = _open_cache(ns)
     print(f"cache: {cache.path}")
     print(f"entries: {len(cache.entries())}")
     return 0
@@ -246,7 +240,7 @@ def _print_table(data: dict[str, Any]) -> None:
 
 
 def cmd_cache(ns: argparse.Namespace) -> int:
-    cache = _cache(ns)
+    cache = _open_cache(ns)
     action = ns.action
     if action == "info":
         path = cache.path
@@ -273,37 +267,12 @@ def cmd_cache(ns: argparse.Namespace) -> int:
     return cmd_warm(ns, cache)
 
 
-_WARM = """
-import importlib, sys, lazyhook
-from lazyhook import _cache
-from lazyhook import _finder
-# Installed, and told that every import here feeds the cache, so that the finder stamps each
-# source before it is read (see _cache).
-lazyhook.install(include={mods!r}, cache_dir={dir!r})
-_finder._tls.running = 1
-cache = lazyhook.name_cache({dir!r})
-cache.shared = {shared!r}
-tty = sys.stderr.isatty()
-for i, name in enumerate({mods!r}, 1):
-    if tty:
-        sys.stderr.write(f"\\r[{{i}}/{{len({mods!r})}}] {{name[:60]:60}}")
-    try:
-        lazyhook.resolve(importlib.import_module(name))
-        _cache.learn_module(name, sys.modules[name], cache)
-    except Exception as exc:
-        print(f"failed: {{name}}: {{exc!r}}")
-if tty:
-    sys.stderr.write("\\n")
-print("written" if cache.flush() else "not written")
-"""
-
-
 def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
     mods = _patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
-    code = _WARM.format(mods=mods, dir=cache.cache_dir, shared=ns.shared)
-    proc = subprocess.run([sys.executable, "-c", code])
+    shared = "shared" if ns.shared else "private"
+    proc = subprocess.run([sys.executable, "-m", "lazyhook._warm", cache.cache_dir, shared, *mods])
     entries = set(NameCache(cache.cache_dir).entries())  # a fresh read
     missing = [m for m in mods if m not in entries]
     print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")

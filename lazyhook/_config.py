@@ -1,9 +1,15 @@
-"""Settings: ``install()`` arguments, ``LAZYHOOK_*`` variables, defaults, ignore list, cache dir.
+"""Settings and the policy: which imports are lazy, and where from-imports bind lazy names.
 
 One rule for every setting: an argument given to ``install()`` wins; ``None`` takes the
-environment variable; failing that, the built-in default.  ``LAZYHOOK_DISABLE=1`` beats
-everything and ``LAZYHOOK_EXCLUDE`` is always added.  An invalid environment value warns once
-and falls back to the default: it must never stop an interpreter from starting.
+environment variable; failing that, the built-in default.  ``LAZYHOOK_DISABLE`` (or
+``PYTHON_LAZY_IMPORTS=none`` / ``-X lazy_imports=none``) beats everything, and
+``LAZYHOOK_EXCLUDE`` is always added.  An invalid environment value warns once, naming the
+variable, and is ignored: it must never stop an interpreter from starting.
+
+The policy lives here, next to the settings it reads (``Settings.selects``,
+``Settings.lazy_import``, ``Settings.binds_names``): the finder asks it for every import it
+sees, lazy modules ask it for every from-import.  It decides from names only; what kind of
+statement is importing is read from the frame by ``_interp`` and passed in.
 
 This module is on the start-up path: it imports nothing beyond ``os`` and ``sys`` (no ``re``
 for pattern checks, no ``platformdirs`` — ~20 ms here — for the cache directory).
@@ -66,37 +72,26 @@ IGNORE: frozenset[str] = frozenset(
 )
 
 MODES = ("boundary", "all")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+# LAZYHOOK_STRICT_STARTUP: lazy modules resolved before ``startup_finished()`` are reported.
+startup = {"finished": False, "strict": False}
 
 
-class Settings:
-    """The resolved configuration of one ``install()`` call."""
+def warn_setting(source: str, message: str) -> None:
+    """One ``LazyhookWarning`` per *source* (e.g. ``environment variable LAZYHOOK_MODE``),
+    attributed to it: no line of code is to blame.  Never raised, even under ``-W error``
+    (see ``_warn``): a bad environment value must not stop an interpreter from starting."""
+    # _warn is loaded only when something is wrong: start-up does not pay for it.
+    from lazyhook import _warn
 
-    __slots__ = ("include", "exclude", "mode_all", "filter", "names", "cache_dir")
-
-    def __init__(
-        self,
-        include: "frozenset[str] | None",
-        exclude: "frozenset[str]",
-        mode_all: bool,
-        filter: "Filter | None",
-        names: "bool | str | frozenset[str]",
-        cache_dir: str,
-    ) -> None:
-        self.include = include  # None means "*": every module
-        self.exclude = exclude  # includes IGNORE
-        self.mode_all = mode_all
-        self.filter = filter
-        self.names = names  # True, False, "main", or package patterns (plus "main")
-        self.cache_dir = cache_dir
+    _warn.warn_once(source, message, origin=f"<{source}>")
 
 
-def check_pattern(pattern: object) -> str:
-    """Return *pattern* if it is ``"*"`` or a dotted module name, else raise ``ValueError``."""
-    if isinstance(pattern, str) and (
-        pattern == "*" or all(part.isidentifier() for part in pattern.split("."))
-    ):
-        return pattern
-    raise ValueError(f"invalid module pattern {pattern!r}: use a dotted module name or '*'")
+def is_main_namespace(name: "str | None") -> bool:
+    """True for ``__main__``, the interactive prompt and ``exec``/``eval`` namespaces."""
+    return name is None or name == "__main__" or name not in sys.modules
 
 
 def matches(name: str, patterns: "frozenset[str]") -> bool:
@@ -111,28 +106,104 @@ def matches(name: str, patterns: "frozenset[str]") -> bool:
     return False
 
 
-def warn_once(cause: str, message: str) -> None:
-    # _warn is loaded only when something is wrong: start-up does not pay for it.
-    from lazyhook import _warn
+class Settings:
+    """The resolved configuration of one ``install()`` call, and the policy it implies."""
 
-    _warn.warn_once(cause, message, stacklevel=4)
+    __slots__ = ("include", "exclude", "mode_all", "filter", "names", "names_exclude", "cache_dir")
+
+    def __init__(
+        self,
+        include: "frozenset[str] | None",
+        exclude: "frozenset[str]",
+        mode_all: bool,
+        filter: "Filter | None",
+        names: "bool | str | frozenset[str]",
+        cache_dir: str,
+        names_exclude: "frozenset[str]" = frozenset(),
+    ) -> None:
+        self.include = include  # None means "*": every module
+        self.exclude = exclude  # includes IGNORE
+        self.mode_all = mode_all
+        self.filter = filter
+        self.names = names  # True, False, "main", or package patterns (plus "main")
+        self.names_exclude = names_exclude  # modules whose names always bind eagerly
+        self.cache_dir = cache_dir
+
+    def selects(self, fullname: str) -> bool:
+        """Does *fullname* match ``include`` and not ``exclude`` (nor the ignore list)?"""
+        if self.include is not None and not matches(fullname, self.include):
+            return False
+        return not matches(fullname, self.exclude)
+
+    def lazy_import(self, importer: "str | None", fullname: str, declared: bool) -> bool:
+        """Is an import *statement* of the selected module *fullname* made in *importer* lazy?
+
+        Called only for module-level statements outside ``try`` (the finder keeps function
+        imports, ``try`` blocks and ``__import__()`` calls eager before asking).  *declared*:
+        the importer lists the module in ``__lazy_modules__`` (PEP 810); that makes it lazy
+        whatever the mode says.
+        """
+        if declared:
+            return True
+        if self.filter is not None:
+            try:
+                return bool(self.filter(importer, fullname))
+            except Exception as exc:  # noqa: BLE001 - a broken filter must not break imports
+                message = f"lazyhook: the filter raised {exc!r}; importing eagerly"
+                warn_setting("lazyhook filter", message)
+                return False
+        if self.mode_all or is_main_namespace(importer):
+            return True
+        # Boundary mode: one package's own modules run in exactly their eager order.
+        return importer.partition(".")[0] != fullname.partition(".")[0]  # type: ignore[union-attr]
+
+    def binds_names(self, importer: "str | None", module: str, declared: bool) -> bool:
+        """May a from-import of lazy *module* made in *importer* bind lazy names?"""
+        policy = self.names
+        if policy is False or matches(module, self.names_exclude):
+            return False
+        if is_main_namespace(importer):
+            return True
+        if declared:
+            return True
+        if policy is not True and (policy == "main" or not matches(importer, policy)):  # type: ignore[arg-type]
+            return False
+        if self.filter is not None:
+            try:
+                return bool(self.filter(importer, module))
+            except Exception:  # noqa: BLE001 - lazy_import() already warned about this filter
+                return False
+        return self.mode_all or importer.partition(".")[0] != module.partition(".")[0]  # type: ignore[union-attr]
 
 
-def _env_patterns(var: str) -> "frozenset[str] | None":
-    value = os.environ.get(var)
-    if value is None or not value.strip():
-        return None
-    try:
-        return frozenset(check_pattern(p.strip()) for p in value.split(",") if p.strip())
-    except ValueError as exc:
-        warn_once(f"env:{var}", f"ignoring {var}={value!r}: {exc}")
-        return None
+def check_pattern(pattern: object) -> str:
+    """Return *pattern* if it is ``"*"`` or a dotted module name, else raise ``ValueError``."""
+    if isinstance(pattern, str) and (
+        pattern == "*" or all(part.isidentifier() for part in pattern.split("."))
+    ):
+        return pattern
+    raise ValueError(f"invalid module pattern {pattern!r}: use a dotted module name or '*'")
 
 
-def _patterns(value: "Iterable[str] | str") -> "frozenset[str]":
+def pattern_list(value: "Iterable[str] | str") -> "list[str]":
+    """The one parser of pattern lists: a comma-separated string, or an iterable of such
+    strings (the CLI's repeated options), in order, without repeats; blank pieces between
+    commas are skipped.  ``ValueError`` if a pattern (or a whole item) is invalid or blank."""
     if isinstance(value, str):
         value = [value]
-    return frozenset(check_pattern(p) for p in value)
+    out: dict[str, None] = {}
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"invalid module pattern {item!r}: use a dotted module name or '*'")
+        for p in item.split(","):
+            if p.strip():
+                out[check_pattern(p.strip())] = None
+    return list(out)
+
+
+def patterns(value: "Iterable[str] | str") -> "frozenset[str]":
+    """``pattern_list`` as a set."""
+    return frozenset(pattern_list(value))
 
 
 def parse_names(value: object) -> "bool | str | frozenset[str]":
@@ -143,15 +214,143 @@ def parse_names(value: object) -> "bool | str | frozenset[str]":
         return True
     if value == "none":
         return False
-    if isinstance(value, str):
-        value = [p.strip() for p in value.split(",") if p.strip()]
     try:
-        pats = _patterns(value)  # type: ignore[arg-type]
-    except TypeError:
+        pats = patterns(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         raise ValueError(f"invalid names={value!r}: use 'main', True, False or patterns") from None
     if "*" in pats:
         return True
     return pats
+
+
+def _env(var: str) -> "str | None":
+    value = os.environ.get(var)
+    return value if value is not None and value.strip() else None
+
+
+def _env_patterns(var: str) -> "frozenset[str] | None":
+    value = _env(var)
+    if value is None:
+        return None
+    try:
+        return patterns(value)
+    except ValueError as exc:
+        warn_setting(f"environment variable {var}", f"lazyhook: ignoring {var}: {exc}")
+        return None
+
+
+def _xoption_lazy_imports() -> "tuple[str, str] | None":
+    """PEP 810's switch: ``-X lazy_imports=`` (wins, as in CPython) or ``PYTHON_LAZY_IMPORTS``."""
+    value = getattr(sys, "_xoptions", {}).get("lazy_imports")
+    if isinstance(value, str):
+        return value.strip().lower(), "-X lazy_imports"
+    env = _env("PYTHON_LAZY_IMPORTS")
+    if env is not None:
+        return env.strip().lower(), "PYTHON_LAZY_IMPORTS"
+    return None
+
+
+def _pep810_mode() -> "str | None":
+    """'none', 'all' or None (normal, or unset) from PEP 810's switch; warns if invalid."""
+    switch = _xoption_lazy_imports()
+    if switch is None:
+        return None
+    value, source = switch
+    if value in ("none", "all"):
+        return value
+    if value != "normal":
+        where = source if source.startswith("-X") else f"environment variable {source}"
+        warn_setting(where, f"lazyhook: ignoring {source}={value!r}: use none, normal or all")
+    return None
+
+
+def flag(var: str) -> "bool | None":
+    """A true/false environment variable: ``1/true/yes/on`` or ``0/false/no/off`` (any case),
+    None if unset; anything else warns once and counts as unset."""
+    value = os.environ.get(var)
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    warn_setting(
+        f"environment variable {var}",
+        f"lazyhook: ignoring {var}={value!r}: use 1/true/yes/on or 0/false/no/off",
+    )
+    return None
+
+
+def disabled() -> bool:
+    """``LAZYHOOK_DISABLE`` true, or PEP 810's ``none``: install() does nothing."""
+    return bool(flag("LAZYHOOK_DISABLE")) or _pep810_mode() == "none"
+
+
+def _mode(mode: "str | None") -> bool:
+    if mode is not None:
+        if not isinstance(mode, str) or mode.lower() not in MODES:
+            raise ValueError(f"invalid mode {mode!r}: use 'boundary' or 'all'")
+        return mode.lower() == "all"
+    env = _env("LAZYHOOK_MODE")
+    if env is not None:
+        if env.strip().lower() in MODES:
+            return env.strip().lower() == "all"
+        warn_setting(
+            "environment variable LAZYHOOK_MODE",
+            f"lazyhook: ignoring LAZYHOOK_MODE={env!r}: use boundary or all",
+        )
+    return _pep810_mode() == "all"
+
+
+def _names(names: object) -> "bool | str | frozenset[str]":
+    if names is not None:
+        return parse_names(names)
+    env = _env("LAZYHOOK_NAMES")
+    if env is not None:
+        try:
+            return parse_names(env.strip())
+        except ValueError:
+            warn_setting(
+                "environment variable LAZYHOOK_NAMES",
+                f"lazyhook: ignoring LAZYHOOK_NAMES={env!r}: use main, all, none or patterns",
+            )
+    return "main"
+
+
+def settings_from(
+    include: "Iterable[str] | str | None",
+    exclude: "Iterable[str] | str | None",
+    mode: "str | None",
+    filter: "Filter | None",
+    names: object,
+    cache_dir: "str | os.PathLike[str] | None",
+    names_exclude: "Iterable[str] | str | None" = None,
+) -> Settings:
+    """Apply the configuration rule; raise ``ValueError`` for a bad *argument*."""
+    inc = patterns(include) if include is not None else _env_patterns("LAZYHOOK_INCLUDE")
+    exc = patterns(exclude) if exclude is not None else frozenset()
+    exc = exc | (_env_patterns("LAZYHOOK_EXCLUDE") or frozenset()) | IGNORE
+    if "*" in exc:
+        inc = frozenset()  # excluding everything: nothing is selected
+    if filter is not None and not callable(filter):
+        raise ValueError("filter must be callable as filter(importer, name) -> bool")
+    if names_exclude is not None:
+        names_exc = patterns(names_exclude)
+    else:
+        names_exc = _env_patterns("LAZYHOOK_NAMES_EXCLUDE") or frozenset()
+    if cache_dir is None:
+        cache_dir = _env("LAZYHOOK_CACHE_DIR") or default_cache_dir()
+    startup["strict"] = bool(flag("LAZYHOOK_STRICT_STARTUP"))
+    return Settings(
+        None if inc is None or "*" in inc else inc,
+        exc,
+        _mode(mode),
+        filter,
+        _names(names),
+        os.fspath(cache_dir),
+        names_exc,
+    )
 
 
 def default_cache_dir() -> str:
@@ -179,51 +378,3 @@ def cache_file(cache_dir: str) -> str:
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     tag = sys.implementation.cache_tag or sys.implementation.name
     return os.path.join(cache_dir, f"names-{tag}-{h:016x}.lzc")
-
-
-def resolve(
-    include: "Iterable[str] | str | None",
-    exclude: "Iterable[str] | str | None",
-    mode: "str | None",
-    filter: "Filter | None",
-    names: object,
-    cache_dir: "str | os.PathLike[str] | None",
-) -> Settings:
-    """Apply the configuration rule; raise ``ValueError`` for a bad *argument*."""
-    inc = _patterns(include) if include is not None else _env_patterns("LAZYHOOK_INCLUDE")
-    exc = _patterns(exclude) if exclude is not None else frozenset()
-    exc = exc | (_env_patterns("LAZYHOOK_EXCLUDE") or frozenset()) | IGNORE
-    if mode is None:
-        mode = os.environ.get("LAZYHOOK_MODE") or "boundary"
-        if mode not in MODES:
-            warn_once("env:LAZYHOOK_MODE", f"ignoring LAZYHOOK_MODE={mode!r}: use boundary or all")
-            mode = "boundary"
-    elif mode not in MODES:
-        raise ValueError(f"invalid mode {mode!r}: use 'boundary' or 'all'")
-    if filter is not None and not callable(filter):
-        raise ValueError("filter must be callable as filter(importer, name) -> bool")
-    if names is None:
-        env = os.environ.get("LAZYHOOK_NAMES")
-        names_v: bool | str | frozenset[str] = "main"
-        if env:
-            try:
-                names_v = parse_names(env)
-            except ValueError:
-                warn_once("env:LAZYHOOK_NAMES", f"ignoring LAZYHOOK_NAMES={env!r}")
-    else:
-        names_v = parse_names(names)
-    if cache_dir is None:
-        cache_dir = os.environ.get("LAZYHOOK_CACHE_DIR") or default_cache_dir()
-    return Settings(
-        None if inc is None or "*" in inc else inc,
-        exc,
-        mode == "all",
-        filter,
-        names_v,
-        os.fspath(cache_dir),
-    )
-
-
-def disabled() -> bool:
-    """``LAZYHOOK_DISABLE=1`` (or any value but ``0``/empty): install() does nothing."""
-    return os.environ.get("LAZYHOOK_DISABLE", "") not in ("", "0")

@@ -11,20 +11,27 @@ checks exact types rejects it.  To keep the common cases right, a call through a
 resolves lazy-name arguments first (``ctypes.sizeof(c_long)`` with both names lazy), and binary
 operators resolve the other operand.
 
+The contract with lazy modules (``_module``) is one documented hook, so that this file never
+imports that one: a lazy name holds its module's state object (the *owner*) and calls
+``owner.real_value(name)`` for the real object; the owner runs the module if needed (and then
+settles every lazy name of it through ``settle``).
+
 Loaded when the first lazy name is bound.
 """
 
 import _operator as operator  # the C module: `operator` adds ~0.3 ms of Python fallbacks
 import sys
 
-from lazyhook import _module
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
+    from collections.abc import Callable, Iterable
+    from typing import Any, Protocol
 
-_UNSET = object()
+    class Owner(Protocol):
+        def real_value(self, name: str) -> object: ...
+
+
+UNSET = _UNSET = object()
 _getslot = object.__getattribute__
 _setslot = object.__setattr__
 
@@ -34,7 +41,7 @@ _setslot = object.__setattr__
 # out the real object's methods and bypass the lazy name's own handling.
 _OWN = frozenset(
     {
-        "_lh_state",
+        "_lh_owner",
         "_lh_name",
         "_lh_value",
         "__mro_entries__",
@@ -50,15 +57,15 @@ class LazyName:
     # A stand-in for ``getattr(module, name)`` until the module runs.  (No class docstring:
     # ``__doc__`` is a property, because pydoc reads it with object.__getattribute__.)
 
-    __slots__ = ("_lh_state", "_lh_name", "_lh_value", "__weakref__")
+    __slots__ = ("_lh_owner", "_lh_name", "_lh_value", "__weakref__")
 
     @property
     def __doc__(self) -> "str | None":  # type: ignore[override]
         doc: str | None = _get(self).__doc__
         return doc
 
-    def __init__(self, state: "_module._State", name: str) -> None:
-        _setslot(self, "_lh_state", state)
+    def __init__(self, owner: "Owner", name: str) -> None:
+        _setslot(self, "_lh_owner", owner)
         _setslot(self, "_lh_name", name)
         _setslot(self, "_lh_value", _UNSET)
 
@@ -306,14 +313,9 @@ for _n in "lt le eq ne gt ge".split():
     _compare(getattr(operator, _n), _n)
 
 
-def lazy_names(state: "_module._State", names: "list[str]") -> None:
-    """Create the one lazy name per (module, name) for *names* (none of them exists yet)."""
-    made = state.names
-    for name in names:
-        made[name] = LazyName(state, name)
-    rec = _module.records.get(state.name)
-    if rec is not None:
-        rec.names += len(names)
+def stand_ins(owner: "Owner", names: "Iterable[str]") -> "dict[str, LazyName]":
+    """New lazy names of *owner*'s module for *names* (the caller keeps one per name)."""
+    return {name: LazyName(owner, name) for name in names}
 
 
 def _get(ln: object) -> "Any":
@@ -321,68 +323,47 @@ def _get(ln: object) -> "Any":
     value = _getslot(ln, "_lh_value")
     if value is not _UNSET:
         return value
-    st: _module._State = _getslot(ln, "_lh_state")
-    name: str = _getslot(ln, "_lh_name")
-    if _module.pending_state(st.module) is st:
-        _module._execute(st, sys._getframe(1))  # raises the module's own error, site noted
-        value = _getslot(ln, "_lh_value")
-        if value is not _UNSET:
-            return value
-    target = _module._forward.get(id(st.module), st.module)
-    try:
-        value = getattr(target, name)  # honours a PEP 562 __getattr__
-    except AttributeError:
-        from lazyhook import _cache
-
-        # Running the module has re-learned its true names already (unless it could not be
-        # learned): make sure the lie is not used again either way.
-        _cache.invalidate(st.name, keep_queued=True)
-        err = ImportError(
-            f"cannot import name {name!r} from {st.name!r} "
-            f"({getattr(st.module, '__file__', None) or 'unknown location'})",
-            name=st.name,
-        )
-        msg = "lazyhook: its name cache was stale (the entry has been invalidated)"
-        if hasattr(err, "add_note"):
-            err.add_note(msg)
-            raise err from None
-        raise err from ImportError(msg)  # 3.10 has no notes: say it as the cause
+    owner: Owner = _getslot(ln, "_lh_owner")
+    value = owner.real_value(_getslot(ln, "_lh_name"))
+    settled = _getslot(ln, "_lh_value")  # the module ran meanwhile: settle() filled it in
+    if settled is not _UNSET:
+        return settled
     _setslot(ln, "_lh_value", value)
     return value
 
 
-def settle(st: "_module._State", module: object) -> bool:
-    """After *st*'s module ran: fill in every lazy name and replace them where they were bound.
+def settle(
+    names: "dict[str, LazyName]", namespaces: "list[dict[str, object]]", module: object
+) -> "tuple[bool, int]":
+    """After their module ran: fill in every lazy name and replace them where they were bound.
 
-    Returns False if a lazy name's value is missing (the cache had promised it).
+    Returns (something missing, how many were filled in): a lazy name whose value the module
+    does not define means the cache had promised it.
     """
     d = getattr(module, "__dict__", None)
     if not isinstance(d, dict):
-        return True
-    complete = True
+        return False, 0
+    missing = False
     real: dict[int, object] = {}
-    for name, ln in st.names.items():
+    for name, ln in names.items():
         value = d.get(name, _UNSET)
         if value is _UNSET:
             if "__getattr__" not in d:
-                complete = False
+                missing = True
             continue  # resolved (or found missing) at its first use
         _setslot(ln, "_lh_value", value)
         real[id(ln)] = value
-    rec = _module.records.get(st.name)
-    if rec is not None:
-        rec.resolved_names = len(real)
-    for ns in st.namespaces:
+    for ns in namespaces:
         for key, value in list(ns.items()):
             if type(value) is LazyName and id(value) in real:
                 ns[key] = real[id(value)]
-    st.namespaces.clear()
-    return complete
+    return missing, len(real)
 
 
 def is_unresolved(obj: object) -> bool:
     return type(obj) is LazyName and _getslot(obj, "_lh_value") is _UNSET
 
 
-def resolve(obj: object) -> object:
+def real_object(obj: object) -> object:
+    """The real object for a lazy name (resolving it); anything else unchanged."""
     return _get(obj) if type(obj) is LazyName else obj

@@ -1,7 +1,7 @@
 """What lazyhook did in this process: the data behind ``lazyhook.report()`` and the CLI's
 ``report`` command (which formats it)."""
 
-import sys
+from lazyhook import _execute
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,22 +15,20 @@ def _site(site: "tuple[str, int] | None") -> "str | None":
 def collect() -> "dict[str, Any]":
     """Every lazy module so far: where it was imported, whether and where it was first used,
     how long its body took, and how many lazy names were bound from it."""
-    module = sys.modules.get("lazyhook._module")
     rows: list[dict[str, Any]] = []
-    if module is not None:
-        for name, rec in module.records.items():
-            rows.append(
-                {
-                    "module": name,
-                    "imported_at": _site(rec.site),
-                    "resolved": rec.seconds is not None,
-                    "used_at": _site(rec.used_at),
-                    "seconds": rec.seconds,
-                    "lazy_names": rec.names,
-                    "resolved_names": rec.resolved_names,
-                    "failures": rec.failed,
-                }
-            )
+    for name, rep in _execute.reports.items():
+        rows.append(
+            {
+                "module": name,
+                "imported_at": _site(rep.site),
+                "resolved": rep.seconds is not None,
+                "used_at": _site(rep.used_at),
+                "seconds": rep.seconds,
+                "lazy_names": rep.lazy_names,
+                "resolved_names": rep.resolved_names,
+                "failures": rep.failed,
+            }
+        )
     resolved = [r for r in rows if r["resolved"]]
     totals = {
         "deferred": len(rows),

@@ -1,7 +1,12 @@
-"""The one warning category lazyhook emits, and the once-per-cause rule.
+"""The one warning category lazyhook emits, and its two rules: once per cause, never raised.
 
-Kept tiny and free of imports: the finder and the store both warn, and neither may pull
-``warnings`` (or anything else) onto the start-up path until a warning is actually due.
+Kept tiny and free of imports: the finder, the settings and the store all warn, and none of
+them may pull ``warnings`` (or anything else) onto the start-up path until a warning is due.
+
+Never raised: a ``LazyhookWarning`` is always about something lazyhook could not do (a bad
+setting, an unusable cache) while the program goes on eagerly; under ``-W error`` it is printed
+to stderr instead of becoming an exception, because an exception here would break an import
+or stop an interpreter from starting.
 """
 
 import sys
@@ -18,8 +23,13 @@ _reported: set[str] = set()
 emitting = False
 
 
-def warn_once(cause: str, message: str, stacklevel: int = 2) -> None:
-    """Emit one ``LazyhookWarning`` per *cause* per process (later ones are dropped)."""
+def warn_once(cause: str, message: str, stacklevel: int = 2, origin: "str | None" = None) -> None:
+    """Emit one ``LazyhookWarning`` per *cause* per process (later ones are dropped).
+
+    *origin* names where the problem comes from when no line of code does (an environment
+    variable, a cache file): the warning is shown as ``<origin>:0: LazyhookWarning: ...``.
+    Otherwise it is attributed *stacklevel* frames up, as ``warnings.warn`` does.
+    """
     if cause in _reported:
         return
     _reported.add(cause)
@@ -28,12 +38,15 @@ def warn_once(cause: str, message: str, stacklevel: int = 2) -> None:
     try:
         import warnings
 
-        warnings.warn(message, LazyhookWarning, stacklevel=stacklevel + 1)
+        if origin is not None:
+            warnings.warn_explicit(message, LazyhookWarning, origin, 0, module="lazyhook")
+        else:
+            warnings.warn(message, LazyhookWarning, stacklevel=stacklevel + 1)
     except Exception:  # noqa: BLE001 - a warning must never break an import (e.g. -W error)
-        # With ``-W error::LazyhookWarning`` the warning becomes an exception; importing must
-        # still work, so fall back to a plain line on stderr.
+        # With ``-W error`` the warning became an exception: print it instead (module doc).
         try:
-            sys.stderr.write(f"LazyhookWarning: {message}\n")
+            where = f"{origin}:0: " if origin is not None else ""
+            sys.stderr.write(f"{where}LazyhookWarning: {message}\n")
         except Exception:  # noqa: BLE001
             pass
     finally:

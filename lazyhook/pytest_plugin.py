@@ -46,8 +46,7 @@ def _install(config: pytest.Config) -> None:
         return
     import lazyhook
 
-    include = [p.strip() for p in str(patterns).split(",") if p.strip()] or None
-    lazyhook.install(include=include, names=names)
+    lazyhook.install(include=str(patterns), names=names)
 
 
 def pytest_load_initial_conftests(

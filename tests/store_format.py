@@ -1,5 +1,8 @@
 """The store's byte layout as a forger sees it: read and patch fields, recompute checksums.
 
+Checksums as ``lazyhook/_format.py`` documents them: the header and each entry (with its key)
+by ``_format.check``, the index and the entry region by crc32.
+
 Shared by the store's unit and property tests, which mutate real files and must make the
 checksums valid again to reach the decoding code behind them.
 """
@@ -8,7 +11,9 @@ from __future__ import annotations
 
 import zlib
 
-HEADER = 60  # magic, version, tag, count, key length, file length, three crc32s
+from lazyhook import _store as F
+
+HEADER = 60  # magic, version, tag, count, key length, file length, crc32 x2, header check
 
 
 def u32(data: bytes | bytearray, pos: int) -> int:
@@ -38,12 +43,14 @@ def refresh_crcs(data: bytearray, fix_length: bool = True) -> bytearray:
     if fix_length:
         set_u32(data, 44, len(data))
     if start <= len(data):
-        for slot in range(count):
+        keys = bytes(data[HEADER : HEADER + u32(data, 40)]).split(b"\0")
+        for slot in range(min(count, len(keys))):
             base = rec_start + 16 * slot
             off, length = u32(data, base), u32(data, base + 4)
             if start + off + length <= len(data):
-                set_u32(data, base + 8, zlib.crc32(data[start + off : start + off + length]))
+                blob = bytes(data[start + off : start + off + length])
+                set_u32(data, base + 8, F.check(keys[slot] + b"\0" + blob))
         set_u32(data, 48, zlib.crc32(data[HEADER:start]))
         set_u32(data, 52, zlib.crc32(data[start:]))
-    set_u32(data, 56, zlib.crc32(data[:56]))
+    set_u32(data, 56, F.check(bytes(data[:56])))
     return data

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import ROOT, clean_env
+from store_hooks import VARIABLES
 
 # --------------------------------------------------------------------------- knobs
 
@@ -124,7 +125,8 @@ def check_store(path: Path) -> tuple[str, list[str], list[str]]:
 def child_env(paths: list[Path], cache: Path | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in clean_env(**extra).items() if not k.startswith("PYTEST_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths), str(ROOT)])
+    hooks = [str(ROOT / "tests" / "hooksite")] if any(k in extra for k in VARIABLES) else []
+    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths), str(ROOT), *hooks])
     if cache is not None:
         env["LAZYHOOK_CACHE_DIR"] = str(cache)
     return env

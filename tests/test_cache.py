@@ -52,6 +52,7 @@ def test_hostile_entries_are_misses(sandbox: Sandbox) -> None:
     sandbox.run(
         """
         import lazyhook
+        from lazyhook import _store_write
         from lazyhook._cache import encode
         c = lazyhook.name_cache()
         names, star, flags, sources = c.raw("names_mod")
@@ -70,7 +71,7 @@ def test_hostile_entries_are_misses(sandbox: Sandbox) -> None:
                 if all(type(n) is str for n in bad[0]) and (bad[1] is None or all(
                         type(n) is str for n in bad[1])):
                     bad = encode(bad)
-            assert store.write({"names_mod": bad})
+            assert _store_write.write(store, {"names_mod": bad})
             assert lazyhook.name_cache().raw("names_mod") is None, bad
         print("ok")
         """
@@ -144,13 +145,13 @@ def test_one_write_for_a_cold_run_that_learns_many_entries(sandbox: Sandbox) -> 
     r = sandbox.run(
         """
         import lazyhook
-        from lazyhook import _store
+        from lazyhook import _store_write
         writes = []
-        real = _store.Store.write
-        def counting(self, *a, **k):
+        real = _store_write.write
+        def counting(*a, **k):
             writes.append(1)
-            return real(self, *a, **k)
-        _store.Store.write = counting
+            return real(*a, **k)
+        _store_write.write = counting
         lazyhook.install()
         import importlib, atexit
         for i in range(12):

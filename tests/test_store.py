@@ -21,12 +21,16 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+import store_hooks  # noqa: E402
 from store_format import layout, refresh_crcs, set_u32, u32  # noqa: E402
 
+from lazyhook import _atomic  # noqa: E402
+from lazyhook import _store as F  # noqa: E402
+from lazyhook import _lock  # noqa: E402
 from lazyhook import _store as S  # noqa: E402
-
-W = sys.modules["lazyhook._warn"]
-Store = S.Store
+from lazyhook import _store_write  # noqa: E402
+from lazyhook import _warn as W  # noqa: E402
+Store = _store_write.Store
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 VALUES: dict[str, object] = {
@@ -45,12 +49,7 @@ VALUES: dict[str, object] = {
 def _isolate(monkeypatch: pytest.MonkeyPatch) -> None:
     # warn_once remembers causes per process; each test starts with a clean slate.
     monkeypatch.setattr(W, "_reported", set())
-    for var in (
-        "LAZYHOOK_TEST_NO_LOCK",
-        "LAZYHOOK_TEST_PAUSE_BEFORE_REPLACE",
-        "LAZYHOOK_TEST_WINDOW_MARKER",
-    ):
-        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(_store_write, "hooks", _store_write.Hooks())
 
 
 @contextmanager
@@ -124,7 +123,7 @@ def test_reopen_sees_written_entries(path: str) -> None:
 def test_file_layout_matches_the_documented_header(path: str) -> None:
     data = written(path)
     assert data[:8] == b"\x89LZHS\r\n\x1a"
-    assert u32(data, 8) == S._VERSION
+    assert u32(data, 8) == F.VERSION
     assert data[12:36].rstrip(b"\0") == sys.implementation.cache_tag.encode()
     count, key_len, rec_start, start = layout(data)
     assert count == len(VALUES)
@@ -133,11 +132,12 @@ def test_file_layout_matches_the_documented_header(path: str) -> None:
     assert u32(data, 44) == len(data)
     assert u32(data, 48) == zlib.crc32(data[60:start])
     assert u32(data, 52) == zlib.crc32(data[start:])
-    assert u32(data, 56) == zlib.crc32(data[:56])
+    assert u32(data, 56) == F.check(data[:56])
     for slot, key in enumerate(keys):
-        off, length, crc, _used = (u32(data, rec_start + 16 * slot + 4 * i) for i in range(4))
+        off, length, check, _used = (u32(data, rec_start + 16 * slot + 4 * i) for i in range(4))
         blob = data[start + off : start + off + length]
-        assert zlib.crc32(blob) == crc and marshal.loads(blob) == VALUES[key]
+        assert F.check(key.encode() + b"\0" + blob) == check
+        assert marshal.loads(blob) == VALUES[key]
 
 
 def test_missing_file_and_directory_are_silent(path: str) -> None:
@@ -357,7 +357,7 @@ def test_garbage_is_corrupt_with_one_warning(path: str, garbage: bytes) -> None:
 
 @pytest.mark.parametrize(
     "field, value",
-    [("version", S._VERSION + 1), ("tag", b"cpython-399"), ("tag", b"pypy39_pp73")],
+    [("version", F.VERSION + 1), ("tag", b"cpython-399"), ("tag", b"pypy39_pp73")],
 )
 def test_other_version_or_interpreter_is_a_silent_miss(
     path: str, field: str, value: object
@@ -403,7 +403,7 @@ def test_length_fields_larger_than_the_file(path: str) -> None:
     for value in (len(data) - 1, len(data) + 1, 0xFFFFFFFF):  # the length field itself
         bad = bytearray(data)
         set_u32(bad, 44, value)
-        set_u32(bad, 56, zlib.crc32(bad[:56]))
+        set_u32(bad, 56, F.check(bytes(bad[:56])))
         put_bytes(path, bytes(bad))
         W._reported.clear()
         with lazy_warnings() as got:
@@ -757,7 +757,14 @@ class _FakeMsvcrt(types.ModuleType):
 def windows(monkeypatch: pytest.MonkeyPatch) -> tuple[_FakeMsvcrt, list[float]]:
     fake = _FakeMsvcrt()
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
-    monkeypatch.setattr(S, "_IS_WINDOWS", True)
+    # Every platform has both definitions; select Windows' (see _lock, _atomic, _store).
+    monkeypatch.setattr(_lock, "_try", _lock._try_msvcrt)
+    monkeypatch.setattr(_lock, "_check_path", _lock._check_path_windows)
+    monkeypatch.setattr(_lock, "BUSY", (PermissionError, BlockingIOError))
+    monkeypatch.setattr(_atomic, "_replace", _atomic._replace_windows)
+    monkeypatch.setattr(_atomic, "_set_mode", _atomic._set_mode_windows)
+    monkeypatch.setattr(S, "_trusted", S._trusted_windows)
+    monkeypatch.setattr(S, "_symlink", S._symlink_windows)
     sleeps: list[float] = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
     return fake, sleeps
@@ -813,7 +820,7 @@ def test_lock_timeout_writes_anyway(path: str, monkeypatch: pytest.MonkeyPatch) 
     written(path)
     holder = os.open(path + ".lock", os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    monkeypatch.setattr(S, "_LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(_lock, "TIMEOUT", 0.2)
     try:
         t0 = time.monotonic()
         with lazy_warnings() as got:
@@ -856,7 +863,7 @@ def test_lock_is_held_during_the_replace(path: str, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(os, "replace", probe)
     assert Store(path).write({"x": 1})
-    monkeypatch.setenv("LAZYHOOK_TEST_NO_LOCK", "1")
+    monkeypatch.setattr(_store_write.hooks, "lock", False)
     assert Store(path).write({"y": 1})
     assert seen == ["held", "free"]
 
@@ -866,6 +873,7 @@ def test_pause_switch_marks_the_window(path: str, monkeypatch: pytest.MonkeyPatc
     written(path)
     monkeypatch.setenv("LAZYHOOK_TEST_PAUSE_BEFORE_REPLACE", "0.05")
     monkeypatch.setenv("LAZYHOOK_TEST_WINDOW_MARKER", marker)
+    store_hooks.install_from_env()
     seen_temps = []
     real_sleep = time.sleep
 
@@ -894,7 +902,7 @@ def test_stale_temp_files_are_removed_by_age(path: str, monkeypatch: pytest.Monk
     assert Store(path).write({"x": 1})
     assert not os.path.exists(old)
     assert os.path.exists(young) and os.path.exists(unrelated)
-    monkeypatch.setattr(S, "_STALE_TEMP_AGE", 0.0)  # the age is the only criterion
+    monkeypatch.setattr(_atomic, "STALE_TEMP_AGE", 0.0)  # the age is the only criterion
     time.sleep(0.01)
     assert Store(path).write({"y": 1})
     assert not os.path.exists(young) and os.path.exists(unrelated)

@@ -26,8 +26,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from store_format import refresh_crcs, set_u32, u32  # noqa: E402
 
 from lazyhook import _store as S  # noqa: E402
+from lazyhook import _store_write as SW  # noqa: E402
+from lazyhook._marshal_check import is_safe  # noqa: E402
 
-Store = S.Store
+Store = SW.Store
 
 # Allocation allowed while reading a file of F bytes: the file itself, the key list (~60 bytes
 # per key, at least 16 file bytes per key) and one decoded entry (worst case ~24 bytes of
@@ -209,7 +211,7 @@ def test_mutated_marshal_payloads_are_safe_or_rejected(data: st.DataObject) -> N
         pos = data.draw(st.integers(0, len(blob) - 1))
         blob[pos] = data.draw(st.integers(0, 255))
     blob = bytes(blob)
-    if S._marshal_is_safe(blob):
+    if is_safe(blob):
         tracemalloc.start()
         try:
             try:
@@ -226,7 +228,7 @@ def test_mutated_marshal_payloads_are_safe_or_rejected(data: st.DataObject) -> N
 @given(values)
 def test_every_plain_value_is_accepted_and_round_trips(value: object) -> None:
     for version in range(marshal.version + 1):
-        assert S._marshal_is_safe(marshal.dumps(value, version))
+        assert is_safe(marshal.dumps(value, version))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "c")
         assert Store(path).write({"k": value})
@@ -258,7 +260,7 @@ class StoreModel(RuleBasedStateMachine):
     def write(self, put: dict[str, object], drop: list[str]) -> None:
         drop = [k for k in drop if k not in put]
         self.clock += 1
-        S.time.time = lambda: self.clock  # the module's clock, restored in the test below
+        SW.time.time = lambda: self.clock  # the module's clock, restored in the test below
         assert self.store.write(put, drop=drop)
         for k in drop:
             self.model.pop(k, None)
@@ -271,7 +273,7 @@ class StoreModel(RuleBasedStateMachine):
     @rule(touch=st.lists(keys, max_size=3))
     def touch(self, touch: list[str]) -> None:
         self.clock += 1
-        S.time.time = lambda: self.clock
+        SW.time.time = lambda: self.clock
         assert self.store.write({}, touch=touch)
         for k in touch:
             if k in self.model:
@@ -292,8 +294,9 @@ class StoreModel(RuleBasedStateMachine):
 
 
 def test_store_state_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_time = types.SimpleNamespace(**{n: getattr(S.time, n) for n in dir(S.time) if n[0] != "_"})
-    monkeypatch.setattr(S, "time", fake_time)  # the machine sets fake_time.time
+    real = SW.time
+    fake_time = types.SimpleNamespace(**{n: getattr(real, n) for n in dir(real) if n[0] != "_"})
+    monkeypatch.setattr(SW, "time", fake_time)  # the machine sets fake_time.time
     run = StoreModel.TestCase
     run.settings = settings(max_examples=40, stateful_step_count=25, deadline=None, database=None)
     run().runTest()

@@ -27,12 +27,16 @@ PRELUDE = textwrap.dedent(
     _pkg = types.ModuleType("lazyhook")
     _pkg.__path__ = [{os.path.join(ROOT, "lazyhook")!r}]
     sys.modules["lazyhook"] = _pkg
-    from lazyhook._store import Store
+    from lazyhook._store_write import Store
+    sys.path.insert(0, {os.path.join(ROOT, "tests")!r})
+    import store_hooks
+    store_hooks.install_from_env()
     """
 )
 
 
-from lazyhook import _store as S  # noqa: E402
+from lazyhook import _atomic  # noqa: E402
+from lazyhook import _store_write as S  # noqa: E402
 
 Store = S.Store
 
@@ -236,7 +240,7 @@ def test_writers_killed_in_the_write_window(path: str) -> None:
     assert Store(path).write({"after": 1})
     assert temps(path) == left
     # ... and removes them once they are older than the stale age.
-    past = time.time() - S._STALE_TEMP_AGE - 5
+    past = time.time() - _atomic.STALE_TEMP_AGE - 5
     for name in left:
         os.utime(os.path.join(os.path.dirname(path), name), (past, past))
     assert Store(path).write({"later": 1})

@@ -1,0 +1,380 @@
+"""What lazyhook knows about the interpreter's internals — in one place.
+
+Everything here reads CPython's private import machinery or bytecode, keyed per version: the
+opcodes lazyhook reads at a frame's ``f_lasti``, the frozen importlib functions it recognises
+on the stack, exception tables (is an import statement inside ``try`` or ``with``?), the
+module locks, and the per-thread state.  A new CPython version means editing this file and
+its tests, nothing else; on a version not listed here ``SUPPORTED`` is False and lazyhook
+stays inactive (the finder declines, see ``_finder``).
+
+Loaded by the finder at the first import it has to judge (not at ``install()``: a process that
+imports nothing new, or only modules outside ``include``, never pays for this file).
+"""
+
+import sys
+from _thread import _local
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType, FrameType
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_bootstrap_external = sys.modules["_frozen_importlib_external"]
+
+# The opcodes read at a frame's f_lasti, per tested interpreter: IMPORT_NAME (is this an
+# import statement?), IMPORT_FROM and the star import (is this a from-import?), the latter
+# with its oparg since 3.12 made it CALL_INTRINSIC_1(2); LOAD_CONST and EXTENDED_ARG (the
+# level of a relative import); PUSH_EXC_INFO and WITH_EXCEPT_START (3.11+: is an exception
+# handler a ``with`` block's?).  Guessing opcodes for an unknown version would be worse than
+# staying inactive.
+_OPCODES = {
+    (3, 10): (108, 109, 84, -1, 100, 144, -1, 49),
+    (3, 11): (108, 109, 84, -1, 100, 144, 35, 49),
+    (3, 12): (108, 109, 173, 2, 100, 144, 35, 49),
+    (3, 13): (75, 74, 55, 2, 83, 71, 33, 44),
+}
+(
+    IMPORT_NAME,
+    IMPORT_FROM,
+    _STAR_OP,
+    _STAR_ARG,
+    _LOAD_CONST,
+    _EXTENDED_ARG,
+    _PUSH_EXC_INFO,
+    _WITH_EXCEPT_START,
+) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)
+CO_OPTIMIZED = 0x1  # a function body: its names are locals
+
+# find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
+# importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
+FIND_AND_LOAD_UNLOCKED: "CodeType | None" = getattr(
+    getattr(_bootstrap, "_find_and_load_unlocked", None), "__code__", None
+)
+# _handle_fromlist probes hasattr(module, name) for each name of a from-import's list.
+HANDLE_FROMLIST: "CodeType | None" = getattr(
+    getattr(_bootstrap, "_handle_fromlist", None), "__code__", None
+)
+# importlib.import_module() / importlib.__import__() reach a module already in sys.modules
+# through _find_and_load, which reads its __spec__ (3.11+; 3.10 reads nothing, see below).
+FIND_AND_LOAD: "CodeType | None" = getattr(
+    getattr(_bootstrap, "_find_and_load", None), "__code__", None
+)
+_LOAD_UNLOCKED = getattr(getattr(_bootstrap, "_load_unlocked", None), "__code__", None)
+
+# Frames of the import machinery itself, walked past to find the code that asked for an
+# import.  (The frozen modules' globals say "importlib._bootstrap" on 3.11 but
+# "_frozen_importlib" on 3.10 and 3.12+.)
+_MACHINERY = frozenset(
+    {
+        "importlib._bootstrap",
+        "importlib._bootstrap_external",
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+        "importlib",
+    }
+)
+
+# Only loaders that execute the standard way may be deferred: create_module makes a plain
+# module and exec_module runs its code, deciding nothing else.  A custom loader may set
+# attributes in exec_module or raise ImportError there to say the module does not exist
+# (toolz's tlz mirror does both), which must happen at the import statement.
+_LOADER_BASICS_EXEC = getattr(getattr(_bootstrap_external, "_LoaderBasics", None), "exec_module", 0)
+
+ModuleLock: "type" = getattr(_bootstrap, "_ModuleLockManager", type(None))
+DeadlockError: "type[BaseException]" = getattr(_bootstrap, "_DeadlockError", RuntimeError)
+
+SUPPORTED = (
+    FIND_AND_LOAD_UNLOCKED is not None
+    and HANDLE_FROMLIST is not None
+    and FIND_AND_LOAD is not None
+    and ModuleLock is not type(None)
+    and hasattr(_bootstrap, "_DeadlockError")
+    and hasattr(_bootstrap, "_module_locks")
+    and _LOADER_BASICS_EXEC != 0
+    and IMPORT_NAME != -1
+)
+
+
+class ThreadState(_local):
+    """Per-thread state, every field declared here (class attributes are the defaults)."""
+
+    # Depth of ``lazyhook.eager()`` blocks: imports started inside one are eager.
+    eager_depth = 0
+    # Lazy bodies running in this thread (nested): imports made meanwhile are stamped by the
+    # finder before they are read, as they may decide the running module's cached names.
+    running = 0
+
+
+state = ThreadState()
+
+
+def standard_loader(loader: object) -> bool:
+    """True for a loader that executes the standard way (importlib's file loaders, zipimport)."""
+    exec_module = getattr(type(loader), "exec_module", None)
+    return exec_module is _LOADER_BASICS_EXEC or type(loader).__name__ == "zipimporter"
+
+
+def release_module_lock(name: str) -> None:
+    """Drop importlib's lock for *name* (after fork, held by a thread that no longer exists)."""
+    _bootstrap._module_locks.pop(name, None)
+
+
+def importer_frame(frame: "FrameType | None") -> "FrameType | None":
+    """The first frame at or above *frame* that is not the import machinery's own."""
+    f = frame
+    while f is not None and f.f_globals.get("__name__") in _MACHINERY:
+        f = f.f_back
+    return f
+
+
+def inside_import() -> bool:
+    """True if this thread is inside an import or a lazy body right now."""
+    if state.running:
+        return True
+    f: FrameType | None = sys._getframe(1)
+    while f is not None:
+        if f.f_code is FIND_AND_LOAD or f.f_code is _LOAD_UNLOCKED:
+            return True
+        f = f.f_back
+    return False
+
+
+# What kind of code an import is made from, for the policy (see _config.Settings).
+STATEMENT = 0  # a module-level (or class body, or exec) statement outside try/with
+IN_WITH = 1  # the same, inside a ``with`` block (and no ``try``)
+GUARDED = 2  # inside a ``try`` body or an ``except`` clause (its handlers may catch it)
+IN_FUNCTION = 3  # an import statement inside a function
+NOT_A_STATEMENT = 4  # __import__(), importlib.import_module(), ...
+
+# code object -> per-offset analysis; exec'd code objects come and go.
+_guards: "dict[object, object]" = {}
+
+
+def _at(co: bytes, i: int) -> int:
+    """The offset of the instruction proper at *i*: 3.10's f_lasti may point at its
+    EXTENDED_ARG prefix (a module with over 255 names)."""
+    while co[i] == _EXTENDED_ARG and i + 2 < len(co):
+        i += 2
+    return i
+
+
+def import_kind(frame: "FrameType") -> int:
+    """What kind of import *frame* (the importing code) is making right now."""
+    code = frame.f_code
+    i = _at(code.co_code, frame.f_lasti)
+    if code.co_code[i] != IMPORT_NAME:
+        return NOT_A_STATEMENT
+    if code.co_flags & CO_OPTIMIZED:
+        return IN_FUNCTION
+    if len(_guards) > 4096:
+        _guards.clear()
+    if sys.version_info >= (3, 11):
+        in_try, in_with = _guards_311(code, i)
+    else:
+        in_try, in_with = _guards_310(code, i)
+    return GUARDED if in_try else IN_WITH if in_with else STATEMENT
+
+
+def _guards_311(code: "CodeType", offset: int) -> "tuple[bool, bool]":
+    """(in a try or except clause, in a with block) from 3.11+'s exception table.
+
+    The table is flat: an instruction is covered only by its innermost handler.  Enclosing
+    handlers are found by following the chain (the entry covering a handler's first
+    instruction is its enclosing one).  A handler is a ``with`` block's if it starts with
+    PUSH_EXC_INFO then WITH_EXCEPT_START, a ``try`` statement's if it starts with PUSH_EXC_INFO
+    and anything else, and a compiler cleanup otherwise; a cleanup reached from ordinary code
+    means the code is inside an ``except`` clause (or a ``finally`` body's exceptional copy).
+    """
+    entries = _guards.get(code)
+    if entries is None:
+        entries = _guards[code] = _exception_table(code)
+    co = code.co_code
+    in_try = in_with = False
+    x = offset
+    prev_cleanup = True
+    for _ in range(256):  # a few hops per nesting level; CPython caps nesting at 20
+        target = next((t for s, e, t in entries if s <= x < e), None)  # type: ignore[attr-defined]
+        if target is None:
+            break
+        if co[target] != _PUSH_EXC_INFO:
+            in_try = in_try or prev_cleanup  # a cleanup covering ordinary code: an except clause
+            prev_cleanup = True
+        elif target + 2 < len(co) and co[target + 2] == _WITH_EXCEPT_START:
+            in_with, prev_cleanup = True, False
+        else:
+            in_try, prev_cleanup = True, False
+        x = target
+    return in_try, in_with
+
+
+def _exception_table(code: "CodeType") -> "list[tuple[int, int, int]]":
+    """(start, end, target) byte offsets of 3.11+'s exception table (varint-encoded entries of
+    start, length, target, depth+lasti, in instruction units: exception_handling_notes.txt)."""
+    table = code.co_exceptiontable  # type: ignore[attr-defined,unused-ignore]
+    pos = 0
+    out = []
+
+    def varint() -> int:
+        nonlocal pos
+        b: int = table[pos]
+        pos += 1
+        value = b & 63
+        while b & 64:
+            b = table[pos]
+            pos += 1
+            value = (value << 6) | (b & 63)
+        return value
+
+    while pos < len(table):
+        start = varint() * 2
+        length = varint() * 2
+        target = varint() * 2
+        varint()
+        out.append((start, start + length, target))
+    return out
+
+
+def _guards_310(code: "CodeType", offset: int) -> "tuple[bool, bool]":
+    """(in a try or except clause, in a with block) from 3.10's static block stack."""
+    stacks = _guards.get(code)
+    if stacks is None:
+        stacks = _guards[code] = _block_stacks_310(code)
+    stack = stacks[offset // 2]  # type: ignore[index]
+    if stack is None:
+        return False, False
+    return ("try" in stack or "except" in stack), "with" in stack
+
+
+def _block_stacks_310(code: "CodeType") -> "list[tuple[str, ...] | None]":
+    """3.10: the static block stack before each instruction (None: unreachable).
+
+    A port of ``markblocks()`` (CPython 3.10, Objects/frameobject.c), except that a
+    SETUP_FINALLY whose handler is the ``except E as e`` name cleanup pushes a transparent
+    "named" block, and for loops are not tracked (they use no block at run time).  Loaded
+    only on 3.10: ``opcode`` is imported here, not at start-up.
+    """
+    from opcode import opmap as op
+
+    co = code.co_code
+    n = len(co) // 2
+    args, ext = [], 0
+    for i in range(0, len(co), 2):
+        args.append(co[i + 1] | ext)
+        ext = args[-1] << 8 if co[i] == op["EXTENDED_ARG"] else 0
+    cond = {op[k] for k in ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "POP_JUMP_IF_FALSE",
+                            "POP_JUMP_IF_TRUE", "JUMP_IF_NOT_EXC_MATCH", "FOR_ITER")}  # fmt: skip
+    pops = {op["POP_BLOCK"], op["POP_EXCEPT"], op["END_ASYNC_FOR"]}
+    ends = {op["RETURN_VALUE"], op["RAISE_VARARGS"], op["RERAISE"]}
+    withs = {op["SETUP_WITH"], op["SETUP_ASYNC_WITH"]}
+    blocks: list[tuple[str, ...] | None] = [None] * (n + 1)
+    blocks[0] = ()
+    todo = [0]
+
+    def reach(j: int, stack: "tuple[str, ...]") -> None:
+        if blocks[j] is None:
+            blocks[j] = stack
+            todo.append(j)
+
+    while todo:
+        i = todo.pop()
+        stack: tuple[str, ...] | None = blocks[i]
+        while i < n and stack is not None:
+            o, arg = co[2 * i], args[i]
+            nxt: tuple[str, ...] | None = stack
+            if o in cond:
+                reach(i + 1 + arg if o == op["FOR_ITER"] else arg, stack)
+            elif o == op["JUMP_ABSOLUTE"] or o == op["JUMP_FORWARD"]:
+                reach(arg if o == op["JUMP_ABSOLUTE"] else i + 1 + arg, stack)
+                nxt = None
+            elif o == op["SETUP_FINALLY"] or o in withs:
+                reach(i + 1 + arg, (*stack, "except"))
+                kind = "with" if o in withs else _finally_kind(code, co, 2 * (i + 1 + arg), op)
+                nxt = (*stack, kind)
+            elif o in pops:
+                nxt = stack[:-1]
+            elif o in ends:
+                nxt = None
+            i += 1
+            if nxt is None or blocks[i] is not None:
+                break
+            blocks[i] = stack = nxt
+    return blocks
+
+
+def _finally_kind(code: "CodeType", co: bytes, b: int, op: "dict[str, int]") -> str:
+    """3.10: 'named' if the handler at byte *b* is ``LOAD_CONST None; STORE e; DELETE e;
+    RERAISE 1`` (the cleanup of ``except E as e:``), else 'try'."""
+    named = (
+        b + 7 < len(co)
+        and co[b] == op["LOAD_CONST"]
+        and code.co_consts[co[b + 1]] is None
+        and co[b + 2] in (op["STORE_NAME"], op["STORE_FAST"], op["STORE_GLOBAL"])
+        and co[b + 4] in (op["DELETE_NAME"], op["DELETE_FAST"], op["DELETE_GLOBAL"])
+        and co[b + 3] == co[b + 5]
+        and co[b + 6] == op["RERAISE"]
+        and co[b + 7] == 1
+    )
+    return "named" if named else "try"
+
+
+# How a from-import statement reads a module: _handle_fromlist's probes, IMPORT_FROM,
+# IMPORT_STAR; NOT_FROM_IMPORT for any other read.
+PROBE, FROM, STAR, NOT_FROM_IMPORT = 0, 1, 2, 3
+
+
+def from_import_read(frame: "FrameType") -> int:
+    """How the code running in *frame* is reading a module attribute right now."""
+    code = frame.f_code
+    if code is HANDLE_FROMLIST:
+        return PROBE
+    co = code.co_code
+    i = _at(co, frame.f_lasti)
+    op = co[i]
+    if op == IMPORT_FROM:
+        return FROM
+    if op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG):
+        return STAR
+    return NOT_FROM_IMPORT
+
+
+def probe_target(frame: "FrameType") -> "FrameType | None":
+    """The frame whose from-import statement ``_handle_fromlist`` (running in *frame*) serves."""
+    target = frame.f_back
+    while target is not None and target.f_code is HANDLE_FROMLIST:
+        target = target.f_back
+    return target
+
+
+def module_level(code: "CodeType") -> bool:
+    """True for module-level (or ``exec``) code, which binds into its globals."""
+    return not (code.co_flags & CO_OPTIMIZED) and code.co_name == "<module>"
+
+
+def _oparg(co: bytes, i: int) -> "tuple[int, int]":
+    """(full oparg, offset of its first EXTENDED_ARG prefix) of the instruction at *i*."""
+    arg = co[i + 1]
+    shift = 8
+    while i >= 2 and co[i - 2] == _EXTENDED_ARG:
+        i -= 2
+        arg |= co[i + 1] << shift
+        shift += 8
+    return arg, i
+
+
+def import_target(frame: "FrameType") -> "tuple[str, int]":
+    """(name, level) of the import statement *frame* is executing: ``from ..a import b`` gives
+    ``("a", 2)``.  Its compiled form is ``LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME
+    name`` in every supported version."""
+    code = frame.f_code
+    co = code.co_code
+    arg, start = _oparg(co, _at(co, frame.f_lasti))
+    name: str = code.co_names[arg]
+    level = 0
+    fromlist_at = start - 2
+    if fromlist_at >= 2 and co[fromlist_at] == _LOAD_CONST:
+        level_at = _oparg(co, fromlist_at)[1] - 2
+        if level_at >= 0 and co[level_at] == _LOAD_CONST:
+            value = code.co_consts[_oparg(co, level_at)[0]]
+            if type(value) is int:
+                level = value
+    return name, level

@@ -1,0 +1,45 @@
+"""``python -m lazyhook._warm CACHE_DIR SHARED MODULE...``: learn modules' names into a cache.
+
+What ``python -m lazyhook cache warm`` runs in a fresh interpreter: each module is imported
+lazily and then forced, so that its names are learned exactly as in an ordinary run — at the
+end of its own body, before anything else binds attributes on it — and every source is
+stamped before it is read.  Prints one line per failure and a last line ``written`` or
+``not written``; exit status 1 if anything failed.
+"""
+
+import sys
+
+import lazyhook
+from lazyhook import _cache, _interp
+
+
+def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
+    lazyhook.install(include=modules, mode="all", cache_dir=cache_dir)
+    # Every import made here feeds the cache: the finder stamps each source before it is read.
+    _interp.state.running += 1
+    cache = lazyhook.name_cache(cache_dir)
+    cache.shared = shared
+    tty = sys.stderr.isatty()
+    failed = 0
+    for i, name in enumerate(modules, 1):
+        if tty:
+            sys.stderr.write(f"\r[{i}/{len(modules)}] {name[:60]:60}")
+        try:
+            # An import statement, not importlib.import_module(): statements are what the
+            # finder makes lazy, so the module's own run records its names.
+            exec(f"import {name}", {})
+            module = lazyhook.resolve(sys.modules[name])
+            if not cache.knows(name):  # it had run before it could be made lazy
+                _cache.learn(name, module, cache_dir)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next module
+            failed += 1
+            print(f"failed: {name}: {exc!r}")
+    if tty:
+        sys.stderr.write("\n")
+    written = cache.flush()
+    print("written" if written else "not written")
+    return 1 if failed or not written else 0
+
+
+if __name__ == "__main__":
+    sys.exit(warm(sys.argv[1], sys.argv[2] == "shared", sys.argv[3:]))

@@ -1,0 +1,162 @@
+"""``_interp``: what kind of statement an import is made from, read from live frames.
+
+The ground truth is the source's syntax tree: for every ``import`` in a program, whether it
+sits in a ``try`` body, an ``except`` clause, a ``with`` block.  Each program is executed with
+a stand-in ``__import__`` that asks ``_interp.import_kind`` about the real frame (its real
+``f_lasti``), on fixed cases and 300 random nestings, on whichever Python runs the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import random
+import sys
+import types
+
+import pytest
+
+from lazyhook import _interp as I
+
+KIND = {I.STATEMENT: "statement", I.IN_WITH: "with", I.GUARDED: "guarded"}
+
+
+def expected_kinds(src: str) -> dict[str, set[str]]:
+    """name -> the kinds its import may have (a ``finally`` body has a normal-path copy and
+    an exception-path copy; only the first runs here)."""
+    out: dict[str, set[str]] = {}
+    tries = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+    def visit(stmts: list[ast.stmt], guarded: bool, in_with: bool) -> None:
+        kind = "guarded" if guarded else "with" if in_with else "statement"
+        for s in stmts:
+            if isinstance(s, ast.Import):
+                for alias in s.names:
+                    out.setdefault(alias.name, set()).add(kind)
+            elif isinstance(s, tries):
+                fin = bool(s.finalbody)
+                visit(s.body, True, in_with)
+                for handler in s.handlers:
+                    visit(handler.body, True, in_with)
+                visit(s.orelse, guarded or fin, in_with)
+                visit(s.finalbody, guarded, in_with)
+            elif isinstance(s, ast.With):
+                visit(s.body, guarded, True)
+            elif isinstance(s, (ast.If, ast.For, ast.While)):
+                visit(s.body, guarded, in_with)
+                visit(s.orelse, guarded, in_with)
+
+    visit(ast.parse(src).body, False, False)
+    return out
+
+
+def observed_kinds(src: str) -> dict[str, str]:
+    """Run *src*; every import reports ``_interp.import_kind`` of its real frame."""
+    seen: dict[str, str] = {}
+
+    def fake_import(name: str, *args: object, **kwargs: object) -> types.ModuleType:
+        seen[name] = KIND.get(I.import_kind(sys._getframe(1)), "other")
+        if name in RAISING:
+            raise ImportError(name)
+        return types.ModuleType(name)
+
+    env = dict(vars(builtins), __import__=fake_import)
+    ns = {"__builtins__": env, "__name__": "prog", "cm": contextlib.nullcontext, "cond": True}
+    exec(compile(src, "<prog>", "exec", dont_inherit=True), ns)
+    return seen
+
+
+RAISING: set[str] = set()  # imports that raise, so that except clauses run
+
+FIXED = [
+    "import m1\n",
+    "with cm():\n    import m1\n",
+    "try:\n    import m0\nexcept ImportError:\n    pass\n",
+    "try:\n    import m1\nfinally:\n    pass\n",
+    "try:\n    with cm():\n        import m0\nexcept ImportError:\n    pass\n",
+    "with cm():\n    try:\n        import m0\n    except ImportError:\n        pass\n    import m2\n",
+    "try:\n    import m0\nexcept ImportError:\n    import m2\n",
+    "try:\n    import m0\nexcept ImportError as e:\n    import m2\n",
+    "try:\n    pass\nexcept ImportError:\n    pass\nelse:\n    import m1\n",
+    "with cm(), cm():\n    import m1\nimport m2\n",
+]
+
+
+def _random_program(rng: random.Random) -> str:
+    counter = [0]
+
+    def block(indent: int, depth: int) -> list[str]:
+        pad = "    " * indent
+        out: list[str] = []
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if depth >= 4 or r < 0.35:
+                counter[0] += 1
+                out.append(f"{pad}import m{counter[0]}")
+            elif r < 0.5:
+                out += [f"{pad}with cm():", *block(indent + 1, depth + 1)]
+            elif r < 0.6:
+                out += [f"{pad}if cond:", *block(indent + 1, depth + 1)]
+            elif r < 0.65:
+                out += [f"{pad}for i in range(1):", *block(indent + 1, depth + 1)]
+            else:
+                out += [f"{pad}try:", *block(indent + 1, depth + 1)]
+                handlers = rng.randint(0, 2)
+                for _ in range(handlers):
+                    tail = " as err" if rng.random() < 0.4 else ""
+                    out += [f"{pad}except ImportError{tail}:", *block(indent + 1, depth + 1)]
+                if handlers and rng.random() < 0.4:
+                    out += [f"{pad}else:", *block(indent + 1, depth + 1)]
+                if not handlers or rng.random() < 0.4:
+                    out += [f"{pad}finally:", *block(indent + 1, depth + 1)]
+        return out
+
+    return "\n".join(block(0, 0)) + "\n"
+
+
+def _check(src: str) -> None:
+    expected = expected_kinds(src)
+    for name, kind in observed_kinds(src).items():
+        assert kind in expected[name], f"{name}: {kind} not in {expected[name]}\n{src}"
+
+
+@pytest.mark.parametrize("src", FIXED)
+def test_fixed_programs(src: str) -> None:
+    RAISING.clear()
+    RAISING.add("m0")  # m0 fails, so that the except clauses after it run
+    try:
+        _check(src)
+    finally:
+        RAISING.clear()
+
+
+def test_random_nestings() -> None:
+    rng = random.Random(810)
+    for _ in range(300):
+        _check(_random_program(rng))
+
+
+def test_calls_and_functions_are_not_statements() -> None:
+    src = "def f():\n    import m1\nf()\n__import__('m2')\n"
+    assert observed_kinds(src) == {"m1": "other", "m2": "other"}
+
+
+def test_more_than_255_names_extended_arg() -> None:
+    # 3.10's f_lasti then points at the EXTENDED_ARG prefix of IMPORT_NAME.
+    src = "".join(f"v{i} = {i}\n" for i in range(300)) + "import m1\nwith cm():\n    import m2\n"
+    assert observed_kinds(src) == {"m1": "statement", "m2": "with"}
+
+
+def test_import_target_reads_name_and_level() -> None:
+    got: list[tuple[str, int]] = []
+
+    def fake_import(name: str, *args: object, **kwargs: object) -> object:
+        got.append(I.import_target(sys._getframe(1)))
+        return types.SimpleNamespace(x=1, y=2, z=3)
+
+    env = dict(vars(builtins), __import__=fake_import)
+    src = "import a.b.c\nfrom .. import x\nfrom .m import y\nfrom p.q import z\n"
+    ns = {"__builtins__": env, "__name__": "pkg.mod", "__package__": "pkg"}
+    exec(compile(src, "<prog>", "exec", dont_inherit=True), ns)
+    assert got == [("a.b.c", 0), ("", 2), ("m", 1), ("p.q", 0)]
