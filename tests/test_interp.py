@@ -75,7 +75,8 @@ FIXED = [
     "try:\n    import m0\nexcept ImportError:\n    pass\n",
     "try:\n    import m1\nfinally:\n    pass\n",
     "try:\n    with cm():\n        import m0\nexcept ImportError:\n    pass\n",
-    "with cm():\n    try:\n        import m0\n    except ImportError:\n        pass\n    import m2\n",
+    "with cm():\n    try:\n        import m0\n    except ImportError:\n        pass\n"
+    "    import m2\n",
     "try:\n    import m0\nexcept ImportError:\n    import m2\n",
     "try:\n    import m0\nexcept ImportError as e:\n    import m2\n",
     "try:\n    pass\nexcept ImportError:\n    pass\nelse:\n    import m1\n",

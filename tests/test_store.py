@@ -24,12 +24,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import store_hooks  # noqa: E402
 from store_format import layout, refresh_crcs, set_u32, u32  # noqa: E402
 
-from lazyhook import _atomic  # noqa: E402
+from lazyhook import _atomic, _lock, _store_write  # noqa: E402
 from lazyhook import _store as F  # noqa: E402
-from lazyhook import _lock  # noqa: E402
 from lazyhook import _store as S  # noqa: E402
-from lazyhook import _store_write  # noqa: E402
 from lazyhook import _warn as W  # noqa: E402
+
 Store = _store_write.Store
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -25,7 +25,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from store_format import refresh_crcs, set_u32, u32  # noqa: E402
 
-from lazyhook import _store as S  # noqa: E402
 from lazyhook import _store_write as SW  # noqa: E402
 from lazyhook._marshal_check import is_safe  # noqa: E402
 
