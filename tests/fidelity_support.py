@@ -150,45 +150,154 @@ def junit_outcomes(path: Path) -> dict[str, str]:
     return out
 
 
-# unittest -v: "test_x (package.module.Class.test_x) ... ok".  A test with a docstring gets its
-# first line on the next line ("Docstring ... ok"), and the verdict lands on a later line of its
-# own when the test prints.  setUpClass/module-level skips are recorded under their own ids.
-_UNITTEST_START = re.compile(r"^([\w.]+) \(([\w.]+)\)(?: \.\.\. ?(.*))?$")
+# unittest -v prints one line per test: "test_x (package.module.Class.test_x) ... ok" (3.10:
+# "test_x (package.module.Class)").  A test with a docstring gets its first line on the next
+# line ("Docstring ... ok").  When the test prints, its verdict lands on a later line of its own
+# and the printed lines come in between; they may be another unittest run's verbose output (a
+# child script's: 3.13's test_nonmodule_cases), whose lines have the same format and the
+# child's ids (``__main__.*``).  Failing fixtures and skipped classes/modules are reported as
+# "setUpClass (package.module.Class) ... skipped 'why'"; a test module that does not import, or
+# skips itself, as "package.module (unittest.loader._FailedTest.package.module) ... ERROR"
+# (ModuleSkipped: "... skipped 'why'").  A failing subtest (3.11+) prints an indented line,
+# "  test_x (package.module.Class.test_x) (i=1) ... FAIL", and the test itself gets no verdict
+# unless it fails of its own; on 3.10 nothing at all, and the next test's line follows on the
+# same line.  (3.11+: doctests, "name (package.module)", are not recognised; check_ran in
+# test_fidelity.py compares the count with the runner's "Ran N tests".)
+_NAME, _DOTTED = r"[\w.]+", r"\w+(?:\.\w+)+"
+_UNITTEST_START = re.compile(rf"^({_NAME}) \(({_DOTTED})\)(?: \.\.\. ?(.*))?$")
+_UNITTEST_SUBTEST = re.compile(rf"^  ({_NAME}) \(({_DOTTED})\) .+?(?: \.\.\. (FAIL|ERROR))?$")
 _DOC_LINE = re.compile(r"^.* \.\.\. ?(.*)$")
 _VERDICT = re.compile(r"^(ok|FAIL|ERROR|skipped\b.*|expected failure|unexpected success)$")
+_FIXTURES = frozenset({"setUpClass", "tearDownClass", "setUpModule", "tearDownModule"})
+_PLACEHOLDERS = ("unittest.loader._FailedTest.", "unittest.loader.ModuleSkipped.")
+_WORSE = {"FAIL": 1, "ERROR": 2}
 
 
-def unittest_outcomes(text: str) -> dict[str, str]:
-    """``python -m test -v`` results: ``module.Class.test`` -> ok/FAIL/ERROR/skipped/...
+def unittest_test_id(name: str, described: str, legacy: bool | None = None) -> str | None:
+    """``package.module.Class.test`` for the verbose line ``name (described)``, or None when
+    the two do not belong together (then the line is not a test line of that format).
 
-    An id seen twice (a test class imported under two names) gets ``#2`` etc.
+    *legacy*: the line comes from Python 3.10, whose lines name the class only (default: the
+    running Python, which is the one the fidelity venv's suites run on).
+    """
+    if legacy is None:
+        legacy = sys.version_info < (3, 11)
+    if legacy or name in _FIXTURES:
+        return f"{described}.{name}"
+    return described if described.endswith("." + name) else None
+
+
+def _in_package(key: str, package: str) -> bool:
+    """Whether the test *key* is one of *package*'s (a loader placeholder: its module is)."""
+    for placeholder in _PLACEHOLDERS:
+        key = key.removeprefix(placeholder)
+    return key == package or key.startswith(package + ".")
+
+
+def _verdict_part(lines: list[str], i: int, rest: str | None) -> tuple[str | None, int]:
+    """What follows the " ... " of the description that ends on line *i* - 1 (None: no
+    " ... " there nor on a docstring line *i*), and the index of the line after it."""
+    if rest is None and i < len(lines):  # the docstring line carries the " ... "
+        doc = _DOC_LINE.match(lines[i])
+        if doc is not None:
+            return doc.group(1), i + 1
+    return rest, i
+
+
+def unittest_outcomes(text: str, package: str, legacy: bool | None = None) -> dict[str, str]:
+    """``python -m test -v`` results of the tests in *package* (a dotted name):
+    ``package.module.Class.test`` -> ok/FAIL/ERROR/skipped/expected failure/unexpected success,
+    or ``unknown`` when a test's verdict cannot be told.
+
+    Only exact verbose lines count, whose ids are consistent (``unittest_test_id``) and in
+    *package*.  Everything else is output printed by a test: a line in the same format with an
+    id outside *package* is a child's unittest run, and while such a child test waits for its
+    verdict, the next bare verdict line is the child's, not the outer test's.  An id seen twice
+    (a test class imported under two names) gets ``#2`` etc.
     """
     out: dict[str, str] = {}
     lines = text.splitlines()
-    for i, line in enumerate(lines):
-        m = _UNITTEST_START.match(line)
-        if m is None:
-            continue
-        key, rest = m.group(2), m.group(3)
-        j = i + 1
-        if rest is None:  # the docstring line carries the " ... "
-            doc = _DOC_LINE.match(lines[j]) if j < len(lines) else None
-            if doc is None:
-                continue
-            rest, j = doc.group(1), j + 1
-        verdict = _VERDICT.match(rest.strip())
-        while verdict is None and j < len(lines) and j < i + 200:
-            if _UNITTEST_START.match(lines[j]):
-                break
-            verdict = _VERDICT.match(lines[j].strip())
-            j += 1
-        word = verdict.group(1) if verdict else "unknown"
+    pending: str | None = None  # a test of the suite, waiting for its verdict
+    subtests = ""  # the worst failing-subtest verdict of the pending test
+    nested = 0  # child tests printed while it runs, waiting for theirs
+
+    def record(key: str, word: str) -> None:
         n, base = 1, key
         while key in out:
             n += 1
             key = f"{base}#{n}"
         out[key] = "skipped" if word.startswith("skipped") else word
+
+    def settle(word: str | None = None) -> None:
+        """The pending test's outcome: *word* (None: never got one), or its failing subtests'
+        verdict when that is worse."""
+        nonlocal pending, subtests, nested
+        if pending is not None:
+            if subtests and _WORSE.get(word or "", 0) < _WORSE[subtests]:
+                word = subtests
+            record(pending, word or "unknown")
+        pending, subtests, nested = None, "", 0
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        start = _UNITTEST_START.match(line)
+        key = unittest_test_id(start.group(1), start.group(2), legacy) if start else None
+        if start is not None and key is not None:
+            rest, after = _verdict_part(lines, i, start.group(3))
+            if rest is None:
+                continue  # no " ... ": not a test line
+            i = after
+            verdict = _VERDICT.match(rest.strip())
+            glued = verdict is None and _UNITTEST_START.match(rest) is not None
+            if glued:  # 3.10: the next test's line, after a test that got no verdict
+                lines.insert(i, rest)
+            if not _in_package(key, package):
+                if pending is not None and verdict is None and not glued:
+                    nested += 1  # a child's test, waiting for its verdict
+            elif key == pending and verdict is not None:  # its own verdict after subtests
+                settle(verdict.group(1))
+            else:
+                settle()  # a test before it that never got a verdict: unknown
+                if verdict is not None:
+                    record(key, verdict.group(1))
+                elif glued:
+                    record(key, "unknown")
+                else:
+                    pending = key
+            continue
+        if pending is None:
+            continue
+        sub = _UNITTEST_SUBTEST.match(line)
+        if sub is not None and unittest_test_id(sub.group(1), sub.group(2), legacy) == pending:
+            word, i = _verdict_part(lines, i, sub.group(3))
+            if word in _WORSE and _WORSE[word] > _WORSE.get(subtests, 0):
+                subtests = word
+            continue
+        verdict = _VERDICT.match(line.strip())
+        if verdict is not None:
+            if nested:
+                nested -= 1  # a child test's verdict
+            else:
+                settle(verdict.group(1))
+    settle()
     return out
+
+
+_RAN = re.compile(r"^Ran (\d+) tests? in ")
+
+
+def unittest_ran(text: str) -> int | None:
+    """N of the last ``Ran N tests in ...`` line (the suite's runner prints it last; a child's
+    run prints its own earlier), or None when there is none."""
+    counts = [int(m.group(1)) for m in map(_RAN.match, text.splitlines()) if m is not None]
+    return counts[-1] if counts else None
+
+
+def unittest_counted(outcomes: dict[str, str]) -> int:
+    """How many of *outcomes* unittest counts in "Ran N tests" (fixture entries it does not)."""
+    return sum(1 for key in outcomes if key.partition("#")[0].rsplit(".", 1)[-1] not in _FIXTURES)
 
 
 # --- the venv -------------------------------------------------------------------------------

@@ -386,21 +386,50 @@ if mode == "lazyhook":
     from stress_slowmod import compute, B
     lazy = [lazyhook.is_lazy(slow), lazyhook.is_lazy(compute), lazyhook.is_lazy(B)]
 else:
-    # The stdlib recipe: a meta path finder wrapping PathFinder specs' loaders in LazyLoader.
-    import importlib.machinery, importlib.util
+    import importlib.machinery, importlib.util, types
 
-    class LazyLoaderFinder:
+    class UnsafeLazyModule(types.ModuleType):
+        # The positive control: the stdlib _LazyModule before cpython gh-114763's fix, reduced
+        # to its bug.  The first attribute access makes the module a plain module again BEFORE
+        # its body runs, and takes no lock: every other thread then reads a module that looks
+        # loaded but is half-initialised (AttributeError for names the body has not bound yet).
+        def __getattribute__(self, attr):
+            self.__class__ = types.ModuleType
+            self.__spec__.loader.exec_module(self)
+            return getattr(self, attr)
+
+    class UnsafeLazyLoader:
+        # importlib.util.LazyLoader.exec_module without the loader_state (and the lock the fix
+        # keeps there).
+        def __init__(self, loader):
+            self.loader = loader
+
+        def create_module(self, spec):
+            return self.loader.create_module(spec)
+
+        def exec_module(self, module):
+            module.__spec__.loader = module.__loader__ = self.loader
+            module.__class__ = UnsafeLazyModule
+
+    # The stdlib recipe: a meta path finder wrapping PathFinder specs' loaders in a lazy
+    # loader, the stdlib's own ("lazyloader") or the deliberately unsafe one ("unsafe").
+    wrap, lazy_class = {
+        "lazyloader": (importlib.util.LazyLoader, "_LazyModule"),
+        "unsafe": (UnsafeLazyLoader, "UnsafeLazyModule"),
+    }[mode]
+
+    class LazyFinder:
         def find_spec(self, name, path=None, target=None):
             if name != "stress_slowmod":
                 return None
             spec = importlib.machinery.PathFinder.find_spec(name, path)
             if spec is not None and spec.loader is not None:
-                spec.loader = importlib.util.LazyLoader(spec.loader)
+                spec.loader = wrap(spec.loader)
             return spec
 
-    sys.meta_path.insert(0, LazyLoaderFinder())
+    sys.meta_path.insert(0, LazyFinder())
     import stress_slowmod as slow
-    lazy = [type(slow).__name__ == "_LazyModule"]
+    lazy = [type(slow).__name__ == lazy_class]
 barrier = threading.Barrier(nthreads)
 errors = []
 
@@ -426,12 +455,31 @@ for t in threads:
 print("RESULT " + json.dumps({"lazy": lazy, "errors": errors}))
 """
 
+# What a thread of the unsafe control sees when it loses the race: the half-initialised module.
+HALF_INITIALISED = "AttributeError: module 'stress_slowmod' has no attribute "
+THREAD_MODES = ("lazyhook", "unsafe", "lazyloader")
+
+
+def _thread_runs(script: Path, mode: str, env: dict[str, str], n: int, threads: int) -> list[H.Ran]:
+    """*n* interpreters of the threads harness in *mode*, four at a time."""
+    rans: list[H.Ran] = []
+    for i in range(0, n, 4):
+        procs = [H.start(script, [mode, str(threads)], env) for _ in range(min(4, n - i))]
+        rans += [H.finish(p) for p in procs]
+    return rans
+
 
 def test_threads_race_on_first_use(shared: Path, tmp_path: Path) -> None:
     """5: 16 threads per interpreter, released by a barrier, race on first use of a lazy
     module whose body sleeps midway and on its lazy names: one execution, no error, in every
-    interpreter.  The same harness on ``importlib.util.LazyLoader`` must fail on 3.11.7
-    (gh-114763, fixed in 3.11.9/3.12.3): the proof that the race is real."""
+    interpreter.
+
+    Positive control, on every Python: the same harness on the harness's own unsafe lazy
+    loader (the stdlib ``LazyLoader`` before cpython gh-114763's fix, reduced to its bug: the
+    module becomes a plain module before its body runs, with no lock) must fail, and only the
+    way that race fails (threads see the half-initialised module).  The stdlib
+    ``importlib.util.LazyLoader`` runs too, for information only: it fails where gh-114763 is
+    not fixed (3.10, 3.11 before 3.11.9, 3.12 before 3.12.3) and not on 3.13."""
     src = tmp_path / "src"
     H.write_tree(src, {"stress_slowmod.py": SLOWMOD})
     cache = shared / "cache"
@@ -446,41 +494,50 @@ def test_threads_race_on_first_use(shared: Path, tmp_path: Path) -> None:
     script = H.write_script(tmp_path, "threads.py", THREADS)
     n_interp, n_threads = H.scaled(20, 2), 16
     counts: dict[str, dict[str, int]] = {}
-    for mode in ("lazyhook", "lazyloader"):
-        rans: list[H.Ran] = []
-        for i in range(0, n_interp, 4):  # four interpreters at a time
-            procs = [
-                H.start(script, [mode, str(n_threads)], env) for _ in range(min(4, n_interp - i))
-            ]
-            rans += [H.finish(p) for p in procs]
-        thread_failures = failing = crashed = executions = 0
+    runs: dict[str, list[H.Ran]] = {}
+    for mode in THREAD_MODES:
+        rans = runs[mode] = _thread_runs(script, mode, env, n_interp, n_threads)
+        thread_failures = failing = crashed = 0
         for r in rans:
-            executions += r.out.count("RUN ")
-            if r.returncode != 0 or r.err.strip():
+            if not r.clean:
                 crashed += 1
                 continue
-            res = r.result()
-            thread_failures += len(res["errors"])
-            failing += bool(res["errors"])
-            if mode == "lazyhook":
-                assert res["lazy"] == [True, True, True], f"not lazy at start: {r.describe()}"
-                assert r.out.count("RUN ") == 1, f"body ran {r.out.count('RUN ')} times"
+            errors = r.result()["errors"]
+            thread_failures += len(errors)
+            failing += bool(errors)
         counts[mode] = {
             "interpreters": len(rans),
             "threads": len(rans) * n_threads,
             "thread_failures": thread_failures,
             "failing_interpreters": failing,
             "crashed_interpreters": crashed,
-            "executions": executions,
+            "executions": sum(r.out.count("RUN ") for r in rans),
         }
-        if mode == "lazyhook":
-            bad = [r for r in rans if not r.clean or r.result()["errors"]]
-            assert not bad, bad[0].describe()
-    H.report("threads", **{f"{m}.{k}": v for m, c in counts.items() for k, v in c.items()})
-    ll = counts["lazyloader"]
-    assert ll["thread_failures"] + ll["crashed_interpreters"] > 0, (
-        f"LazyLoader never failed on Python {sys.version.split()[0]}: the harness cannot "
-        "show the race it claims to guard against (gh-114763 is fixed in 3.11.9+/3.12.3+)"
+    H.report(
+        "threads",
+        python=sys.version.split()[0],
+        **{f"{m}.{k}": v for m, c in counts.items() for k, v in c.items()},
+    )
+
+    # lazyhook: lazy at the start, one execution, no error, in every interpreter.
+    for r in runs["lazyhook"]:
+        assert r.clean, r.describe()
+        res = r.result()
+        assert res["lazy"] == [True, True, True], f"not lazy at start: {r.describe()}"
+        assert r.out.count("RUN ") == 1, f"body ran {r.out.count('RUN ')} times: {r.describe()}"
+        assert not res["errors"], r.describe()
+
+    # The unsafe control: it ran the same way (clean exit, lazy at the start, the body ran),
+    # it failed, and every failure is the race's own: a thread read the half-initialised module.
+    for r in runs["unsafe"]:
+        assert r.clean, f"the unsafe control crashed instead of racing:\n{r.describe()}"
+        assert r.result()["lazy"] == [True], f"unsafe control not lazy at start: {r.describe()}"
+        assert r.out.count("RUN ") >= 1, f"unsafe control never ran the body: {r.describe()}"
+        other = [e for e in r.result()["errors"] if not e.startswith(HALF_INITIALISED)]
+        assert not other, f"the unsafe control failed another way: {other}\n{r.describe()}"
+    assert counts["unsafe"]["thread_failures"] > 0, (
+        f"the unsafe lazy loader never failed on Python {sys.version.split()[0]} "
+        f"({counts['unsafe']}): this harness cannot show the race it guards against"
     )
 
 
