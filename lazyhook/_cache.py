@@ -1,106 +1,80 @@
 """The name cache: what each module defines and what ``from m import *`` binds, validated.
 
-An entry for module ``x`` holds the names in ``x``'s namespace at the end of its own
-execution, its star list (``__all__``, or ``None`` for "the public names"), flags, and the
-stamps of the sources that decide those names (``_sources``: ``x``'s own file plus,
-transitively, the files whose names ``x`` takes wholesale).  An entry is used only while every
-stamp still matches and ``x`` still comes from the same file; anything else is a miss, and a
-miss means "execute for real, then record".  Limits (documented in the README): names made
-from data files, environment variables, ``globals()`` tricks, optional dependencies appearing
-later, and a module ``__getattr__`` are not tracked.
+An entry for module ``x`` promises, while it is valid, exactly what running ``x`` would bind:
 
-The interface is narrow on purpose: ``lookup(name, origin, cache_dir)`` answers an entry,
-``learn(name, module, cache_dir)`` records a module that has just run, ``invalidate(name)``
-forgets one.  Bytes on disk are the store's business (``_store``); this file decides what an
-entry means, and batches writes.
+* ``names``: the names ``x``'s body bound in its namespace (not the submodules the import
+  system set on it: those are answered from ``sys.modules`` at the moment of binding);
+* ``star``: ``x.__all__`` if its body defined one, else ``None`` (the public names);
+* ``kinds``: one letter per name saying what it is (``_learn``'s letters), and ``details`` for
+  the kinds that need more (a literal's value, a module's name, an exception's builtin base...);
+* ``sources``: stamps of the files that decide the names (``_sources``: ``x``'s own file
+  first, then those ``x`` takes names from wholesale), ``deps``: where each of those imports
+  resolved, ``kind_sources``: stamps of what decides the kinds.
+
+It is valid while ``x`` comes from the same file, every stamp holds, and every dependency
+still resolves to the same file (or still to nothing).  Anything else is a miss, and a miss
+means "execute for real, then record".  When a module runs, what it really bound is compared
+with what its entry promised (``_execute``): a difference rewrites the entry and repairs the
+namespaces a star import filled.  An uncaught NameError, AttributeError or ImportError at
+exit invalidates the entries used for modules that never ran.  So a wrong entry costs at most
+one failing run.
+
+Reading needs this file, ``_sources`` (stamps) and the store reader; learning (``_learn``)
+and writing (``_store_write``) load at the first write (at exit, or a second after a learn).
 """
 
-import os
+import sys
 import time
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 
 from lazyhook import _config, _interp, _sources
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from types import CodeType
+    from typing import Any
 
     from lazyhook._store import Store
 
-_FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__
+_FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__ (as _learn.FLAG_GETATTR)
 _WRITE_INTERVAL = 1.0  # seconds: coalesce writes during a long run (no timer thread)
 
-if TYPE_CHECKING:
-    from typing import Any
-
-    Source = tuple[str, int, int]  # (path, size, mtime_ns)
+# The kinds of names, one letter each, as ``_learn`` decides them (see there).
+KINDS = frozenset("vmexcfdso")
 
 
-class Entry:
-    """A validated cache entry."""
+class Stored:
+    """An entry as stored (decoded, well formed, not yet validated against the files)."""
 
-    __slots__ = ("names", "star", "star_list", "has_getattr")
+    __slots__ = ("names", "star", "flags", "sources", "deps", "kinds", "details", "kind_sources")
 
-    def __init__(self, names: "frozenset[str]", star: "tuple[str, ...]", has_getattr: bool) -> None:
-        self.names = names
-        self.star = star
-        # What the lazy module answers for ``__all__`` to the import machinery: a list, as
-        # Python would find it, made once (a star import reads it twice).
-        self.star_list = list(star)
-        self.has_getattr = has_getattr
+    def __init__(self, *fields: "Any") -> None:
+        (self.names, self.star, self.flags, self.sources, self.deps) = fields[:5]
+        (self.kinds, self.details, self.kind_sources) = fields[5:]
+
+    def encode(self) -> "tuple[Any, ...]":
+        """The on-disk form: names and star list as single newline-joined strings (marshal
+        then decodes a handful of objects instead of one per name, and splitting is in C)."""
+        star = None if self.star is None else "\n".join(self.star)
+        return ("\n".join(self.names), star, self.flags, self.sources, self.deps, self.kinds,
+                self.details, self.kind_sources)  # fmt: skip
 
 
-def _identifiers(value: object) -> bool:
-    # map() with the C method: ~30 ns a name, where a generator costs ~4x that (sympy: 1,861).
-    return (
-        isinstance(value, tuple)
-        and all(type(n) is str for n in value)
-        and all(map(str.isidentifier, value))
+def _stamps(value: object) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(s, tuple)
+        and len(s) == 6
+        and type(s[0]) is str
+        and all(type(x) is int for x in s[1:])
+        for s in value
     )
 
 
-def well_formed(raw: object) -> bool:
-    """True if *raw* (decoded from disk) has exactly the shape of an entry value."""
-    if not (isinstance(raw, tuple) and len(raw) == 4):
-        return False
-    names, star, flags, sources = raw
-    if not _identifiers(names) or not (star is None or _identifiers(star)):
-        return False
-    return _well_formed_rest(raw)
-
-
-def _well_formed_rest(raw: "tuple[Any, ...]") -> bool:
-    flags, sources = raw[2], raw[3]
-    if type(flags) is not int or not isinstance(sources, tuple) or not sources:
-        return False
-    for src in sources:
-        if not (
-            isinstance(src, tuple)
-            and len(src) == 3
-            and type(src[0]) is str
-            and type(src[1]) is int
-            and type(src[2]) is int
-        ):
-            return False
-    return True
-
-
-def encode(value: "tuple[Any, ...]") -> "tuple[Any, ...]":
-    """The on-disk form of an entry: names and star list as single newline-joined strings.
-
-    marshal then decodes a handful of objects instead of one per name (the store vets every
-    marshal object before decoding: ~0.3 ms for sympy's 940 names as a tuple), and splitting
-    one string happens in C.
-    """
-    names, star, flags, sources = value
-    return ("\n".join(names), None if star is None else "\n".join(star), flags, sources)
-
-
-def decode(stored: object) -> "tuple[Any, ...] | None":
-    """The entry value for *stored* (as read from disk), or None if it is not one."""
-    if not (isinstance(stored, tuple) and len(stored) == 4):
+def decode(stored: object) -> "Stored | None":
+    """The entry for *stored* (as read from disk), or None if it is not one."""
+    if not (isinstance(stored, tuple) and len(stored) == 8):
         return None
-    names, star, flags, sources = stored
+    names, star, flags, sources, deps, kinds, details, kind_sources = stored
     if type(names) is not str or not (star is None or type(star) is str):
         return None
     name_list = tuple(names.split("\n")) if names else ()
@@ -110,8 +84,39 @@ def decode(stored: object) -> "tuple[Any, ...] | None":
         return None
     if star_list is not None and not all(map(str.isidentifier, star_list)):
         return None
-    value = (name_list, star_list, flags, sources)
-    return value if _well_formed_rest(value) else None
+    if type(flags) is not int or not sources or not _stamps(sources) or not _stamps(kind_sources):
+        return None
+    if not (isinstance(deps, tuple) and all(
+        isinstance(d, tuple) and len(d) == 2 and type(d[0]) is type(d[1]) is str for d in deps
+    )):  # fmt: skip
+        return None
+    if type(kinds) is not str or len(kinds) != len(name_list) or not KINDS.issuperset(kinds):
+        return None
+    if type(details) is not dict or not all(type(k) is str for k in details):
+        return None
+    return Stored(name_list, star_list, flags, sources, deps, kinds, details, kind_sources)
+
+
+class Entry:
+    """A validated entry, as lazy modules use it."""
+
+    __slots__ = ("names", "star", "star_list", "explicit_star", "has_getattr", "kinds",
+                 "details", "sources")  # fmt: skip
+
+    def __init__(self, stored: Stored) -> None:
+        names = stored.names
+        self.names = frozenset(names)
+        self.explicit_star = stored.star is not None
+        self.star = stored.star if stored.star is not None else tuple(
+            n for n in names if n[0] != "_"
+        )  # fmt: skip
+        # What the lazy module answers for ``__all__`` to the import machinery: a list, as
+        # Python would find it, made once (a star import reads it twice).
+        self.star_list = list(self.star)
+        self.has_getattr = bool(stored.flags & _FLAG_GETATTR)
+        self.kinds: dict[str, str] = dict(zip(names, stored.kinds, strict=True))
+        self.details: dict[str, Any] = stored.details
+        self.sources = stored.sources
 
 
 def warn_once(cause: str, message: str) -> None:
@@ -123,7 +128,7 @@ def warn_once(cause: str, message: str) -> None:
 class NameCache:
     """The name cache of one cache directory, shared by every interpreter of this environment.
 
-    ``get(module)`` answers validated entries; ``record(...)`` queues a new one; queued
+    ``get(module)`` answers validated entries; ``learn(...)`` queues a module that ran; queued
     entries are written in batches (at exit, or when one is learned and the last write is over
     a second old) by the store's merge-and-replace, so many interpreters may share the file.
     """
@@ -132,16 +137,33 @@ class NameCache:
         self.cache_dir = cache_dir
         self.path = _config.cache_file(cache_dir)
         self._store: Store | None = None
+        # Not re-entrant on purpose: a signal handler interrupting this thread inside the
+        # lock must not see half-updated state; it treats the cache as a miss (``_locked``).
         self._lock = allocate_lock()
-        self._queued: dict[str, tuple[object, ...]] = {}
-        # Learned but not yet analysed: (module, names, star, flags).  The source analysis
-        # imports ``ast`` and reads files, so it runs at flush time, never inside an import.
-        self._learned: dict[str, tuple[object, tuple[str, ...], object, int]] = {}
+        self._owner: int | None = None
+        self._queued: dict[str, Stored] = {}
+        # Learned, to be analysed at the next flush (reads files: never inside an import).
+        self._learned: dict[
+            str, tuple[object, tuple[str, ...], dict[str, object], CodeType | None]
+        ] = {}
         self._drop: set[str] = set()
-        self._used: set[str] = set()
+        self._used: set[str] = set()  # entries answered in this process
+        self._ran: set[str] = set()  # modules of those that have run since
         self._last_write = time.monotonic()
-        self._exit_hook = False
         self.shared = False  # write the file readable by all users (``cache warm --shared``)
+
+    def _locked(self) -> bool:
+        """Take the lock unless this thread holds it already (a signal handler that
+        interrupted it): then False, and the caller skips its work."""
+        if self._owner == get_ident():
+            return False
+        self._lock.acquire()
+        self._owner = get_ident()
+        return True
+
+    def _unlock(self) -> None:
+        self._owner = None
+        self._lock.release()
 
     @property
     def store(self) -> "Store":
@@ -154,90 +176,90 @@ class NameCache:
             self._store = store
         return self._store
 
-    def raw(self, module: str) -> "tuple[Any, ...] | None":
-        """The stored value for *module* if it is well formed (not validated against sources)."""
-        stored = self.store.get(module)
-        if stored is None:
-            return None
-        value = decode(stored)
+    def raw(self, module: str) -> "Stored | None":
+        """The stored entry for *module* if well formed (not validated against the files)."""
+        value = self.store.get(module)
         if value is None:
+            return None
+        stored = decode(value)
+        if stored is None:
             self._drop.add(module)
-        return value
+        return stored
 
     def get(self, module: str, origin: "str | None" = None) -> "Entry | None":
-        """The entry for *module* if every source stamp still matches, else None (a miss).
+        """The entry for *module* if valid (see the module docstring), else None (a miss).
 
         With *origin*, the entry must also have been recorded for that file: the same name
         found elsewhere on ``sys.path`` (another checkout, another cwd) is another module.
         """
-        value = self.raw(module)
-        if value is None:
+        stored = self.raw(module)
+        if stored is None or (origin is not None and stored.sources[0][0] != origin):
             return None
-        names, star, flags, sources = value
-        if origin is not None and sources[0][0] != origin:
-            return None
-        fresh = _sources.unchanged(sources)
-        if fresh is None:
-            self._drop.add(module)  # its source is gone: drop at the next write
-        if not fresh:
+        if not self._still_true(module, stored):
             return None
         self._used.add(module)
-        if star is None:
-            star = tuple(n for n in names if n[0] != "_")
-        return Entry(frozenset(names), star, bool(flags & _FLAG_GETATTR))
+        return Entry(stored)
+
+    def _still_true(self, module: str, stored: Stored) -> bool:
+        fresh, sources = _sources.unchanged(stored.sources)
+        if fresh is None:
+            self._drop.add(module)  # a file is gone: drop at the next write
+        if not fresh:
+            return False
+        fresh, kind_sources = _sources.unchanged(stored.kind_sources)
+        if not fresh or not _sources.resolves(stored.deps):
+            return False
+        if sources or kind_sources:
+            # Moved, not changed (an image copied, a chmod -R): refresh where writable.
+            refreshed = Stored(stored.names, stored.star, stored.flags, sources or stored.sources,
+                               stored.deps, stored.kinds, stored.details,
+                               kind_sources or stored.kind_sources)  # fmt: skip
+            self.put(module, refreshed)
+        return True
 
     def knows(self, module: str) -> bool:
         """True if *module* has a valid entry, or one waiting to be written."""
-        with self._lock:
-            if module in self._queued or module in self._learned:
-                return True
+        if module in self._queued or module in self._learned:
+            return True
         return self.get(module) is not None
 
     def valid(self, module: str) -> bool:
-        """True if *module*'s entry is present and its sources are unchanged."""
+        """True if *module*'s entry is present and still true."""
         return self.get(module) is not None
 
-    def record(
-        self,
-        module: str,
-        names: "Iterable[str]",
-        star: "Iterable[str] | None",
-        sources: "Iterable[Source]",
-        has_getattr: bool = False,
-    ) -> None:
-        """Queue an entry; it reaches the disk at the next batched write."""
-        value = (
-            tuple(names),
-            None if star is None else tuple(star),
-            _FLAG_GETATTR if has_getattr else 0,
-            tuple(tuple(s) for s in sources),
-        )
-        if not well_formed(value):
+    def put(self, module: str, stored: Stored) -> None:
+        """Queue *stored* as *module*'s entry; it reaches the disk at the next batched write."""
+        if decode(stored.encode()) is None:
             raise ValueError(f"not a valid name-cache entry for {module!r}")
-        with self._lock:
-            self._queued[module] = value
+        if not self._locked():
+            return
+        try:
+            self._queued[module] = stored
             self._drop.discard(module)
+        finally:
+            self._unlock()
         self._schedule()
 
-    def queue(
-        self, name: str, module: object, names: "tuple[str, ...]", star: object, flags: int
+    def learn(
+        self, name: str, module: object, names: "tuple[str, ...]", code: "CodeType | None"
     ) -> None:
-        """Queue the names of *module* as they are now (the end of its execution); which
-        sources decide them is worked out at the next flush."""
-        with self._lock:
-            self._learned[name] = (module, names, star, flags)
+        """Queue *module*, whose body just bound *names*; what decides them and their kinds
+        is worked out at the next flush, from the values as they are now."""
+        d = getattr(module, "__dict__", {})
+        values = {n: d[n] for n in names if n in d}
+        if not self._locked():
+            return  # a signal handler interrupted this thread here: learn it another time
+        try:
+            self._learned[name] = (module, names, values, code)
             self._queued.pop(name, None)
             self._drop.discard(name)
+        finally:
+            self._unlock()
         self._schedule()
 
     def _schedule(self) -> None:
-        if not self._exit_hook:
-            import atexit
-
-            atexit.register(self.flush)
-            self._exit_hook = True
         # Coalesce: at exit, or during a long run when the last write is over a second old —
-        # but never from inside an import (the analysis imports ast and reads sources).
+        # but never from inside an import (the analysis reads files).
         if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _interp.inside_import():
             self.flush()
 
@@ -246,65 +268,63 @@ class NameCache:
 
         With *keep_queued*, an entry learned in this process (so already true) is kept.
         """
-        with self._lock:
+        if not self._locked():
+            return
+        try:
             if keep_queued and (module in self._queued or module in self._learned):
                 return
             self._queued.pop(module, None)
             self._learned.pop(module, None)
             self._drop.add(module)
+        finally:
+            self._unlock()
+
+    def note_ran(self, module: str) -> None:
+        """*module*, whose entry was used, has now run (see ``exit_evidence``)."""
+        self._ran.add(module)
+
+    def exit_evidence(self) -> None:
+        """At exit: an uncaught NameError, AttributeError or ImportError may come from a name
+        the cache omitted; entries used for modules that never ran are then relearned."""
+        exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+        if isinstance(exc, (NameError, AttributeError, ImportError)):
+            for module in self._used - self._ran:
+                self.invalidate(module)
 
     def flush(self) -> bool:
         """Write queued entries now (merge-and-replace under the store's lock)."""
-        with self._lock:
+        if not self._locked():
+            return False
+        try:
             learned, self._learned = self._learned, {}
-        for name, (module, names, star, flags) in learned.items():
-            try:
-                sources = _sources.contributors(name, module)
-            except OSError:
-                continue  # its file is gone (a test's temp module): simply not cached
-            except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
-                warn_once(f"analyse:{name}", f"lazyhook could not analyse {name!r}: {exc!r}")
-                continue
-            if sources:
-                with self._lock:
-                    self._queued.setdefault(name, (names, star, flags, tuple(sources)))
-        with self._lock:
-            if not self._queued and not self._drop:
-                return True
-        dead = self._dead_entries()
-        with self._lock:
+        finally:
+            self._unlock()
+        if learned:
+            from lazyhook import _learn
+
+            for name, analysed in _learn.analyse(learned, Stored).items():
+                self._queued.setdefault(name, analysed)
+        if not self._queued and not self._drop:
+            return True
+        from lazyhook import _learn, _store_write
+
+        dead = _learn.dead_entries(self)
+        if not self._locked():
+            return False
+        try:
             self._drop |= dead - self._queued.keys()
             put, drop, touch = self._queued, self._drop, self._used
-            self._queued, self._drop, self._used = {}, set(), set()
+            self._queued, self._drop = {}, set()
             self._last_write = time.monotonic()
+        finally:
+            self._unlock()
         try:
-            encoded = {key: encode(value) for key, value in put.items()}
-            from lazyhook import _store_write
-
+            encoded = {key: value.encode() for key, value in put.items()}
             return _store_write.write(self.store, encoded, drop, touch, shared=self.shared)
         except Exception as exc:  # noqa: BLE001 - a cache fault never breaks a program
-            warn_once(
-                "cache-write", f"lazyhook could not write its name cache {self.path}: {exc!r}"
-            )
+            message = f"lazyhook could not write its name cache {self.path}: {exc!r}"
+            warn_once("cache-write", message)
             return False
-
-    def _dead_entries(self, sample: int = 64) -> "set[str]":
-        """Stored entries whose sources no longer exist, from a rotating sample.
-
-        A write drops them so the file cannot fill up with modules that are gone; sampling
-        bounds the cost of a write (~25 us an entry to decode and stat) however large the
-        cache, and over successive writes the sample covers every entry.
-        """
-        keys = self.store.keys()
-        if not keys:
-            return set()
-        start = time.monotonic_ns() % len(keys)
-        dead = set()
-        for key in (keys[start:] + keys[:start])[:sample]:
-            value = self.raw(key)
-            if value is not None and not all(os.path.exists(src[0]) for src in value[3]):
-                dead.add(key)
-        return dead
 
     def entries(self) -> "list[str]":
         """The module names stored on disk."""
@@ -312,10 +332,9 @@ class NameCache:
 
     def clear(self) -> bool:
         """Remove the cache file."""
-        with self._lock:
-            self._queued.clear()
-            self._learned.clear()
-            self._drop.clear()
+        self._queued.clear()
+        self._learned.clear()
+        self._drop.clear()
         from lazyhook import _store_write
 
         ok = _store_write.clear(self.store)
@@ -330,8 +349,19 @@ def for_dir(cache_dir: str) -> NameCache:
     """The process's one ``NameCache`` for *cache_dir*."""
     cache = _caches.get(cache_dir)
     if cache is None:
+        if not _caches:
+            import atexit  # built in
+
+            atexit.register(_at_exit)
         cache = _caches[cache_dir] = NameCache(cache_dir)
     return cache
+
+
+def _at_exit() -> None:
+    for cache in list(_caches.values()):
+        cache.exit_evidence()
+        if cache._queued or cache._learned or cache._drop:
+            cache.flush()
 
 
 def lookup(name: str, origin: "str | None", cache_dir: str) -> "Entry | None":
@@ -348,19 +378,68 @@ def invalidate(module: str, keep_queued: bool = False) -> None:
         cache.invalidate(module, keep_queued)
 
 
-def learn(name: str, module: object, cache_dir: str) -> None:
-    """Record the names of *module*, which has just run, into the cache of *cache_dir*."""
-    d = module.__dict__
-    names = tuple(k for k in d if type(k) is str and k.isidentifier())
-    if len(names) != len(d) and any(
-        not (type(k) is str and k.isidentifier()) and not str(k).startswith("_") for k in d
-    ):
-        return  # a public key that is no identifier: star-import can't be reproduced
+def learn(
+    name: str,
+    module: object,
+    cache_dir: str,
+    names: "tuple[str, ...] | None" = None,
+    code: "CodeType | None" = None,
+) -> None:
+    """Record *module*, which has just run, into the cache of *cache_dir*: *names* are those
+    its body bound (default: its namespace now), *code* its code object if known."""
+    if names is None:
+        names = tuple(getattr(module, "__dict__", {}))
+    for_dir(cache_dir).learn(name, module, names, code)
+
+
+def ran(
+    name: str,
+    entry: Entry,
+    module: object,
+    body_names: "tuple[str, ...]",
+    namespaces: "list[dict[str, object]]",
+) -> bool:
+    """Module *name*, whose *entry* was used, has just run: did the entry tell the truth?
+
+    If not (and not because its files changed since: an edit racing the run is no lie), the
+    namespaces a star import filled get what was missing — never over a name the program
+    bound since — one warning is shown, and True tells the caller to relearn it."""
+    for cache in _caches.values():
+        cache.note_ran(name)
+    d = getattr(module, "__dict__", None)
+    if not isinstance(d, dict):
+        return False
+    names = {n for n in body_names if type(n) is str and n.isidentifier()}
     star = d.get("__all__")
-    if star is not None:
-        if not isinstance(star, (list, tuple)) or not all(
-            type(n) is str and n.isidentifier() for n in star
-        ):
-            return  # eager star-import would raise or bind oddly: leave it eager
-        star = tuple(star)
-    for_dir(cache_dir).queue(name, module, names, star, _FLAG_GETATTR if "__getattr__" in d else 0)
+    if isinstance(star, (list, tuple)):  # an explicit list: may name submodules, __getattr__
+        real_star = [n for n in star if type(n) is str]
+    else:
+        real_star = sorted(n for n in names if n[:1] != "_")
+    missing = [n for n in real_star if n not in entry.star]
+    missing += [n for n in names if n not in entry.names and n not in missing]
+    extra = [n for n in entry.star if n not in real_star]
+    extra += [n for n in entry.names if n not in names and n not in extra]
+    if not missing and not extra:
+        return False
+    invalidate(name)
+    if _sources.unchanged(entry.sources)[0]:
+        for ns in namespaces:
+            for key in missing:
+                if key in d:
+                    ns.setdefault(key, d[key])
+        warn_once(
+            f"stale:{name}",
+            f"lazyhook: the name cache's entry for {name!r} did not match the module "
+            f"({len(missing)} names missing, {len(extra)} extra); repaired and relearned",
+        )
+    return True
+
+
+def prepare_for_exit() -> None:
+    """Load now everything writing the cache at exit will need (before a fork, before an
+    import blocker's audit hook): afterwards no import may be possible."""
+    import atexit  # noqa: F401 - loaded now, used at exit
+
+    from lazyhook import _learn, _store_write, _warn  # noqa: F401
+
+    _learn.prepare()

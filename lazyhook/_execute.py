@@ -4,14 +4,18 @@ The state of every lazy module that has not run (``LazyState``, in ``_pending``)
 with what running it means: its still-lazy parents run first, outermost first (the order
 invariant); the body runs under importlib's own per-module lock, so importlib's deadlock
 detection applies as for a circular import and lazyhook holds no lock of its own; a body that
-raises leaves the module in its lazy state on the same object, ready to run again; a body that
-completes settles the module's lazy names and, if the cache had no entry, teaches the cache
-its names.  ``_module`` (the lazy module objects) calls in here; this file does not import it.
+raises leaves the module in its lazy state on the same object, ready to run again (an
+``AttributeError`` becomes an ``ImportError`` chained to it, so that ``hasattr`` and
+``getattr(m, x, default)`` cannot mistake it for a missing attribute); a body that completes
+gets back the submodules the import system bound on it meanwhile, settles its lazy names and,
+if the cache had no entry, teaches the cache its names.
+
+``_module`` (the lazy module objects, and the process around them: fork, audit hooks) calls
+in here; this file does not import it.
 
 Loaded with ``_module``, when the first lazy module is created.
 """
 
-import os
 import sys
 import time
 from _thread import get_ident
@@ -21,11 +25,10 @@ from lazyhook._config import Settings, startup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from types import FrameType, ModuleType
+    from types import CodeType, FrameType, ModuleType
     from types import ModuleType as _ModuleType
 
     from lazyhook._cache import Entry
-    from lazyhook._names import LazyName
 else:
     _ModuleType = type(sys)
 
@@ -59,12 +62,12 @@ class LazyState:
         "settings",
         "owner",
         "snapshot",
+        "submodules",
         "stand_ins",
         "namespaces",
         "entry",
         "checked",
         "learn_on_run",
-        "top",
         "statement",
         "lazy_class",
     )
@@ -79,12 +82,14 @@ class LazyState:
         self.settings = settings
         self.owner: int | None = None  # thread running the body right now
         self.snapshot: dict[str, object] = {}
-        self.stand_ins: dict[str, LazyName] = {}  # one lazy name per (module, name)
+        # Submodules the import system bound on this module while it was lazy: kept out of its
+        # namespace until its body has run, as eagerly (the parent runs first).
+        self.submodules: dict[str, object] = {}
+        self.stand_ins: dict[str, object] = {}  # one lazy name per (module, name)
         self.namespaces: list[dict[str, object]] = []  # where lazy names were bound
         self.entry: Entry | None = None
         self.checked = False  # has the name cache been consulted for this module?
         self.learn_on_run = False  # record this module's names in the cache when it runs
-        self.top = self.name.partition(".")[0]
         # (frame, f_lasti, how) of the last from-import statement given lazy names.
         self.statement: tuple[FrameType, int, int] | None = None
         # The class the module has while lazy (``_module`` sets it): if the body assigns its
@@ -111,19 +116,22 @@ class LazyState:
         # learned): make sure the lie is not used again either way.
         _cache.invalidate(self.name, keep_queued=True)
         file = getattr(self.module, "__file__", None) or "unknown location"
-        text = f"cannot import name {name!r} from {self.name!r} ({file})"
-        err = ImportError(text, name=self.name)
-        msg = "lazyhook: its name cache was stale (the entry has been invalidated)"
-        if hasattr(err, "add_note"):
-            err.add_note(msg)
-            raise err from None
-        raise err from ImportError(msg)  # 3.10 has no notes: say it as the cause
+        err = ImportError(f"cannot import name {name!r} from {self.name!r} ({file})")
+        err.name = self.name
+        _add_note(err, "lazyhook: its name cache was stale (the entry has been invalidated)")
+        raise err
+
+    def submodule(self, name: str) -> object:
+        """A submodule the import system bound on this module, if still what ``sys.modules``
+        holds under its name (else ``None``)."""
+        sub = self.submodules.get(name)
+        return sub if sub is not None and sub is sys.modules.get(f"{self.name}.{name}") else None
 
 
 class ModuleReport:
     """What ``lazyhook.report()`` shows for one lazy module."""
 
-    __slots__ = ("site", "used_at", "seconds", "lazy_names", "resolved_names", "failed")
+    __slots__ = ("site", "used_at", "seconds", "lazy_names", "resolved_names", "failed", "bound")
 
     def __init__(self, site: "tuple[str, int]") -> None:
         self.site = site
@@ -132,27 +140,12 @@ class ModuleReport:
         self.lazy_names = 0
         self.resolved_names = 0
         self.failed = 0
+        self.bound: dict[str, int] = {}  # how names were bound: "value", "stand-in", ...
 
 
 _pending: dict[int, LazyState] = {}  # id(module) -> state, while the body has not run
 _forward: dict[int, object] = {}  # id(module) -> what its body put in sys.modules instead
 reports: dict[str, ModuleReport] = {}
-
-
-class _ForwardingModule(_ModuleType):
-    """A module whose body replaced its own ``sys.modules`` entry: forwards to the replacement."""
-
-    def __getattribute__(self, name: str) -> object:
-        return getattr(_forward[id(self)], name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(_forward[id(self)], name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(_forward[id(self)], name)
-
-    def __dir__(self) -> "list[str]":
-        return dir(_forward[id(self)])
 
 
 def pending(module: object) -> "LazyState | None":
@@ -175,6 +168,7 @@ def has_pending_parent(fullname: str) -> bool:
 
 
 def entry(st: LazyState) -> "Entry | None":
+    """The module's valid cache entry (consulted once), or None."""
     if not st.checked:
         from lazyhook import _cache
 
@@ -202,7 +196,7 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
             return  # another thread ran it while this one waited for the lock
         st.owner = get_ident()
         try:
-            _run(st, frame)
+            body_names = _run(st, frame)
         finally:
             st.owner = None
     finally:
@@ -212,7 +206,16 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
     if st.learn_on_run and sys.modules.get(name) is st.module:
         from lazyhook import _cache
 
-        _cache.learn(name, st.module, st.settings.cache_dir)
+        _cache.learn(name, st.module, st.settings.cache_dir, body_names, _code(st))
+
+
+def _code(st: LazyState) -> "CodeType | None":
+    """The module's code object, from its loader (what the cache reads star imports from)."""
+    try:
+        code: CodeType | None = st.loader.get_code(st.name)  # type: ignore[attr-defined]
+        return code
+    except Exception:  # noqa: BLE001 - no code: the cache does without it
+        return None
 
 
 def _first_use_site(frame: "FrameType | None") -> "tuple[str, int] | None":
@@ -244,19 +247,20 @@ def execute_parents(name: str, frame: "FrameType | None") -> None:
         i = name.find(".", i + 1)
 
 
-def _run(st: LazyState, frame: "FrameType | None") -> None:
+def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
+    """Run the body; the names it bound (before the set-aside submodules are added back)."""
     module = st.module
-    name = st.name
     d: dict[str, object] = _mod_getattr(module, "__dict__")
     spec = d.get("__spec__")
-    rep = reports.get(name)
+    rep = reports.get(st.name)
     if rep is not None:
         rep.used_at = _first_use_site(frame)
         if startup["strict"] and not startup["finished"] and rep.used_at is not None:
-            _startup_warning(name, rep.used_at)
+            _startup_warning(st.name, rep.used_at)
     if not st.checked and st.settings.names is not False:
         entry(st)  # so that a module run for any reason records its names when needed
     st.snapshot = dict(d)
+    entry_before = sys.modules.get(st.name)  # mock.patch.dict(sys.modules) may hold a fake
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
     t0 = time.perf_counter()
@@ -266,16 +270,14 @@ def _run(st: LazyState, frame: "FrameType | None") -> None:
     state.running += 1
     try:
         st.loader.exec_module(module)  # type: ignore[attr-defined]
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - _surface re-raises it
         # Back to the lazy state on the same object (never a half-initialised module, never a
         # second module object for one name): the next use runs the body again.
-        _reset(st, d)
-        if sys.modules.get(name) is not module:
-            sys.modules[name] = module
+        reset(st, d)
+        sys.modules[st.name] = entry_before if entry_before is not None else module
         if rep is not None:
             rep.failed += 1
-        _note(exc, st)
-        raise
+        _surface(exc, st)
     finally:
         state.running -= 1
         if spec is not None:
@@ -283,10 +285,12 @@ def _run(st: LazyState, frame: "FrameType | None") -> None:
         st.snapshot = {}
     if rep is not None:
         rep.seconds = time.perf_counter() - t0
-    _finish(st)
+    body_names = tuple(d)
+    _finish(st, entry_before, body_names)
+    return body_names
 
 
-def _reset(st: LazyState, d: "dict[str, object]") -> None:
+def reset(st: LazyState, d: "dict[str, object]") -> None:
     """Put a module whose body did not complete back to what it was before the body ran."""
     if st.snapshot:
         d.clear()
@@ -296,11 +300,14 @@ def _reset(st: LazyState, d: "dict[str, object]") -> None:
         spec._initializing = False  # type: ignore[attr-defined]
 
 
-def _finish(st: LazyState) -> None:
+def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") -> None:
     module = st.module
-    replacement = sys.modules.get(st.name, module)
+    now = sys.modules.get(st.name)
+    # Only the body itself can replace the module's entry: a fake put there around the first
+    # use (mock.patch.dict(sys.modules)) is not the module's doing and is not forwarded to.
+    replacement = now if now is not None and now is not entry_before else module
     if type(module) is st.lazy_class:
-        if replacement is not module and replacement is not None:
+        if replacement is not module:
             _forward[id(module)] = replacement
             module.__class__ = _ForwardingModule
         else:
@@ -308,24 +315,47 @@ def _finish(st: LazyState) -> None:
             module.__class__ = _ModuleType
     del _pending[id(module)]
     st.statement = None
+    # Eagerly the import system binds a submodule on its parent after the parent's body ran,
+    # over whatever the body bound under that name.
+    d = _mod_getattr(module, "__dict__")
+    for attr in st.submodules:
+        sub = st.submodule(attr)
+        if sub is not None:
+            d[attr] = sub
     if st.stand_ins:
-        real = replacement if replacement is not None else module
-        missing, resolved = names_support().settle(st.stand_ins, st.namespaces, real)
-        st.namespaces.clear()
+        missing, resolved = names_support().settle(st.stand_ins, st.namespaces, replacement)
         rep = reports.get(st.name)
         if rep is not None:
             rep.resolved_names = resolved
         if missing:
             st.learn_on_run = True  # the cache promised a name the module does not define
+    if st.entry is not None:
+        # Did the entry tell the truth?  If not: relearn it, repair what a star import bound.
+        from lazyhook import _cache
+
+        if _cache.ran(st.name, st.entry, replacement, body_names, st.namespaces):
+            st.learn_on_run = True
+    st.namespaces.clear()
 
 
-def _note(exc: BaseException, st: LazyState) -> None:
-    where = f"{st.site[0]}:{st.site[1]}"
-    msg = f"lazyhook: {st.name!r} was imported lazily at {where} and failed when first used"
+def _add_note(exc: BaseException, msg: str) -> None:
     if hasattr(exc, "add_note"):
         exc.add_note(msg)
-    elif exc.__cause__ is None:
+    elif exc.__cause__ is None:  # 3.10 has no notes: say it as the cause
         exc.__cause__ = ImportError(msg)
+
+
+def _surface(exc: BaseException, st: LazyState) -> None:
+    """Raise a body's exception as eager Python would have raised it at the import, noted
+    with the import site; an AttributeError as an ImportError chained to it."""
+    where = f"{st.site[0]}:{st.site[1]}"
+    msg = f"lazyhook: {st.name!r} was imported lazily at {where} and failed when first used"
+    if isinstance(exc, AttributeError):
+        err = ImportError(f"{st.name!r} failed when first used (imported lazily at {where})")
+        err.name = st.name
+        raise err from exc
+    _add_note(exc, msg)
+    raise exc
 
 
 def forget(module: object) -> None:
@@ -333,19 +363,27 @@ def forget(module: object) -> None:
     st = _pending.pop(id(module), None)
     if st is not None and type(module) is st.lazy_class:
         module.__class__ = _ModuleType
+        d = _mod_getattr(module, "__dict__")
+        for attr in st.submodules:
+            sub = st.submodule(attr)
+            if sub is not None:
+                d[attr] = sub
 
 
-def _after_fork_in_child() -> None:
-    # A body running in another thread at fork time will never finish in the child (that
-    # thread does not exist there), and importlib's lock for it stays held forever: put the
-    # module back to its lazy state and drop that lock so the child can run the body itself.
-    me = get_ident()
-    for st in list(_pending.values()):
-        if st.owner is not None and st.owner != me:
-            _reset(st, _mod_getattr(st.module, "__dict__"))
-            st.owner = None
-            _interp.release_module_lock(st.name)
+class _ForwardingModule(_ModuleType):
+    """A module whose body replaced its own ``sys.modules`` entry: forwards to the replacement."""
+
+    def __getattribute__(self, name: str) -> object:
+        return getattr(_forward[id(self)], name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(_forward[id(self)], name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(_forward[id(self)], name)
+
+    def __dir__(self) -> "list[str]":
+        return dir(_forward[id(self)])
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_interp.hide_module_from_warnings(globals())

@@ -51,9 +51,13 @@ def load_lazy() -> "ModuleType":
     """``_module``, the lazy modules' code, loaded with the first lazy module."""
     global _lazy, _exec
     if _lazy is None:
+        import lazyhook
         from lazyhook import _execute, _module
 
         _lazy, _exec = _module, _execute
+        # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
+        load_interp().hide_from_warnings(_Loader, _ParentsFirstLoader, LazyFinder, eager)
+        load_interp().hide_from_warnings(lazyhook.resolve, _stamp, load_lazy)
     return _lazy
 
 
@@ -208,6 +212,8 @@ class LazyFinder:
             return None
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None  # importlib.util.find_spec(), pkgutil, runpy: not an import
+        if interp.forced_lazy(fullname):
+            return self._lazy_spec(interp, fullname, path, None)
         if interp.state.eager_depth:
             return None
         frame = interp.importer_frame(caller.f_back)
@@ -222,6 +228,13 @@ class LazyFinder:
             # sympy makes ~600).  If it turns out to feed a name-cache entry, the cache stamps
             # it then, trusting only a file older than the process (see _sources).
             return None
+        return self._lazy_spec(interp, fullname, path, frame if lazy else False)
+
+    def _lazy_spec(
+        self, interp: "ModuleType", fullname: str, path: "object", frame: "FrameType | None | bool"
+    ) -> "object | None":
+        """The real spec, stamped, its loader wrapped unless *frame* is False (an eager import
+        stamped for the name cache); *frame* is the importing code, None for import_lazily."""
         spec = self._delegate(fullname, path)
         if spec is None:
             return None
@@ -232,9 +245,9 @@ class LazyFinder:
             # stale, never a stale one valid.  ~3 us, and only for imports that matched.
             _stamp(fullname, origin)
         loader = spec.loader  # type: ignore[attr-defined]
-        if not lazy or not interp.standard_loader(loader):
+        if frame is False or not interp.standard_loader(loader):
             return spec
-        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame else ("?", 0)  # type: ignore[union-attr]
         spec.loader = _Loader(loader, site, self.settings)  # type: ignore[attr-defined]
         return spec
 
@@ -245,7 +258,7 @@ class LazyFinder:
         kind = interp.import_kind(frame)
         if kind != interp.STATEMENT and kind != interp.IN_WITH:
             return False  # functions, try blocks, __import__() calls: eager, as PEP 810 has it
-        declared = declared_lazy(interp, frame)
+        declared = interp.declared_lazy(frame)
         if kind == interp.IN_WITH and not declared:
             # with contextlib.suppress(ImportError) / warnings.catch_warnings(): the block is
             # there for what the import does at the statement.
@@ -316,25 +329,3 @@ class LazyFinder:
 
     def invalidate_caches(self) -> None:
         """Nothing to invalidate: this finder delegates finding to the others."""
-
-
-def declared_lazy(interp: "ModuleType", frame: "FrameType") -> bool:
-    """Does the importing module's ``__lazy_modules__`` (PEP 810) list the statement's module?
-
-    Consulted with ``in`` and the fully qualified name of the module the statement imports
-    (``import a.b`` -> ``"a.b"``; ``from .m import x`` in package ``p`` -> ``"p.m"``), as
-    CPython 3.15 does.  A container that raises counts as "not listed".
-    """
-    declared = frame.f_globals.get("__lazy_modules__")
-    if declared is None:
-        return False
-    name, level = interp.import_target(frame)
-    if level:
-        package = frame.f_globals.get("__package__") or ""
-        if level > 1:
-            package = package.rsplit(".", level - 1)[0]
-        name = f"{package}.{name}" if name else package
-    try:
-        return name in declared
-    except Exception:  # noqa: BLE001 - a broken declaration must not break the import
-        return False

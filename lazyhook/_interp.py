@@ -16,6 +16,7 @@ from _thread import _local
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import CodeType, FrameType
 
 _bootstrap = sys.modules["_frozen_importlib"]
@@ -60,11 +61,17 @@ FIND_AND_LOAD: "CodeType | None" = getattr(
     getattr(_bootstrap, "_find_and_load", None), "__code__", None
 )
 _LOAD_UNLOCKED = getattr(getattr(_bootstrap, "_load_unlocked", None), "__code__", None)
+# The import machinery's frames through which an import of a module already in sys.modules
+# reaches it: _handle_fromlist importing a from-list's submodule via __import__.
+RELAYS = frozenset(
+    getattr(getattr(_bootstrap, f, None), "__code__", None)
+    for f in ("_handle_fromlist", "_call_with_frames_removed")
+) - {None}
 
 # Frames of the import machinery itself, walked past to find the code that asked for an
 # import.  (The frozen modules' globals say "importlib._bootstrap" on 3.11 but
 # "_frozen_importlib" on 3.10 and 3.12+.)
-_MACHINERY = frozenset(
+MACHINERY = frozenset(
     {
         "importlib._bootstrap",
         "importlib._bootstrap_external",
@@ -103,6 +110,8 @@ class ThreadState(_local):
     # Lazy bodies running in this thread (nested): imports made meanwhile are stamped by the
     # finder before they are read, as they may decide the running module's cached names.
     running = 0
+    # The module ``import_lazily`` is importing (its missing parents are lazy too).
+    forced: "str | None" = None
 
 
 state = ThreadState()
@@ -122,7 +131,7 @@ def release_module_lock(name: str) -> None:
 def importer_frame(frame: "FrameType | None") -> "FrameType | None":
     """The first frame at or above *frame* that is not the import machinery's own."""
     f = frame
-    while f is not None and f.f_globals.get("__name__") in _MACHINERY:
+    while f is not None and f.f_globals.get("__name__") in MACHINERY:
         f = f.f_back
     return f
 
@@ -238,83 +247,13 @@ def _guards_310(code: "CodeType", offset: int) -> "tuple[bool, bool]":
     """(in a try or except clause, in a with block) from 3.10's static block stack."""
     stacks = _guards.get(code)
     if stacks is None:
-        stacks = _guards[code] = _block_stacks_310(code)
+        from lazyhook._bytecode import block_stacks_310
+
+        stacks = _guards[code] = block_stacks_310(code)
     stack = stacks[offset // 2]  # type: ignore[index]
     if stack is None:
         return False, False
     return ("try" in stack or "except" in stack), "with" in stack
-
-
-def _block_stacks_310(code: "CodeType") -> "list[tuple[str, ...] | None]":
-    """3.10: the static block stack before each instruction (None: unreachable).
-
-    A port of ``markblocks()`` (CPython 3.10, Objects/frameobject.c), except that a
-    SETUP_FINALLY whose handler is the ``except E as e`` name cleanup pushes a transparent
-    "named" block, and for loops are not tracked (they use no block at run time).  Loaded
-    only on 3.10: ``opcode`` is imported here, not at start-up.
-    """
-    from opcode import opmap as op
-
-    co = code.co_code
-    n = len(co) // 2
-    args, ext = [], 0
-    for i in range(0, len(co), 2):
-        args.append(co[i + 1] | ext)
-        ext = args[-1] << 8 if co[i] == op["EXTENDED_ARG"] else 0
-    cond = {op[k] for k in ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "POP_JUMP_IF_FALSE",
-                            "POP_JUMP_IF_TRUE", "JUMP_IF_NOT_EXC_MATCH", "FOR_ITER")}  # fmt: skip
-    pops = {op["POP_BLOCK"], op["POP_EXCEPT"], op["END_ASYNC_FOR"]}
-    ends = {op["RETURN_VALUE"], op["RAISE_VARARGS"], op["RERAISE"]}
-    withs = {op["SETUP_WITH"], op["SETUP_ASYNC_WITH"]}
-    blocks: list[tuple[str, ...] | None] = [None] * (n + 1)
-    blocks[0] = ()
-    todo = [0]
-
-    def reach(j: int, stack: "tuple[str, ...]") -> None:
-        if blocks[j] is None:
-            blocks[j] = stack
-            todo.append(j)
-
-    while todo:
-        i = todo.pop()
-        stack: tuple[str, ...] | None = blocks[i]
-        while i < n and stack is not None:
-            o, arg = co[2 * i], args[i]
-            nxt: tuple[str, ...] | None = stack
-            if o in cond:
-                reach(i + 1 + arg if o == op["FOR_ITER"] else arg, stack)
-            elif o == op["JUMP_ABSOLUTE"] or o == op["JUMP_FORWARD"]:
-                reach(arg if o == op["JUMP_ABSOLUTE"] else i + 1 + arg, stack)
-                nxt = None
-            elif o == op["SETUP_FINALLY"] or o in withs:
-                reach(i + 1 + arg, (*stack, "except"))
-                kind = "with" if o in withs else _finally_kind(code, co, 2 * (i + 1 + arg), op)
-                nxt = (*stack, kind)
-            elif o in pops:
-                nxt = stack[:-1]
-            elif o in ends:
-                nxt = None
-            i += 1
-            if nxt is None or blocks[i] is not None:
-                break
-            blocks[i] = stack = nxt
-    return blocks
-
-
-def _finally_kind(code: "CodeType", co: bytes, b: int, op: "dict[str, int]") -> str:
-    """3.10: 'named' if the handler at byte *b* is ``LOAD_CONST None; STORE e; DELETE e;
-    RERAISE 1`` (the cleanup of ``except E as e:``), else 'try'."""
-    named = (
-        b + 7 < len(co)
-        and co[b] == op["LOAD_CONST"]
-        and code.co_consts[co[b + 1]] is None
-        and co[b + 2] in (op["STORE_NAME"], op["STORE_FAST"], op["STORE_GLOBAL"])
-        and co[b + 4] in (op["DELETE_NAME"], op["DELETE_FAST"], op["DELETE_GLOBAL"])
-        and co[b + 3] == co[b + 5]
-        and co[b + 6] == op["RERAISE"]
-        and co[b + 7] == 1
-    )
-    return "named" if named else "try"
 
 
 # How a from-import statement reads a module: _handle_fromlist's probes, IMPORT_FROM,
@@ -378,3 +317,99 @@ def import_target(frame: "FrameType") -> "tuple[str, int]":
             if type(value) is int:
                 level = value
     return name, level
+
+
+def forced_lazy(fullname: str) -> bool:
+    """Is *fullname* being imported by ``import_lazily`` (it, or one of its parents)?"""
+    forced = state.forced
+    return forced is not None and (forced == fullname or forced.startswith(fullname + "."))
+
+
+def import_lazily(name: str) -> object:
+    """Import module *name* as a lazy module, whatever the policy says (a from-import is
+    binding it as a name of its lazy parent).  ``ImportError`` as the import would raise."""
+    state.forced = name
+    try:
+        return _bootstrap._gcd_import(name)
+    finally:
+        state.forced = None
+
+
+def declared_lazy(frame: "FrameType") -> bool:
+    """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
+    import statement *frame* is executing?
+
+    Consulted with ``in`` and the fully qualified name of the module the statement imports
+    (``import a.b`` -> ``"a.b"``; ``from .m import x`` in package ``p`` -> ``"p.m"``), as
+    CPython 3.15 does.  A container that raises counts as "not listed".
+    """
+    declared = frame.f_globals.get("__lazy_modules__")
+    if declared is None:
+        return False
+    name, level = import_target(frame)
+    if level:
+        package = frame.f_globals.get("__package__") or ""
+        if level > 1:
+            package = package.rsplit(".", level - 1)[0]
+        name = f"{package}.{name}" if name else package
+    try:
+        return name in declared
+    except Exception:  # noqa: BLE001 - a broken declaration must not break the import
+        return False
+
+
+def watch_import_calls(callback: "Callable[[object, FrameType], None]") -> None:
+    """Call *callback(module, frame)* after every ``importlib.import_module()`` on 3.10.
+
+    3.11+ read ``__spec__`` of a module already in ``sys.modules`` in ``_find_and_load``,
+    which lazy modules see; 3.10 reads nothing, so its ``_gcd_import`` (what
+    ``import_module`` calls, looked up at each call) is wrapped instead.
+    """
+    if sys.version_info >= (3, 11):
+        return
+    original = _bootstrap._gcd_import
+
+    def _gcd_import(name: str, package: "str | None" = None, level: int = 0) -> object:
+        module = original(name, package, level)
+        callback(module, sys._getframe(1))
+        return module
+
+    _bootstrap._gcd_import = _gcd_import  # type: ignore[attr-defined]
+
+
+# Frames between the code that uses a lazy object and the body it runs belong to lazyhook, and
+# ``warnings`` would attribute a body's ``warn(..., stacklevel=N)`` to them.  ``warnings`` (and
+# its C version) skips frames whose file name contains "importlib" and "_bootstrap", the import
+# system's own: lazyhook's frames on that path get such a name, so a warning is attributed to
+# the code whose first use ran the body, and filters keyed on that module match.
+_HIDDEN_SUFFIX = " (runs lazy bodies, like importlib._bootstrap)"
+
+
+def hide_from_warnings(*objects: object) -> None:
+    """Rename the code of these functions (and of the methods of these classes, and of the
+    functions in these dicts), nested code included."""
+    from types import FunctionType
+
+    for obj in objects:
+        if isinstance(obj, type):
+            funcs: object = vars(obj).values()
+        elif isinstance(obj, dict):
+            funcs = obj.values()
+        else:
+            funcs = (obj,)
+        for func in funcs:  # type: ignore[attr-defined]
+            func = getattr(func, "fget", func)  # properties
+            func = getattr(func, "__func__", func)  # static and class methods
+            if isinstance(func, FunctionType) and _HIDDEN_SUFFIX not in func.__code__.co_filename:
+                func.__code__ = _renamed(func.__code__)
+
+
+def _renamed(code: "CodeType") -> "CodeType":
+    consts = tuple(_renamed(c) if hasattr(c, "co_code") else c for c in code.co_consts)
+    return code.replace(co_filename=code.co_filename + _HIDDEN_SUFFIX, co_consts=consts)
+
+
+def hide_module_from_warnings(namespace: "dict[str, object]") -> None:
+    """``hide_from_warnings`` for every function and class a module defines."""
+    name = namespace["__name__"]
+    hide_from_warnings(*(v for v in namespace.values() if getattr(v, "__module__", None) == name))

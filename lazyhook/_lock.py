@@ -70,6 +70,14 @@ else:
     BUSY = (BlockingIOError,)
 
 
+def prepare() -> None:
+    """Import the platform's locking module now (a write at exit may find imports blocked)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        import msvcrt  # noqa: F401
+
+
 def acquire(path: str, trusted: "Callable[[os.stat_result], bool]") -> "int | None":
     """Open and lock *path*: the open descriptor (closing it releases the lock), or None when
     there is no lock to take (no lock support here, or the directory is read-only).

@@ -1,21 +1,29 @@
 """Lazy modules: a module object whose body runs at its first real use.
 
 A lazy module is the very module object the import system created (so there is never a second
-object for one name), with its class switched to ``_LazyModule`` until its body has run.  Its
-``__getattribute__`` answers the attributes the import system set (``__spec__``, ``__path__``,
-...) from the module's dict, answers from-import reads from the name cache (see
-``_from_import``), and executes the body for anything else.  Execution happens under
-importlib's own per-module lock, so importlib's deadlock detection applies exactly as for a
-circular import, and lazyhook holds no lock of its own while a body runs.  After a successful
-run the class is switched back and attribute access costs what it costs on any module.
+object for one name), with its class switched to ``_LazyModule`` until its body has run.
 
-Lazy names (``_names``) are this module's stand-ins for ``from m import y``: ``_names`` never
-imports this file; each lazy name holds its module's ``LazyState`` and calls its documented
-hook ``LazyState.real_value(name)`` to get the real object.
+* Reading ``__name__``, ``__spec__``, ``__path__``... (what the import system set) does not
+  run it; a from-import's reads are answered from the name cache (``_from_import``); any other
+  read, ``dir()``, a write or a delete runs the body first (``_execute``), as the eager import
+  would have — except the import system's own binding of a submodule on its parent, which is
+  kept aside until the parent has run.
+* An *eager* import of an already-lazy module runs it: ``importlib.import_module()``,
+  ``__import__()``, and an import statement the policy keeps eager (in a function, in
+  ``try``, inside the same package in boundary mode).  The import system reads the module's
+  ``__spec__`` for every import of a module already in ``sys.modules``: that read tells them
+  apart (``_spec_read``).
+
+What a from-import binds for each name depends on the kind the cache learned (``_bind``): a
+literal is bound as its value, a module as the (lazy) module itself, an exception class of the
+module's own package as an exception stand-in, a class or callable or other object as a
+stand-in (``_names``), and a mutable container or non-literal builtin value named explicitly
+makes the module run at the statement.
 
 Loaded when the first lazy module is created, never at ``install()``.
 """
 
+import os
 import sys
 from _thread import get_ident
 
@@ -32,49 +40,43 @@ from lazyhook._execute import (
     loaded_names,
     names_support,
     reports,
+    reset,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType, ModuleType
     from types import ModuleType as _ModuleType
+    from typing import Any
 
     from lazyhook._cache import Entry
 else:
     _ModuleType = type(sys)
 
 _mod_getattr = _ModuleType.__getattribute__
+_mod_setattr = _ModuleType.__setattr__
+_mod_delattr = _ModuleType.__delattr__
 _mod_dir = _ModuleType.__dir__
 
 # Read without executing: what the import system set on the module before its body would run,
 # and what tools probe on every module they see (unittest's warning-registry reset walks
-# sys.modules; pytest's collector).
+# sys.modules; pytest's collector probes ``__test__``, ``__bases__`` and the attributes in
+# _PROBES).
 _PASSTHROUGH = frozenset(
-    {
-        "__name__",
-        "__spec__",
-        "__loader__",
-        "__package__",
-        "__path__",
-        "__file__",
-        "__cached__",
-        "__class__",
-        "__warningregistry__",
-        # pytest's collector probes every object in a test module's namespace for
-        # ``__test__``, and issubclass(module, C) for ``__bases__``: a module that has not
-        # run has set neither.
-        "__test__",
-        "__bases__",
-    }
-)
+    {"__name__", "__loader__", "__package__", "__path__", "__file__", "__cached__",
+     "__class__", "__warningregistry__", "__test__", "__bases__"}
+)  # fmt: skip
+# Attributes tools probe on every object of a namespace they scan, which no module defines:
+# answered "absent" without running the body (pytest's collector: ``_mock_name`` for mocks,
+# the fixture markers; unittest.mock's ``_mock_methods``).
+_PROBES = frozenset(
+    {"_mock_name", "_mock_methods", "_pytestfixturefunction", "_fixture_function_marker",
+     "__pytest_wrapped__", "_is_coroutine_marker"}
+)  # fmt: skip
 
 _NO = object()
-_PROBE, _FROM, _STAR, _NOT_FROM_IMPORT = (
-    _interp.PROBE,
-    _interp.FROM,
-    _interp.STAR,
-    _interp.NOT_FROM_IMPORT,
-)
+_PROBE, _FROM, _STAR = _interp.PROBE, _interp.FROM, _interp.STAR
 
 
 class _LazyModule(_ModuleType):
@@ -83,7 +85,16 @@ class _LazyModule(_ModuleType):
     def __getattribute__(self, name: str) -> object:
         if name in _PASSTHROUGH:
             return _mod_getattr(self, name)
+        if name == "__spec__":
+            _spec_read(self, sys._getframe(1))
+            return _mod_getattr(self, name)
         return _access(self, name, sys._getframe(1))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        _write(self, name, value, sys._getframe(1))
+
+    def __delattr__(self, name: str) -> None:
+        _write(self, name, _NO, sys._getframe(1))
 
     def __dir__(self) -> "list[str]":
         _force(self, sys._getframe(1))
@@ -116,12 +127,72 @@ def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
         value = _from_import(st, module, name, frame)
     if value is not _NO:
         return value
+    if name in _PROBES and name not in _mod_getattr(module, "__dict__"):
+        raise AttributeError(f"module {st.name!r} has no attribute {name!r}")
     execute(st, frame)
     if type(module) is _LazyModule:
         # A concurrent circular import between threads: importlib hands out the partially
         # initialised module in that case, and so do we.
         return _mod_getattr(module, name)
     return getattr(module, name)
+
+
+def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -> None:
+    """A write (or, with ``_NO``, a delete) on a lazy module: the body runs first, then the
+    write lands on the finished module, as eagerly.  The import system binding a submodule
+    on its parent is kept aside instead: eagerly the parent had run before that binding."""
+    st = _pending.get(id(module))
+    if st is not None and st.owner != get_ident():
+        if frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED and value is not _NO:
+            st.submodules[name] = value
+            return
+        execute(st, frame)
+    if type(module) is _LazyModule:  # the body itself, or still initialising in a cycle
+        _mod_setattr(module, name, value) if value is not _NO else _mod_delattr(module, name)
+    elif value is _NO:
+        delattr(module, name)
+    else:
+        setattr(module, name, value)
+
+
+def _spec_read(module: "ModuleType", frame: "FrameType") -> None:
+    """``module.__spec__`` is being read: if an eager import of it is asking, run it now."""
+    st = _pending.get(id(module))
+    if st is not None and st.owner is None and _eager_import(st, frame):
+        execute(st, frame)
+        # Importing a submodule binds it on its parent; the import system does so only the
+        # first time, and for a submodule kept aside (imported lazily before the parent ran),
+        # that time was earlier: bind it now, if it is the parent's body importing it.
+        parent_name, _, child = st.name.rpartition(".")
+        pst = _pending.get(id(sys.modules.get(parent_name)))
+        if pst is not None and pst.owner == get_ident() and pst.submodules.get(child) is module:
+            del pst.submodules[child]
+            _mod_getattr(pst.module, "__dict__")[child] = module
+
+
+def _eager_import(st: LazyState, frame: "FrameType") -> bool:
+    """Is the code reading ``__spec__`` an import that would run the module eagerly?"""
+    code = frame.f_code
+    if code is _interp.FIND_AND_LOAD:
+        return not _interp.forced_lazy(st.name)  # importlib.import_module(), __import__ (py)
+    if code in _interp.RELAYS:
+        importer = _interp.importer_frame(frame)  # importing a submodule of a from-list
+    elif frame.f_globals.get("__name__") in _interp.MACHINERY:
+        return False  # e.g. a child's import reading its parent's spec: parents-first handles it
+    else:
+        importer = frame
+    if importer is None:
+        return False
+    kind = _interp.import_kind(importer)
+    if kind == _interp.NOT_A_STATEMENT:
+        # builtins.__import__() called by code that names it (unittest's loader, mock)
+        return "__import__" in importer.f_code.co_names
+    if kind != _interp.STATEMENT and kind != _interp.IN_WITH:
+        return True  # in a function, in try: eager
+    declared = _interp.declared_lazy(importer)
+    if kind == _interp.IN_WITH and not declared:
+        return True
+    return not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared)
 
 
 def _force(module: "ModuleType", frame: "FrameType | None") -> None:
@@ -139,26 +210,23 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     star-import instruction at the calling frame's ``f_lasti``.
     """
     how = _interp.from_import_read(frame)
-    if how == _NOT_FROM_IMPORT:
+    if how == _interp.NOT_FROM_IMPORT:
         return _NO
-    if how == _PROBE:
-        target = _interp.probe_target(frame)
-        if target is None:
-            return _NO
-    else:
-        target = frame
-        if how == _FROM:
-            # ``import pkg.sub as s`` compiles to IMPORT_FROM on the parent: a submodule the
-            # import system has just set on it is answered without running the parent (it
-            # runs, first, when the submodule is used), whatever the names policy.
-            sub = _mod_getattr(module, "__dict__").get(name)
-            if sub is not None and sub is sys.modules.get(f"{st.name}.{name}"):
-                return sub
+    target = _interp.probe_target(frame) if how == _PROBE else frame
+    if target is None:
+        return _NO
+    if how == _FROM and name in st.submodules:
+        # ``import pkg.sub as s`` compiles to IMPORT_FROM on the parent: a submodule the
+        # import system has just bound on it is answered without running the parent (it
+        # runs, first, when the submodule is used), whatever the names policy.
+        sub = st.submodule(name)
+        if sub is not None:
+            return sub
     importer = target.f_globals.get("__name__")
-    if not st.settings.binds_names(importer, st.name, False) or entry(st) is None:
+    declared = _interp.declared_lazy(target) if how != _PROBE else False
+    if not st.settings.binds_names(importer, st.name, declared) or entry(st) is None:
         return _NO
-    code = frame.f_code
-    if how != _PROBE and _interp.module_level(code):
+    if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
         # class bodies are not replaced (the name forwards there).
@@ -173,24 +241,21 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
 def _answer(st: LazyState, module: "ModuleType", name: str, how: int) -> object:
     """The from-import answer for *name*, once the statement is known to get lazy names."""
     entry: Entry = st.entry  # type: ignore[assignment]
-    d: dict[str, object] = _mod_getattr(module, "__dict__")
     if name == "__all__":
         # Answered even for a module that defines none: hasattr(x, '__all__') may then differ
         # before and after execution (documented).
         if how == _PROBE:
             # _handle_fromlist reads __all__ only to import the star names that are not
             # attributes yet (submodules): hand it just those, not ~900 names to probe.
-            return [n for n in entry.star if n not in entry.names and n not in d]
+            return [n for n in entry.star if n not in entry.names and n not in st.submodules]
         if how == _STAR:
-            return _bind_star(st, entry, d, st.statement[0])  # type: ignore[index]
+            return _bind_star(st, entry, st.statement[0])  # type: ignore[index]
         return entry.star_list
-    if name in d:
-        # A submodule the import system set on this lazy parent: the same object eagerly.
-        return d[name]
+    sub = st.submodule(name)
+    if sub is not None and name not in entry.names:
+        return sub  # a submodule the import system bound on this lazy parent: the same eagerly
     if name in entry.names:
-        if name not in st.stand_ins:
-            _make_stand_ins(st, [name])
-        return st.stand_ins[name]
+        return _bind(st, entry, name, star=False)
     if how == _PROBE and not entry.has_getattr:
         # Not a name of the module: _handle_fromlist then imports it as a submodule, exactly
         # as it would after executing the module.
@@ -198,29 +263,85 @@ def _answer(st: LazyState, module: "ModuleType", name: str, how: int) -> object:
     return _NO
 
 
-def _make_stand_ins(st: LazyState, names: "list[str]") -> None:
-    st.stand_ins.update(names_support().stand_ins(st, names))
+def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
+    """What a from-import binds for *name* (``_NO``: run the module at the statement)."""
+    made = st.stand_ins.get(name)
+    if made is not None:
+        return made
+    kind = entry.kinds[name]
+    detail = entry.details.get(name)
     rep = reports.get(st.name)
+    how = "stand-in"
+    if kind == "v":  # a literal: the value itself
+        value: object = detail
+        how = "value"
+    elif kind == "m":  # a module: that module, lazy if it is not imported yet
+        value = _module_named(detail)
+        how = "module"
+    elif kind == "x":  # an exception class from elsewhere: the real class if loaded
+        value = _loaded_object(detail)
+        how = "real object"
+    elif kind in "ds" and not star:
+        value = _NO  # C code needs the exact type: run the module at the statement
+    elif kind == "e":
+        value = names_support().exception_stand_in(st, name, detail) or _NO
+        how = "exception class"
+    else:
+        value = names_support().stand_in(st, name, kind, detail)
+    if value is _NO:
+        how = "at the statement"
+    elif how in ("stand-in", "exception class"):
+        st.stand_ins[name] = value
     if rep is not None:
-        rep.lazy_names += len(names)
+        rep.bound[how] = rep.bound.get(how, 0) + 1
+        rep.lazy_names += how in ("stand-in", "exception class")
+    return value
 
 
-def _bind_star(st: LazyState, entry: "Entry", d: "dict[str, object]", frame: "FrameType") -> object:
+def _module_named(name: object) -> object:
+    """The module *name* as a from-import would bind it: from ``sys.modules``, or imported
+    now as a lazy module (``_NO`` if it cannot be)."""
+    if not isinstance(name, str):
+        return _NO
+    module: object = sys.modules.get(name)
+    if module is None:
+        try:
+            module = _interp.import_lazily(name)
+        except ImportError:
+            return _NO
+    return module
+
+
+def _loaded_object(detail: object) -> object:
+    """The object at (module, qualname) if that module is loaded and has run, else ``_NO``."""
+    if not (isinstance(detail, tuple) and len(detail) == 2):
+        return _NO
+    module = sys.modules.get(detail[0])
+    if module is None or id(module) in _pending or "." in detail[1]:
+        return _NO
+    return getattr(module, detail[1], _NO)
+
+
+def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     """A star import reads ``__all__`` and then each name: bind them all at once instead.
 
     Binds every star name into the statement's namespace and answers an empty ``__all__``, so
     the interpreter's own loop has nothing left to do (measured: ~1.4 us a name through
-    getattr, for sympy's 921).  If any name is neither in the entry nor already an attribute,
-    the whole list is answered instead and the interpreter asks name by name (and the unknown
-    one runs the module, failing as eagerly).
+    getattr, for sympy's 921).  Without ``__all__``, the public submodules the import system
+    bound on the module are bound too, as eagerly.  If any name cannot be bound lazily, the
+    whole list is answered instead and the interpreter asks name by name (and that name runs
+    the module, as eagerly).
     """
-    lazy = st.stand_ins
-    missing = [n for n in entry.star if n not in d and n not in lazy]
-    if missing:
-        if not entry.names.issuperset(missing):
+    names = list(entry.star)
+    if not entry.explicit_star:
+        names += [n for n in st.submodules if n[0] != "_" and n not in entry.names]
+    bound: dict[str, object] = {}
+    for name in names:
+        value = st.submodule(name) if name not in entry.names else _bind(st, entry, name, True)
+        if value is None or value is _NO:
             return entry.star_list
-        _make_stand_ins(st, missing)
-    frame.f_locals.update({n: d[n] if n in d else lazy[n] for n in entry.star})
+        bound[name] = value
+    frame.f_locals.update(bound)
     return []
 
 
@@ -241,3 +362,68 @@ def force(obj: object) -> object:
         return _forward[id(obj)]
     names = loaded_names()
     return obj if names is None else names.real_object(obj)
+
+
+def _after_import_call(module: object, frame: "FrameType") -> None:
+    # 3.10's importlib.import_module() (see _interp.watch_import_calls): an eager import.
+    st = _pending.get(id(module))
+    if st is not None and st.owner is None and not _interp.forced_lazy(st.name):
+        execute(st, frame)
+
+
+# The process around lazy bodies: a fork while another thread is inside one; an audit hook
+# (``sys.addaudithook``, how import blockers such as pip's are installed), after which no new
+# import may happen: every pending module runs first, as eager imports would have by then.
+
+
+def run_all_pending() -> None:
+    """Run every lazy module not run yet, in import order (parents first), as eager imports
+    would have by now; one that fails stays lazy and raises at its first use as usual."""
+    for st in list(_pending.values()):
+        if _pending.get(id(st.module)) is st and st.owner is None:
+            try:
+                execute(st, None)
+            except Exception:  # noqa: BLE001 - its own first use will raise it again
+                pass
+
+
+def _before_audit_hook(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
+    def addaudithook(hook: "Any") -> None:
+        """``sys.addaudithook``, run by lazyhook first: import blockers (pip's, since 26.3)
+        install an audit hook before they refuse new imports; eagerly every pending module
+        would have run already, so they all run now, and lazyhook loads what it needs at
+        exit (writing the cache), which the blocker would refuse later."""
+        run_all_pending()
+        from lazyhook import _cache
+
+        _cache.prepare_for_exit()
+        add(hook)
+
+    return addaudithook
+
+
+def _before_fork() -> None:
+    # The code a first lazy use needs, loaded now: in a child forked while another thread was
+    # importing it, importlib's lock for that module would stay held forever.
+    from lazyhook import _cache
+
+    _cache.prepare_for_exit()
+
+
+def _after_fork_in_child() -> None:
+    # A body running in another thread at fork time will never finish in the child (that
+    # thread does not exist there), and importlib's lock for it stays held forever: put the
+    # module back to its lazy state and drop that lock so the child can run the body itself.
+    me = get_ident()
+    for st in list(_pending.values()):
+        if st.owner is not None and st.owner != me:
+            reset(st, _mod_getattr(st.module, "__dict__"))
+            st.owner = None
+            _interp.release_module_lock(st.name)
+
+
+_interp.watch_import_calls(_after_import_call)
+_interp.hide_module_from_warnings(globals())
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+sys.addaudithook = _before_audit_hook(sys.addaudithook)  # type: ignore[assignment]

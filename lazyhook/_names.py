@@ -1,61 +1,80 @@
-"""Lazy names: what ``from x import y`` binds while ``x`` has not run.
+"""Lazy names: the stand-ins a from-import binds while the module has not run.
 
-One ``LazyName`` per (module, name).  When its module runs (for whatever reason), every lazy
-name of it is settled and replaced by the real object in the module-level namespaces it was
-bound into, so from then on globals hold real objects and code runs at eager speed.  A lazy
-name that escaped first (stored in a list, captured as a default, bound in a function's locals
-or a class body) keeps working by forwarding every operation to the real object.
+What a from-import binds depends on the name's kind, learned with the name (``_cache.KINDS``;
+``_module._bind`` decides).  This file makes the stand-ins:
 
-Forwarding can never be perfect: ``type(obj)`` is ``LazyName`` until resolved, and C code that
-checks exact types rejects it.  To keep the common cases right, a call through a lazy name
-resolves lazy-name arguments first (``ctypes.sizeof(c_long)`` with both names lazy), and binary
-operators resolve the other operand.
+* ``LazyCallable`` for a function or other callable, ``LazyClass`` for a class: callable, with
+  ``__mro_entries__`` delegating to the real object's own (``class P(NamedTuple)``),
+  ``isinstance``/``issubclass`` forwarded, pickled by reference;
+* for any other object, a class made per set of protocol methods its real type defines
+  (``protocols_of``): no ``__call__`` for what is not callable, no ``__iter__`` for what is
+  not iterable, no ``__radd__`` for a type without one (so ``cmd += FLAGS`` on a real list
+  extends it in place, through the list's own sequence slot);
+* for an exception class of the module's own package, a real class derived from its nearest
+  builtin exception base (``exception_stand_in``), so ``except``, ``except (A, X)`` and
+  ``raise X`` work while the module has not run; calling it makes a real instance.
 
-The contract with lazy modules (``_module``) is one documented hook, so that this file never
-imports that one: a lazy name holds its module's state object (the *owner*) and calls
-``owner.real_value(name)`` for the real object; the owner runs the module if needed (and then
-settles every lazy name of it through ``settle``).
+A call through a stand-in happens from C on the real object (``__call__`` is a descriptor that
+hands the real callable over), so no frame of lazyhook's shows in a traceback; built-in
+callables, which check exact argument types, get lazy-name arguments resolved first.
 
-Loaded when the first lazy name is bound.
+Every stand-in lives as long as the process (weak references to one stay valid).  When its
+module runs, each is given its real object and replaced by it in the module-level namespaces
+it was bound into (``settle``); one that escaped (a container, a default, function locals)
+keeps forwarding.  The contract with lazy modules is one documented hook: a stand-in holds its
+module's state object (the *owner*) and calls ``owner.real_value(name)``; this file imports
+only ``_interp`` of lazyhook's.  Loaded when the first lazy name is bound.
 """
 
-import _operator as operator  # the C module: `operator` adds ~0.3 ms of Python fallbacks
 import sys
+
+from lazyhook import _interp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
     from typing import Any, Protocol
 
     class Owner(Protocol):
         def real_value(self, name: str) -> object: ...
 
 
-UNSET = _UNSET = object()
+UNSET = object()
 _getslot = object.__getattribute__
 _setslot = object.__setattr__
+_alive: "list[object]" = []  # every stand-in ever made: weak references to them stay valid
+_exception_values: "dict[int, object]" = {}  # id(exception stand-in) -> the real class
+_OWN = frozenset({"_lh_owner", "_lh_name", "_lh_value", "__mro_entries__", "__reduce_ex__",
+                  "__reduce__", "__copy__", "__deepcopy__", "__get__"})  # fmt: skip
 
-# Attributes of the lazy name object itself; everything else forwards.  The protocol methods
-# listed here are looked up on the *instance* by their callers (class creation's
-# __mro_entries__, pickle's __reduce_ex__, copy's __deepcopy__), so forwarding them would hand
-# out the real object's methods and bypass the lazy name's own handling.
-_OWN = frozenset(
-    {
-        "_lh_owner",
-        "_lh_name",
-        "_lh_value",
-        "__mro_entries__",
-        "__reduce_ex__",
-        "__reduce__",
-        "__copy__",
-        "__deepcopy__",
-    }
-)
+
+def _get(ln: object) -> "Any":
+    """The real object behind a lazy name (running its module if needed)."""
+    value = _getslot(ln, "_lh_value")
+    if value is not UNSET:
+        return value
+    owner: Owner = _getslot(ln, "_lh_owner")
+    value = owner.real_value(_getslot(ln, "_lh_name"))
+    settled = _getslot(ln, "_lh_value")  # the module ran meanwhile: settle() filled it in
+    if settled is not UNSET:
+        return settled
+    _setslot(ln, "_lh_value", value)
+    return value
+
+
+def _real(obj: object) -> object:
+    """*obj*, or the real object if it is a lazy name."""
+    if type(obj) in _TYPES:
+        return _get(obj)
+    if type(obj) is LazyExceptionType:
+        return _exception_real(obj)
+    return obj
 
 
 class LazyName:
-    # A stand-in for ``getattr(module, name)`` until the module runs.  (No class docstring:
-    # ``__doc__`` is a property, because pydoc reads it with object.__getattribute__.)
+    # The base of every stand-in: forwards attributes and what every object has.  (No class
+    # docstring: ``__doc__`` is a property, because pydoc reads it with
+    # object.__getattribute__.)
 
     __slots__ = ("_lh_owner", "_lh_name", "_lh_value", "__weakref__")
 
@@ -63,11 +82,6 @@ class LazyName:
     def __doc__(self) -> "str | None":  # type: ignore[override]
         doc: str | None = _get(self).__doc__
         return doc
-
-    def __init__(self, owner: "Owner", name: str) -> None:
-        _setslot(self, "_lh_owner", owner)
-        _setslot(self, "_lh_name", name)
-        _setslot(self, "_lh_value", _UNSET)
 
     def __getattribute__(self, name: str) -> object:
         if name in _OWN:
@@ -91,175 +105,27 @@ class LazyName:
     def __str__(self) -> str:
         return str(_get(self))
 
-    def __bytes__(self) -> bytes:
-        return bytes(_get(self))
-
     def __format__(self, spec: str) -> str:
         return format(_get(self), spec)
-
-    def __bool__(self) -> bool:
-        return bool(_get(self))
-
-    def __hash__(self) -> int:
-        return hash(_get(self))
 
     def __dir__(self) -> "list[str]":
         return dir(_get(self))
 
-    def __call__(self, *args: object, **kwargs: object) -> object:
-        # Resolve lazy-name arguments: C callees check exact types (ctypes.sizeof(c_long)).
-        # Checked with a plain loop first: rebuilding the arguments costs ~0.2 us a call.
-        for a in args:
-            if type(a) is LazyName:
-                args = tuple(_get(a) if type(a) is LazyName else a for a in args)
-                break
-        if kwargs:
-            for v in kwargs.values():
-                if type(v) is LazyName:
-                    kwargs = {k: _get(v) if type(v) is LazyName else v for k, v in kwargs.items()}
-                    break
-        return _get(self)(*args, **kwargs)
+    def __eq__(self, other: object) -> bool:
+        return _get(self) == _real(other)  # type: ignore[no-any-return]
 
-    # Descriptor use in a class body: a lazy function assigned as a class attribute must give a
-    # bound method, a lazy staticmethod/property what they give.
-    def __get__(self, obj: object, cls: "type | None" = None) -> object:
-        real = _get(self)
-        get = getattr(type(real), "__get__", None)
-        if get is None:
-            return real
-        return get(real, obj, cls)
+    def __hash__(self) -> int:
+        return hash(_get(self))
 
-    # Classes: isinstance(x, lazy_cls), issubclass(C, lazy_cls), class Mine(lazy_cls).
-    def __instancecheck__(self, obj: object) -> bool:
-        return isinstance(obj, _get(self))
-
-    def __subclasscheck__(self, cls: type) -> bool:
-        return issubclass(cls, _get(self))
-
-    def __mro_entries__(self, bases: "tuple[object, ...]") -> "tuple[object, ...]":
-        return (_get(self),)
-
-    # Containers and iteration.
-    def __len__(self) -> int:
-        return len(_get(self))
-
-    def __length_hint__(self) -> int:
-        return operator.length_hint(_get(self))
-
-    def __iter__(self) -> object:
-        return iter(_get(self))
-
-    def __next__(self) -> object:
-        return next(_get(self))
-
-    def __reversed__(self) -> object:
-        return reversed(_get(self))
-
-    def __contains__(self, item: object) -> bool:
-        return item in _get(self)
-
-    def __getitem__(self, key: object) -> object:
-        return _get(self)[key]
-
-    def __setitem__(self, key: object, value: object) -> None:
-        _get(self)[key] = value
-
-    def __delitem__(self, key: object) -> None:
-        del _get(self)[key]
-
-    # Numbers.
-    def __index__(self) -> int:
-        return operator.index(_get(self))
-
-    def __int__(self) -> int:
-        return int(_get(self))
-
-    def __float__(self) -> float:
-        return float(_get(self))
-
-    def __complex__(self) -> complex:
-        return complex(_get(self))
-
-    def __round__(self, *args: "Any") -> object:
-        return round(_get(self), *args)
-
-    def __trunc__(self) -> object:
-        import math
-
-        return math.trunc(_get(self))
-
-    def __floor__(self) -> object:
-        import math
-
-        return math.floor(_get(self))
-
-    def __ceil__(self) -> object:
-        import math
-
-        return math.ceil(_get(self))
-
-    def __neg__(self) -> object:
-        return -_get(self)
-
-    def __pos__(self) -> object:
-        return +_get(self)
-
-    def __abs__(self) -> object:
-        return abs(_get(self))
-
-    def __invert__(self) -> object:
-        return ~_get(self)
-
-    # Context managers, async.
-    def __enter__(self) -> object:
-        return _get(self).__enter__()
-
-    def __exit__(self, *exc: object) -> object:
-        return _get(self).__exit__(*exc)
-
-    async def __aenter__(self) -> object:
-        return await _get(self).__aenter__()
-
-    async def __aexit__(self, *exc: object) -> object:
-        return await _get(self).__aexit__(*exc)
-
-    def __await__(self) -> object:
-        return _get(self).__await__()
-
-    def __aiter__(self) -> object:
-        return _get(self).__aiter__()
-
-    def __anext__(self) -> object:
-        return _get(self).__anext__()
-
-    def __fspath__(self) -> object:
-        import os
-
-        return os.fspath(_get(self))
-
-    # Pickling and copying: a lazy name pickles to what its real object pickles to.  Functions,
-    # classes and modules are pickled by reference by pickle itself, which rejects a proxy by
-    # identity ("not the same object"), so those reduce to pkgutil.resolve_name('mod:qualname'),
-    # loadable without lazyhook installed.  Instances use their own reduce.
+    # Pickling and copying: a lazy name pickles to what its real object pickles to.
+    # Functions, classes and modules are pickled by reference by pickle itself, which rejects
+    # a proxy by identity, so those reduce to pkgutil.resolve_name('mod:qualname'), loadable
+    # without lazyhook installed.  Instances use their own reduce.
     def __reduce_ex__(self, protocol: "Any") -> "str | tuple[Any, ...]":
-        real = _get(self)
-        if isinstance(real, type(sys)):
-            import importlib
-
-            return importlib.import_module, (real.__name__,)
-        qualname = getattr(real, "__qualname__", None)
-        modname = getattr(real, "__module__", None)
-        if (isinstance(real, type) or callable(real) and hasattr(real, "__code__")) or type(
-            real
-        ).__name__ in ("builtin_function_or_method",):
-            if isinstance(qualname, str) and isinstance(modname, str):
-                import pkgutil
-
-                return pkgutil.resolve_name, (f"{modname}:{qualname}",)
-        return real.__reduce_ex__(protocol)  # type: ignore[no-any-return]
+        return _reduce(_get(self), protocol)
 
     def __reduce__(self) -> "str | tuple[Any, ...]":
-        return self.__reduce_ex__(2)
+        return _reduce(_get(self), 2)
 
     def __copy__(self) -> object:
         import copy
@@ -272,98 +138,306 @@ class LazyName:
         return copy.deepcopy(_get(self), memo)
 
 
-def _binary(op: "Callable[[object, object], object]", name: str) -> None:
-    def forward(self: LazyName, other: object) -> object:
-        return op(_get(self), _get(other) if type(other) is LazyName else other)
+def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
+    if isinstance(real, type(sys)):
+        import importlib
 
-    def reflected(self: LazyName, other: object) -> object:
-        return op(_get(other) if type(other) is LazyName else other, _get(self))
+        return importlib.import_module, (real.__name__,)
+    qualname = getattr(real, "__qualname__", None)
+    modname = getattr(real, "__module__", None)
+    by_reference = isinstance(real, type) or hasattr(real, "__code__")
+    if (by_reference or type(real) is type(len)) and isinstance(qualname, str):
+        if isinstance(modname, str):
+            import pkgutil
 
-    forward.__name__ = f"__{name}__"
-    reflected.__name__ = f"__r{name}__"
-    setattr(LazyName, forward.__name__, forward)
-    setattr(LazyName, reflected.__name__, reflected)
-
-
-def _inplace(op: "Callable[[object, object], object]", name: str) -> None:
-    def inplace(self: LazyName, other: object) -> object:
-        return op(_get(self), _get(other) if type(other) is LazyName else other)
-
-    inplace.__name__ = f"__i{name}__"
-    setattr(LazyName, inplace.__name__, inplace)
+            return pkgutil.resolve_name, (f"{modname}:{qualname}",)
+    return real.__reduce_ex__(protocol)
 
 
-for _n in "add sub mul matmul truediv floordiv mod pow lshift rshift and xor or".split():
-    _op = getattr(operator, _n + "_" if _n in ("and", "or") else _n)
-    _binary(_op, _n)
-    _inplace(getattr(operator, "i" + _n), _n)
-_binary(divmod, "divmod")
+class _Call:
+    """The ``__call__`` of callable stand-ins, a descriptor: the interpreter calls what it
+    returns, from C, so no frame of lazyhook's is on the stack while the real callable runs.
+    Built-in callables check exact types, so they get lazy-name arguments resolved first."""
+
+    def __get__(self, obj: object, cls: "type | None" = None) -> object:
+        if obj is None:
+            return self
+        real = _get(obj)
+        return _resolving(real) if type(real) in _BUILTIN_CALLABLES else real
 
 
-def _compare(op: "Callable[[object, object], object]", name: str) -> None:
-    def compare(self: LazyName, other: object) -> object:
-        return op(_get(self), _get(other) if type(other) is LazyName else other)
-
-    compare.__name__ = compare.__qualname__ = f"__{name}__"
-    setattr(LazyName, compare.__name__, compare)
+_BUILTIN_CALLABLES = frozenset({type(len), type("".join), type(str.join)})
 
 
-# Set after the class exists, so defining __eq__ does not reset __hash__ to None.
-for _n in "lt le eq ne gt ge".split():
-    _compare(getattr(operator, _n), _n)
+def _resolving(real: "Callable[..., object]") -> "Callable[..., object]":
+    def call(*args: object, **kwargs: object) -> object:
+        args = tuple(map(_real, args))
+        if kwargs:
+            kwargs = {k: _real(v) for k, v in kwargs.items()}
+        return real(*args, **kwargs)
+
+    return call
 
 
-def stand_ins(owner: "Owner", names: "Iterable[str]") -> "dict[str, LazyName]":
-    """New lazy names of *owner*'s module for *names* (the caller keeps one per name)."""
-    return {name: LazyName(owner, name) for name in names}
+def _mro_entries(self: object, bases: "tuple[object, ...]") -> "tuple[object, ...]":
+    """``class X(stand_in)``: as with the real object, whose own ``__mro_entries__`` (a
+    function such as typing.NamedTuple has one) sees the bases with the real object in."""
+    real = _get(self)
+    if isinstance(real, type):
+        return (real,)
+    own = getattr(real, "__mro_entries__", None)
+    if own is None:
+        return (real,)
+    return own(tuple(real if b is self else b for b in bases))  # type: ignore[no-any-return]
 
 
-def _get(ln: object) -> "Any":
-    """The real object behind a lazy name (running its module if needed)."""
-    value = _getslot(ln, "_lh_value")
-    if value is not _UNSET:
-        return value
-    owner: Owner = _getslot(ln, "_lh_owner")
-    value = owner.real_value(_getslot(ln, "_lh_name"))
-    settled = _getslot(ln, "_lh_value")  # the module ran meanwhile: settle() filled it in
-    if settled is not _UNSET:
-        return settled
-    _setslot(ln, "_lh_value", value)
-    return value
+def _method_get(self: object, obj: object, cls: "type | None" = None) -> object:
+    # A lazy function as a class attribute: what the real object gives as a descriptor.
+    real = _get(self)
+    get = getattr(type(real), "__get__", None)
+    return real if get is None else get(real, obj, cls)
+
+
+# Every class gets the property: a class without a docstring has ``__doc__ = None`` of its own,
+# which would hide the base's property from pydoc.
+_DOC = vars(LazyName)["__doc__"]
+
+
+class LazyCallable(LazyName):
+    __slots__ = ()
+    __doc__ = _DOC
+    __call__ = _Call()
+    __mro_entries__ = _mro_entries
+    __get__ = _method_get
+
+
+class LazyClass(LazyName):
+    __slots__ = ()
+    __doc__ = _DOC
+    __call__ = _Call()
+    __mro_entries__ = _mro_entries
+
+    def __instancecheck__(self, obj: object) -> bool:
+        return isinstance(obj, _get(self))
+
+    def __subclasscheck__(self, cls: type) -> bool:
+        return issubclass(cls, _get(self))
+
+    def __getitem__(self, key: object) -> object:  # Generic[T], list-style aliases
+        return _get(self)[key]
+
+    def __or__(self, other: object) -> object:  # X | None
+        return _get(self) | _real(other)
+
+    def __ror__(self, other: object) -> object:
+        return _real(other) | _get(self)
+
+
+# The protocol methods a stand-in has only when the real object's type has them: a callable
+# iff it is callable, iterable iff it is iterable, reflected operators iff it has them.
+_PROTOCOLS: "dict[str, Callable[..., object]]" = {
+    "__call__": _Call(),  # type: ignore[dict-item]
+    "__get__": _method_get,
+    "__len__": lambda s: len(_get(s)),
+    "__length_hint__": lambda s: _get(s).__length_hint__(),
+    "__iter__": lambda s: iter(_get(s)),
+    "__next__": lambda s: next(_get(s)),
+    "__reversed__": lambda s: reversed(_get(s)),
+    "__contains__": lambda s, x: _real(x) in _get(s),
+    "__getitem__": lambda s, k: _get(s)[_real(k)],
+    "__setitem__": lambda s, k, v: _get(s).__setitem__(_real(k), v),
+    "__delitem__": lambda s, k: _get(s).__delitem__(_real(k)),
+    "__bool__": lambda s: bool(_get(s)),
+    "__index__": lambda s: _get(s).__index__(),
+    "__int__": lambda s: int(_get(s)),
+    "__float__": lambda s: float(_get(s)),
+    "__complex__": lambda s: complex(_get(s)),
+    "__round__": lambda s, *n: round(_get(s), *n),
+    "__trunc__": lambda s: _get(s).__trunc__(),
+    "__floor__": lambda s: _get(s).__floor__(),
+    "__ceil__": lambda s: _get(s).__ceil__(),
+    "__neg__": lambda s: -_get(s),
+    "__pos__": lambda s: +_get(s),
+    "__abs__": lambda s: abs(_get(s)),
+    "__invert__": lambda s: ~_get(s),
+    "__lt__": lambda s, o: _get(s) < _real(o),
+    "__le__": lambda s, o: _get(s) <= _real(o),
+    "__gt__": lambda s, o: _get(s) > _real(o),
+    "__ge__": lambda s, o: _get(s) >= _real(o),
+    "__enter__": lambda s: _get(s).__enter__(),
+    "__exit__": lambda s, *e: _get(s).__exit__(*e),
+    "__aenter__": lambda s: _get(s).__aenter__(),
+    "__aexit__": lambda s, *e: _get(s).__aexit__(*e),
+    "__await__": lambda s: _get(s).__await__(),
+    "__aiter__": lambda s: _get(s).__aiter__(),
+    "__anext__": lambda s: _get(s).__anext__(),
+    "__fspath__": lambda s: _get(s).__fspath__(),
+    "__bytes__": lambda s: bytes(_get(s)),
+    "__instancecheck__": lambda s, o: isinstance(o, _get(s)),
+    "__subclasscheck__": lambda s, c: issubclass(c, _get(s)),
+    "__mro_entries__": _mro_entries,
+}
+
+
+def _operator(name: str, reflected: bool = False) -> "Callable[[object, object], object]":
+    """A binary operator (``add``, ``iadd``...) on the real objects, through ``_operator``'s
+    C functions: ``iadd`` does ``a += b`` in place on the real object, as eagerly."""
+
+    def op(s: object, o: object) -> object:
+        import _operator  # built in: loaded at the first operator on a stand-in
+
+        a, b = (_real(o), _get(s)) if reflected else (_get(s), _real(o))
+        return getattr(_operator, name)(a, b)
+
+    return op
+
+
+for _name in "add sub mul matmul truediv floordiv mod pow lshift rshift and xor or".split():
+    _fn = f"{_name}_" if _name in ("and", "or") else _name
+    _PROTOCOLS[f"__{_name}__"] = _operator(_fn)
+    _PROTOCOLS[f"__r{_name}__"] = _operator(_fn, reflected=True)
+    _PROTOCOLS[f"__i{_name}__"] = _operator(f"i{_name}")
+_PROTOCOLS["__divmod__"] = lambda s, o: divmod(_get(s), _real(o))
+_PROTOCOLS["__rdivmod__"] = lambda s, o: divmod(_real(o), _get(s))
+
+
+def protocols_of(cls: type) -> str:
+    """The protocol methods *cls* defines, of those a stand-in can mirror (comma-joined)."""
+    return ",".join(sorted(n for n in _PROTOCOLS if hasattr(cls, n)))
+
+
+_object_classes: "dict[str, type]" = {}
+
+
+def _object_class(protocols: str) -> type:
+    cls = _object_classes.get(protocols)
+    if cls is None:
+        wanted = {n: _PROTOCOLS[n] for n in protocols.split(",") if n in _PROTOCOLS}
+        cls = type("LazyName", (LazyName,), {"__slots__": (), "__doc__": _DOC, **wanted})
+        _object_classes[protocols] = cls
+        _TYPES.add(cls)
+    return cls
+
+
+_TYPES: "set[type]" = {LazyName, LazyCallable, LazyClass}
+
+
+def stand_in(owner: "Owner", name: str, kind: str, detail: object) -> object:
+    """A new stand-in for lazy name *name* of *owner*'s module, of the kind learned for it
+    (``_cache``'s letters: ``c`` class, ``f`` callable, anything else by its protocols)."""
+    if kind == "c":
+        cls: type = LazyClass
+    elif kind == "f":
+        cls = LazyCallable
+    else:
+        cls = _object_class(detail if isinstance(detail, str) else "")
+    obj: object = object.__new__(cls)
+    _setslot(obj, "_lh_owner", owner)
+    _setslot(obj, "_lh_name", name)
+    _setslot(obj, "_lh_value", UNSET)
+    _alive.append(obj)
+    return obj
+
+
+class LazyExceptionType(type):
+    """The metaclass of exception stand-ins: the class itself is lazy about the real one."""
+
+    def __call__(cls, *args: object, **kwargs: object) -> object:
+        return _exception_real(cls)(*args, **kwargs)
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, _exception_real(cls))
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, _exception_real(cls))
+
+    def __getattr__(cls, name: str) -> object:
+        return getattr(_exception_real(cls), name)
+
+    def __repr__(cls) -> str:
+        return repr(_exception_real(cls))
+
+
+def exception_stand_in(owner: "Owner", name: str, detail: object) -> "type | None":
+    """A class standing for exception class *name* (detail: builtin base, ``__name__``,
+    ``__module__``), derived from that base; None if the base is not a builtin exception."""
+    if not (isinstance(detail, tuple) and len(detail) == 3):
+        return None
+    import builtins
+
+    base = getattr(builtins, str(detail[0]), None)
+    if not (isinstance(base, type) and issubclass(base, BaseException)):
+        return None
+    ns = {"__module__": detail[2], "__qualname__": detail[1], "_lh_owner": owner, "_lh_name": name}
+    try:
+        cls = LazyExceptionType(detail[1], (base,), ns)
+    except TypeError:
+        return None  # a base that cannot be subclassed
+    _alive.append(cls)
+    _register_pickle()
+    return cls
+
+
+def _exception_real(cls: object) -> type:
+    real = _exception_values.get(id(cls))
+    if real is None:
+        owner: Owner = type.__getattribute__(cls, "_lh_owner")
+        real = owner.real_value(type.__getattribute__(cls, "_lh_name"))
+        _exception_values.setdefault(id(cls), real)
+    return _exception_values[id(cls)]  # type: ignore[return-value]
+
+
+_pickle_registered: "list[bool]" = []
+
+
+def _register_pickle() -> None:
+    # pickle asks copyreg before it treats a class with a custom metaclass as a global.
+    if not _pickle_registered:
+        import copyreg
+
+        copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
+        _pickle_registered.append(True)
 
 
 def settle(
-    names: "dict[str, LazyName]", namespaces: "list[dict[str, object]]", module: object
-) -> "tuple[bool, int]":
-    """After their module ran: fill in every lazy name and replace them where they were bound.
-
-    Returns (something missing, how many were filled in): a lazy name whose value the module
-    does not define means the cache had promised it.
-    """
+    names: "dict[str, object]", namespaces: "list[dict[str, object]]", module: object
+) -> "tuple[list[str], int]":
+    """After their module ran: give every stand-in its real object and replace them in the
+    namespaces they were bound into.  Returns (names the module turned out not to define,
+    how many were filled in)."""
     d = getattr(module, "__dict__", None)
     if not isinstance(d, dict):
-        return False, 0
-    missing = False
+        return [], 0
+    missing = []
     real: dict[int, object] = {}
     for name, ln in names.items():
-        value = d.get(name, _UNSET)
-        if value is _UNSET:
+        value = d.get(name, UNSET)
+        if value is UNSET:
             if "__getattr__" not in d:
-                missing = True
+                missing.append(name)
             continue  # resolved (or found missing) at its first use
-        _setslot(ln, "_lh_value", value)
+        if type(ln) is LazyExceptionType:
+            _exception_values.setdefault(id(ln), value)
+        else:
+            _setslot(ln, "_lh_value", value)
         real[id(ln)] = value
     for ns in namespaces:
         for key, value in list(ns.items()):
-            if type(value) is LazyName and id(value) in real:
+            if id(value) in real and (type(value) in _TYPES or type(value) is LazyExceptionType):
                 ns[key] = real[id(value)]
     return missing, len(real)
 
 
 def is_unresolved(obj: object) -> bool:
-    return type(obj) is LazyName and _getslot(obj, "_lh_value") is _UNSET
+    if type(obj) is LazyExceptionType:
+        return id(obj) not in _exception_values
+    return type(obj) in _TYPES and _getslot(obj, "_lh_value") is UNSET
 
 
 def real_object(obj: object) -> object:
     """The real object for a lazy name (resolving it); anything else unchanged."""
-    return _get(obj) if type(obj) is LazyName else obj
+    return _real(obj)
+
+
+_interp.hide_module_from_warnings(globals())
+_interp.hide_from_warnings(_PROTOCOLS)

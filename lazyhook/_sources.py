@@ -1,17 +1,24 @@
-"""Which files decide a module's cached names, and their stamps.
+"""Which files decide a module's cached names and kinds, their stamps, and where imports go.
 
 A module's names are decided by its own file plus — transitively — the files of the modules
-whose names it takes wholesale with ``from m import *`` or through ``m.__all__``.  Each file
-is recorded with a *stamp*: ``(path, size, st_mtime_ns)``, like a timestamp pyc.
+whose names it takes wholesale: ``from m import *`` and ``... = m.__all__`` (read from its
+compiled code, so every spelling counts and sourceless modules too).  For each such module the
+entry also records *where it resolved* (``dependencies``), including "nowhere" for a star
+import inside ``try`` that failed: an entry is valid only while each still resolves there.
+The *kinds* of the names (class, function, literal...) are decided by the files that define
+their values; inside an installed distribution, its ``RECORD`` file stands for them all (pip
+rewrites it on every install or upgrade), so sympy's ~400 files cost one stamp.
 
-Stamps must be taken before the import system reads a file, so that an edit landing while a
-module runs makes its entry stale, never a stale entry valid: the finder calls
-``stamp_before_read`` for every import it sees while a lazy body runs, and the cache reads
-those stamps (``contributors``) when it records an entry.  A file nobody stamped before it was
-read (imported before ``install()``, or excluded) is stamped when recorded, and trusted only
-if it is older than the process.
+A stamp is ``(path, size, mtime_ns, ctime_ns, inode, digest)`` from one ``stat`` plus a
+content digest.  Size and mtime must match.  ctime and inode cannot be set back by a user
+(``touch -d`` can set mtime back), but they change when a container image is pulled, copied
+or ``chmod``-ed: where they differ and size and mtime match, the digest decides — the file is
+read once and, if unchanged, the entry is refreshed (``unchanged`` reports it).
 
-Loaded by the finder with its first stamp, or by the cache when it validates an entry.
+Stamps are taken before the import system reads a file: the finder calls
+``stamp_before_read`` for every import it sees while a lazy body runs.  A file nobody stamped
+before it was read (imported before ``install()``, or excluded) is stamped when recorded, and
+trusted only if it is older than the process.
 """
 
 import os
@@ -20,14 +27,19 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    Source = tuple[str, int, int]  # (path, size, mtime_ns)
+    from types import CodeType
 
-# module name -> stamp of the file it was found in, taken before the import system read it.
-stamps: "dict[str, Source]" = {}
+    Stamp = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime, inode, digest
+    Dep = tuple[str, str]  # module name, the file it resolves to ("" for nowhere)
+
+# module name -> (path, size, mtime, ctime, inode), taken before the import system read it.
+stamps: "dict[str, tuple[str, int, int, int, int]]" = {}
 
 _MTIME_MARGIN_NS = 1_000_000_000  # file-system timestamp granularity and clock skew
+_DIGEST_PRIME = (1 << 61) - 1  # a Mersenne prime: one pass of C arithmetic, no hashlib
 _loaded_ns = time.time_ns()
 _start_ns: "list[int]" = []
+_where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
 
 
 def note_loaded(ns: int) -> None:
@@ -36,31 +48,58 @@ def note_loaded(ns: int) -> None:
     _loaded_ns = min(_loaded_ns, ns)
 
 
-def stamp(path: str) -> "Source | None":
-    """The stamp of *path* now, or None if it cannot be read."""
+def _stat(path: str) -> "tuple[str, int, int, int, int] | None":
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (path, st.st_size, st.st_mtime_ns)
+    return (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def digest(path: str) -> int:
+    """A 61-bit digest of the file's content (-1 if it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return int.from_bytes(f.read(), "little") % _DIGEST_PRIME
+    except OSError:
+        return -1
 
 
 def stamp_before_read(fullname: str, origin: str) -> None:
     """Stamp *origin*, which the import system is about to read for module *fullname*."""
-    now = stamp(origin)
+    now = _stat(origin)
     if now is not None:
         stamps[fullname] = now
 
 
-def unchanged(sources: "tuple[Source, ...]") -> "bool | None":
-    """True if every stamp still matches; False if one changed; None if a file is gone."""
-    for path, size, mtime in sources:
-        now = stamp(path)
+def stamp(path: str, before: "tuple[str, int, int, int, int] | None" = None) -> "Stamp | None":
+    """The full stamp of *path* now; None if it cannot be read, or if it changed since
+    *before* (a stat taken before the file was read)."""
+    now = _stat(path)
+    if now is None or (before is not None and now != before):
+        return None
+    value = digest(path)
+    return None if value < 0 or _stat(path) != now else (*now, value)
+
+
+def unchanged(sources: "tuple[Stamp, ...]") -> "tuple[bool | None, tuple[Stamp, ...]]":
+    """(True if every stamp still holds, False if one changed, None if a file is gone;
+    the stamps as they are now when some only moved: ctime or inode, same content)."""
+    refreshed: list[Stamp] = []
+    for src in sources:
+        now = _stat(src[0])
         if now is None:
-            return None
-        if now[1] != size or now[2] != mtime:
-            return False
-    return True
+            return None, ()
+        if now[1] != src[1] or now[2] != src[2]:
+            return False, ()
+        if now[3] != src[3] or now[4] != src[4]:
+            if digest(src[0]) != src[5]:
+                return False, ()
+            refreshed.append((*now, src[5]))
+        else:
+            refreshed.append(src)
+    moved = any(a is not b for a, b in zip(refreshed, sources, strict=True))
+    return True, tuple(refreshed) if moved else ()
 
 
 def _process_start_ns() -> int:
@@ -74,82 +113,173 @@ def _process_start_ns() -> int:
     return _start_ns[0]
 
 
-def contributors(name: str, module: object) -> "list[Source]":
-    """Stamps of the sources that decide *module*'s names: its own file first, then the
-    transitive closure of its ``from m import *`` and ``m.__all__`` dependencies.
+def _settled_stamp(name: str, origin: str) -> "Stamp | None":
+    """*origin*'s stamp if its names can be trusted: stamped by the finder before the import
+    system read it, or else older than this process."""
+    before = stamps.get(name)
+    if before is not None and before[0] == origin:
+        return stamp(origin, before)
+    now = stamp(origin)
+    if now is None or now[2] >= _process_start_ns() - _MTIME_MARGIN_NS:
+        return None  # may have changed after it was read: a later run learns it
+    return now
 
-    Empty if the names cannot be tied to files that are known to be settled (then the module
-    is simply not cached).
+
+def contributors(
+    name: str, module: object, code: "CodeType | None"
+) -> "tuple[list[Stamp], list[Dep]]":
+    """Stamps of the files that decide *module*'s names (its own first, then the transitive
+    closure of what it takes wholesale), and where each of those imports resolved.
+
+    ``([], [])`` if the names cannot be tied to settled files (then the module is not cached).
     """
-    out: list[Source] = []
+    from lazyhook import _bytecode
+
+    out: list[Stamp] = []
+    deps: dict[str, str] = {}
     seen: set[str] = set()
-    todo = [(name, module)]
+    todo: list[tuple[str, object, CodeType | None]] = [(name, module, code)]
     while todo:
-        mod_name, mod = todo.pop()
+        mod_name, mod, mod_code = todo.pop()
         if mod_name in seen:
             continue
         seen.add(mod_name)
-        spec = getattr(mod, "__spec__", None)
-        origin = getattr(spec, "origin", None)
-        if not isinstance(origin, str) or not getattr(spec, "has_location", False):
+        origin = _origin(mod)
+        if origin is None:
             if mod_name == name:
-                return []  # no file decides its names: nothing to validate against
+                return [], []  # no file decides its names: nothing to validate against
             continue
-        src = stamps.get(mod_name)
-        if src is None or src[0] != origin:
-            # Not stamped by the finder before it was read (imported before install(), or
-            # excluded, or under eager()): stamped now, this is safe only if the file has not
-            # changed since the process started — else the names may be older than the stamp.
-            src = stamp(origin)
-            if src is None or src[2] >= _process_start_ns() - _MTIME_MARGIN_NS:
-                return []  # don't record; a later run learns it from a settled file
+        src = _settled_stamp(mod_name, origin)
+        if src is None or (mod_code is None and (mod_code := _code_of(mod)) is None):
+            return [], []
         out.append(src)
-        if origin.endswith(".py"):
-            for dep in _dependencies(origin, mod):
-                dep_mod = sys.modules.get(dep)
-                if dep_mod is not None:
-                    todo.append((dep, dep_mod))
-    return out
+        for dep in _bytecode.wholesale_imports(mod_code, mod):
+            dep_mod = sys.modules.get(dep)
+            deps[dep] = _origin(dep_mod) or "" if dep_mod is not None else ""
+            if dep_mod is not None:
+                todo.append((dep, dep_mod, None))
+    return out, sorted(deps.items())
 
 
-def _dependencies(path: str, module: object) -> "list[str]":
-    """Modules whose names *module*'s source takes wholesale: ``from m import *`` lines and
-    ``m.__all__`` references (m a module in its namespace).
+def _origin(module: object) -> "str | None":
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    return origin if isinstance(origin, str) and getattr(spec, "has_location", False) else None
 
-    A plain text scan, not ``ast`` (measured: parsing sympy's star-import closure with ast took
-    ~130 ms at exit of a cold run).  It can only over-report (a match inside a string or a
-    comment adds a harmless extra stamp), never miss a real statement.
-    """
-    with open(path, "rb") as f:
-        text = f.read().decode("utf-8", "replace")  # the keywords sought are ASCII
-    package = getattr(module, "__package__", None) or ""
-    d = getattr(module, "__dict__", {})
-    deps: list[str] = []
-    if "*" in text:
-        for line in text.splitlines():
-            if "*" not in line or "import" not in line:
-                continue
-            stmt = line.split("#", 1)[0].strip().rstrip(";").strip()
-            if not stmt.startswith("from ") or not stmt.endswith("*"):
-                continue
-            target, sep, what = stmt[5:].partition(" import ")
-            if not sep or what.strip() != "*":
-                continue
-            target = target.strip()
-            level = len(target) - len(target.lstrip("."))
-            if level:
-                base = package.rsplit(".", level - 1)[0] if level > 1 else package
-                rest = target[level:]
-                target = f"{base}.{rest}" if rest else base
-            deps.append(target)
-    pos = text.find(".__all__")
-    while pos != -1:
-        start = pos
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-        value = d.get(text[start:pos])
-        mod_name = getattr(value, "__name__", None)
-        if isinstance(value, type(sys)) and isinstance(mod_name, str):
-            deps.append(mod_name)
-        pos = text.find(".__all__", pos + 8)
-    return deps
+
+def _code_of(module: object) -> "CodeType | None":
+    spec = getattr(module, "__spec__", None)
+    try:
+        code: CodeType | None = spec.loader.get_code(spec.name)  # type: ignore[union-attr]
+        return code
+    except Exception:  # noqa: BLE001 - a loader without code: not analysable, not cached
+        return None
+
+
+def resolves(deps: "tuple[Dep, ...]") -> bool:
+    """Does every dependency still resolve to the file recorded for it ("" = nowhere)?"""
+    for name, origin in deps:
+        if where(name) != origin:
+            return False
+    return True
+
+
+def where(name: str) -> str:
+    """The file module *name* would be loaded from now ("" if it would not be found), as the
+    import system would find it, without importing anything (memoised per process)."""
+    found = _where.get(name)
+    if found is not None:
+        return found
+    module = sys.modules.get(name)
+    if module is not None:
+        found = _origin(module) or "?"
+    else:
+        found = _find(name, _parent_path(name))
+    _where[name] = found
+    return found
+
+
+def _parent_path(name: str) -> "list[str] | None":
+    """The ``__path__`` the import system would search for *name* (None: top level)."""
+    parent = name.rpartition(".")[0]
+    if not parent:
+        return None
+    module = sys.modules.get(parent)
+    if module is not None:
+        return list(getattr(module, "__path__", None) or ())
+    origin = where(parent)
+    if os.path.basename(origin).startswith("__init__."):
+        return [os.path.dirname(origin)]
+    return []  # not a regular package: nothing below it can be found
+
+
+def _find(name: str, path: "list[str] | None") -> str:
+    # lazyhook's own finder answers None here: this is no import (see LazyFinder._judge).
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, path, None)
+        except Exception:  # noqa: BLE001 - a finder that fails here finds nothing
+            continue
+        if spec is not None:
+            origin = getattr(spec, "origin", None)
+            return origin if isinstance(origin, str) and spec.has_location else "?"
+    return ""
+
+
+def kind_sources(modules: "set[str]") -> "list[Stamp] | None":
+    """Stamps of the files that decide the kinds of names whose values come from *modules*:
+    one ``RECORD`` per installed distribution, else each module's own file.  None if one
+    cannot be stamped."""
+    out: dict[str, Stamp] = {}
+    for mod_name in modules:
+        origin = _origin(sys.modules.get(mod_name))
+        if origin is None:
+            continue  # built in, frozen, namespace: its kinds do not change between runs
+        path = _record_of(origin)
+        if path not in out:
+            src = stamp(path) if path != origin else _settled_stamp(mod_name, origin)
+            if src is None:
+                return None
+            out[path] = src
+    return sorted(out.values())
+
+
+_record_index: "dict[str, str]" = {}  # "<site dir>/<top-level name>" -> its RECORD, or ""
+
+
+def _record_of(origin: str) -> str:
+    """The RECORD of the installed distribution *origin* belongs to, else *origin* itself."""
+    for entry in sys.path:
+        if not entry or not origin.startswith(entry + os.sep):
+            continue
+        top = origin[len(entry) + 1 :].split(os.sep, 1)[0]
+        top = top[:-3] if top.endswith(".py") else top.split(".", 1)[0]
+        key = os.path.join(entry, top)
+        if key not in _record_index:
+            _record_index[key] = _find_record(entry, top) or ""
+        if _record_index[key]:
+            return _record_index[key]
+    return origin
+
+
+def _find_record(site: str, top: str) -> "str | None":
+    try:
+        names = os.listdir(site)
+    except OSError:
+        return None
+    for dist in names:
+        if not dist.endswith(".dist-info"):
+            continue
+        record = os.path.join(site, dist, "RECORD")
+        try:
+            with open(record, encoding="utf-8") as f:
+                for line in f:
+                    first = line.split(",", 1)[0].replace("\\", "/").split("/", 1)[0]
+                    if first in (top, f"{top}.py") or first.startswith(f"{top}."):
+                        return record
+        except OSError:
+            continue
+    return None

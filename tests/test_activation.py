@@ -291,7 +291,7 @@ def test_strict_startup_warns_for_modules_resolved_before_the_mark(
 
 def test_shared_cache_prebuilt_read_only(venv: Venv, tmp_path: Path) -> None:
     cache = tmp_path / "shared"
-    (tmp_path / "shmod.py").write_text("S = 1\n")
+    (tmp_path / "shmod.py").write_text("def S():\n    return 1\n")
     env = venv.env(LAZYHOOK_CACHE_DIR=str(cache), PYTHONPATH=str(tmp_path))
     venv.run("-m", "lazyhook", "cache", "warm", "--shared", "shmod", env=env)
     cache_file = next(cache.glob("*.lzc"))

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from conftest import RUN, Sandbox
 
-MOD = {"names_mod.py": RUN + "A = 1\nB = 2\n"}
+MOD = {"names_mod.py": RUN + "def A():\n    return 1\nB = 2\n"}
 USE = """
 import lazyhook
 lazyhook.install()
 from names_mod import A
 print("lazy", lazyhook.is_lazy(A))
-a = A + 0  # resolves (the body prints RUN) before the next line prints
+a = A() + 0  # resolves (the body prints RUN) before the next line prints
 print("A", a)
 """
 
@@ -53,24 +53,24 @@ def test_hostile_entries_are_misses(sandbox: Sandbox) -> None:
         """
         import lazyhook
         from lazyhook import _store_write
-        from lazyhook._cache import encode
         c = lazyhook.name_cache()
-        names, star, flags, sources = c.raw("names_mod")
+        good = c.raw("names_mod").encode()
+        names, star, flags, sources, deps, kinds, details, kind_sources = good
         store = c.store
         for bad in (
-            (names + ("not an identifier",), star, flags, sources),
-            (names + (b"A",), star, flags, sources),
-            (names, ("x y",), flags, sources),
-            (names, star, "1", sources),
-            (names, star, flags, ()),
-            (names, star, flags, (("p", "size", 3),)),
+            (names + "\\nnot an identifier", *good[1:]),
+            (names.encode(), *good[1:]),
+            (names, "x y", *good[2:]),
+            (names, star, "1", *good[3:]),
+            (*good[:3], (), *good[4:]),
+            (*good[:3], (("p", "size", 3, 4, 5, 6),), *good[4:]),
+            (*good[:4], (("m", 3),), *good[5:]),
+            (*good[:5], kinds + "c", *good[6:]),
+            (*good[:5], "?" * len(kinds), *good[6:]),
+            (*good[:6], [("A", 1)], kind_sources),
+            good[:7],
             "just a string",
         ):
-            if isinstance(bad, tuple) and isinstance(bad[0], tuple):
-                # the on-disk form, but only where encoding can represent it
-                if all(type(n) is str for n in bad[0]) and (bad[1] is None or all(
-                        type(n) is str for n in bad[1])):
-                    bad = encode(bad)
             assert _store_write.write(store, {"names_mod": bad})
             assert lazyhook.name_cache().raw("names_mod") is None, bad
         print("ok")
@@ -113,7 +113,7 @@ def test_entry_for_another_file_of_the_same_name_is_a_miss(sandbox: Sandbox) -> 
     sandbox.run(USE)
     other = sandbox.path / "other"
     other.mkdir()
-    (other / "names_mod.py").write_text(RUN + "A = 100\n")
+    (other / "names_mod.py").write_text(RUN + "def A():\n    return 100\n")
     env = sandbox.env()
     env["PYTHONPATH"] = os.pathsep.join([str(other), env["PYTHONPATH"]])
     r = sandbox.run(USE, env=env)
@@ -189,7 +189,9 @@ def test_a_write_drops_entries_whose_sources_are_gone(sandbox: Sandbox) -> None:
     r = sandbox.run("import lazyhook\nprint(sorted(lazyhook.name_cache().entries()))\n")
     assert r.lines == ["['gone', 'names_mod']"]
     (sandbox.src / "gone.py").unlink()
-    (sandbox.src / "names_mod.py").write_text(RUN + "A = 1\nB = 2\nC = 3\n")  # forces a write
+    (sandbox.src / "names_mod.py").write_text(
+        RUN + "def A():\n    return 1\nB = 2\nC = 3\n"
+    )  # forces a write
     sandbox.run(USE)
     r = sandbox.run("import lazyhook\nprint(sorted(lazyhook.name_cache().entries()))\n")
     assert r.lines == ["['names_mod']"]

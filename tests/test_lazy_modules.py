@@ -66,18 +66,21 @@ def test_other_reads_execute(sandbox: Sandbox) -> None:
     ]  # fmt: skip
 
 
-def test_setattr_before_execution_survives(sandbox: Sandbox) -> None:
+def test_a_write_runs_the_body_first_and_survives(sandbox: Sandbox) -> None:
+    # Eagerly the body has run before the program writes to the module: a write is a use.
     sandbox.write(HEAVY)
     r = sandbox.run(
         INSTALL
         + """
         import heavy
+        print(lazyhook.is_lazy(heavy))
         heavy.extra = "kept"
+        heavy.VALUE = 43
         print(lazyhook.is_lazy(heavy))
         print(heavy.extra, heavy.VALUE)
         """
     )
-    assert r.out.splitlines() == ["True", "RUN heavy", "kept 42"]
+    assert r.out.splitlines() == ["True", "RUN heavy", "False", "kept 43"]
 
 
 def test_submodule_import_leaves_parent_lazy_and_order_holds(sandbox: Sandbox) -> None:

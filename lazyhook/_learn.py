@@ -1,0 +1,201 @@
+"""Learning an entry: what a module that just ran promises to every later run.
+
+``NameCache.learn`` queues a module with the names its body bound and their values as they
+were at the end of its body; ``analyse`` turns that into a ``Stored`` entry at the next flush
+(never inside an import: it reads files):
+
+* the star list (``__all__``, if the body defined one and it is a list of identifiers);
+* the files that decide the names and where the module's wholesale imports resolved
+  (``_sources.contributors``, from the module's compiled code);
+* each name's kind (``classify``) and what decides the kinds (``_sources.kind_sources``).
+
+Loaded at the first write of the cache, or before a fork or an import blocker (``prepare``).
+"""
+
+import sys
+
+from lazyhook import _sources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import CodeType
+    from typing import Any
+
+    Learned = tuple[object, tuple[str, ...], dict[str, object], CodeType | None]
+
+# The kinds, one letter each (``_cache`` stores them, ``_module._bind`` binds by them).
+LITERAL = "v"  # bound once, at module level, to a constant: bound as that value
+MODULE = "m"  # a module (detail: its __name__): bound as that (lazy) module
+EXCEPTION = "e"  # an exception class of the module's own package (detail: builtin base...)
+REEXPORT = "x"  # an exception class from elsewhere (detail: module, qualname)
+CLASS = "c"  # any other class
+CALLABLE = "f"  # a function or other callable (detail: "b" if built in)
+CONTAINER = "d"  # a dict, list, set or bytearray (detail: its protocols)
+SCALAR = "s"  # another instance of an exact-type builtin, not a literal (detail: protocols)
+OBJECT = "o"  # anything else (detail: the protocol methods its type defines)
+FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__
+
+_ModuleType = type(sys)
+# Exact-type builtins that C code accepts only as themselves (str.strip, open, json.dumps...).
+_SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None), tuple, frozenset, range})
+_CONTAINERS = frozenset({dict, list, set, bytearray})
+_BUILTIN_CALLABLES = frozenset(
+    {type(len), type("".join), type(str.join), type(object.__init__), type(object().__str__)}
+)
+
+
+def analyse(learned: "dict[str, Learned]", make: "Callable[..., Any]") -> "dict[str, Any]":
+    """The entries for the modules *learned*, each ``make(names, star, flags, sources, deps,
+    kinds, details, kind_sources)`` (``_cache.Stored``); a module that cannot be analysed is
+    skipped (simply not cached), with one warning if the reason is not a vanished file."""
+    out: dict[str, Any] = {}
+    for name, (module, names, values, code) in learned.items():
+        try:
+            stored = _analyse_one(name, module, names, values, code, make)
+        except OSError:
+            continue  # its file is gone (a test's temp module): simply not cached
+        except Exception as exc:  # noqa: BLE001 - unanalysable: simply don't cache it
+            from lazyhook._warn import warn_once
+
+            warn_once(f"analyse:{name}", f"lazyhook could not analyse {name!r}: {exc!r}")
+            continue
+        if stored is not None:
+            out[name] = stored
+    return out
+
+
+def _analyse_one(
+    name: str,
+    module: object,
+    names: "tuple[str, ...]",
+    values: "dict[str, object]",
+    code: "CodeType | None",
+    make: "Callable[..., Any]",
+) -> "Any":
+    keys = [n for n in names if n in values]
+    if any(not (type(k) is str and k.isidentifier()) and not str(k).startswith("_") for k in keys):
+        return None  # a public key that is no identifier: star-import can't be reproduced
+    keys = [k for k in keys if type(k) is str and k.isidentifier()]
+    star = values.get("__all__")
+    if star is not None:
+        if not isinstance(star, (list, tuple)) or not all(
+            type(n) is str and n.isidentifier() for n in star
+        ):
+            return None  # eager star-import would raise or bind oddly: leave it eager
+        star = tuple(star)
+    sources, deps = _sources.contributors(name, module, code)
+    if not sources:
+        return None
+    literals = _literals(name, module, code)
+    kinds, details, defining = classify(name, keys, values, literals)
+    kind_sources = _sources.kind_sources(defining - {name})
+    if kind_sources is None:
+        return None
+    flags = FLAG_GETATTR if "__getattr__" in values else 0
+    return make(tuple(keys), star, flags, tuple(sources), tuple(deps), kinds, details,
+                tuple(kind_sources))  # fmt: skip
+
+
+def _literals(name: str, module: object, code: "CodeType | None") -> "dict[str, object]":
+    """Names bound once to a constant, minus those a submodule of the same name would
+    rebind when imported (the import system sets it on the package)."""
+    if code is None:
+        code = _sources._code_of(module)
+        if code is None:
+            return {}
+    from lazyhook import _bytecode
+
+    literals = _bytecode.constant_assignments(code)
+    if getattr(module, "__path__", None) is not None:
+        literals = {n: v for n, v in literals.items() if not _sources.where(f"{name}.{n}")}
+    return literals
+
+
+def classify(
+    module_name: str, names: "list[str]", values: "dict[str, object]", literals: "dict[str, object]"
+) -> "tuple[str, dict[str, object], set[str]]":
+    """(one kind letter per name, details by name, the modules defining the values)."""
+    from lazyhook._names import protocols_of
+
+    top = module_name.partition(".")[0]
+    kinds: list[str] = []
+    details: dict[str, object] = {}
+    defining: set[str] = set()
+    for name in names:
+        value = values[name]
+        kind, detail, where = _kind(value, name, literals, top, protocols_of)
+        kinds.append(kind)
+        if detail is not None:
+            details[name] = detail
+        if where:
+            defining.add(where)
+    return "".join(kinds), details, defining
+
+
+def _kind(
+    value: object, name: str, literals: "dict[str, object]", top: str, protocols_of: object
+) -> "tuple[str, object, str | None]":
+    """(kind, detail, defining module) of one value (see the letters above)."""
+    if name in literals:
+        const = literals[name]
+        if type(value) is type(const) and (value == const or value != value):
+            return LITERAL, value, None
+    cls = type(value)
+    if isinstance(value, _ModuleType):
+        mod_name = getattr(value, "__name__", None)
+        if isinstance(mod_name, str) and sys.modules.get(mod_name) is value:
+            return MODULE, mod_name, mod_name
+    elif isinstance(value, type):
+        where = getattr(value, "__module__", None)
+        where = where if isinstance(where, str) else None
+        if issubclass(value, BaseException):
+            if where is not None and where != "builtins" and where.partition(".")[0] == top:
+                base = next(b for b in value.__mro__ if b.__module__ == "builtins")
+                return EXCEPTION, (base.__name__, value.__name__, where), where
+            return REEXPORT, (where or "", value.__qualname__), where
+        return CLASS, None, where
+    elif cls in _CONTAINERS:
+        return CONTAINER, protocols_of(cls), None  # type: ignore[operator]
+    elif cls in _SCALARS:
+        return SCALAR, protocols_of(cls), None  # type: ignore[operator]
+    if callable(value):
+        where = getattr(value, "__module__", None)
+        builtin = "b" if cls in _BUILTIN_CALLABLES else ""
+        return CALLABLE, builtin or None, where if isinstance(where, str) else None
+    where = getattr(cls, "__module__", None)
+    return OBJECT, protocols_of(cls), where if isinstance(where, str) else None  # type: ignore[operator]
+
+
+def dead_entries(cache: "Any", sample: int = 64) -> "set[str]":
+    """Stored entries whose sources no longer exist, from a rotating sample.
+
+    A write drops them so the file cannot fill up with modules that are gone; sampling bounds
+    the cost of a write (~25 us an entry to decode and stat) however large the cache, and over
+    successive writes the sample covers every entry.
+    """
+    import os
+    import time
+
+    keys = cache.store.keys()
+    if not keys:
+        return set()
+    start = time.monotonic_ns() % len(keys)
+    dead = set()
+    for key in (keys[start:] + keys[:start])[:sample]:
+        stored = cache.raw(key)
+        if stored is not None and not all(os.path.exists(src[0]) for src in stored.sources):
+            dead.add(key)
+    return dead
+
+
+def prepare() -> None:
+    """Import everything a write at exit will need (see ``_cache.prepare_for_exit``)."""
+    import array  # noqa: F401
+    import errno  # noqa: F401
+    import warnings  # noqa: F401
+    import zlib  # noqa: F401
+
+    from lazyhook import _atomic, _bytecode, _lock, _merge, _names  # noqa: F401
+
+    _lock.prepare()
