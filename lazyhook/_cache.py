@@ -433,13 +433,3 @@ def ran(
             f"({len(missing)} names missing, {len(extra)} extra); repaired and relearned",
         )
     return True
-
-
-def prepare_for_exit() -> None:
-    """Load now everything writing the cache at exit will need (before a fork, before an
-    import blocker's audit hook): afterwards no import may be possible."""
-    import atexit  # noqa: F401 - loaded now, used at exit
-
-    from lazyhook import _learn, _store_write, _warn  # noqa: F401
-
-    _learn.prepare()

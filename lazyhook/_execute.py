@@ -70,6 +70,7 @@ class LazyState:
         "learn_on_run",
         "statement",
         "lazy_class",
+        "importer",
     )
 
     def __init__(
@@ -95,6 +96,7 @@ class LazyState:
         # The class the module has while lazy (``_module`` sets it): if the body assigns its
         # own __class__ (gh-117182), the class is left alone when the body is done.
         self.lazy_class: type = type(module)
+        self.importer: dict[str, object] | None = None  # the importing module's globals
 
     def real_value(self, name: str) -> object:
         """The hook ``_names`` calls: the real object for lazy name *name* of this module.
@@ -268,6 +270,9 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     # they are the sources that may decide this module's cached names.
     state = _interp.state
     state.running += 1
+    from lazyhook import _attribution
+
+    _attribution.enter(sys._getframe(), st.site, st.importer)
     try:
         st.loader.exec_module(module)  # type: ignore[attr-defined]
     except BaseException as exc:  # noqa: BLE001 - _surface re-raises it
@@ -279,6 +284,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
             rep.failed += 1
         _surface(exc, st)
     finally:
+        _attribution.leave()
         state.running -= 1
         if spec is not None:
             spec._initializing = False  # type: ignore[attr-defined]
@@ -315,6 +321,14 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             module.__class__ = _ModuleType
     del _pending[id(module)]
     st.statement = None
+    # Running a submodule means importing it, which binds it on its parent — the first time
+    # only, and for one kept aside (imported lazily before the parent ran) that was earlier:
+    # if the parent's body is what imports it now, bind it now, as eagerly.
+    parent_name, _, child = st.name.rpartition(".")
+    pst = _pending.get(id(sys.modules.get(parent_name)))
+    if pst is not None and pst.owner == get_ident() and pst.submodules.get(child) is module:
+        del pst.submodules[child]
+        _mod_getattr(pst.module, "__dict__")[child] = module
     # Eagerly the import system binds a submodule on its parent after the parent's body ran,
     # over whatever the body bound under that name.
     d = _mod_getattr(module, "__dict__")

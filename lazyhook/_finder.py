@@ -117,11 +117,18 @@ class _Wrapper:
 class _Loader(_Wrapper):
     """Loader of a lazy import: ``exec_module`` makes the module lazy instead of running it."""
 
-    __slots__ = ("site", "settings")
+    __slots__ = ("site", "importer", "settings")
 
-    def __init__(self, real: object, site: "tuple[str, int]", settings: Settings) -> None:
+    def __init__(
+        self,
+        real: object,
+        site: "tuple[str, int]",
+        importer: "dict[str, object] | None",
+        settings: Settings,
+    ) -> None:
         super().__init__(real)
         self.site = site
+        self.importer = importer  # the importing module's globals (warnings go there)
         self.settings = settings
 
     def create_module(self, spec: "object") -> "object":
@@ -133,7 +140,7 @@ class _Loader(_Wrapper):
             # create_module() returned its own kind of module object: it did the work itself.
             self.real.exec_module(module)  # type: ignore[attr-defined]
             return
-        load_lazy().make_lazy(module, self.real, self.site, self.settings)
+        load_lazy().make_lazy(module, self.real, (self.site, self.importer), self.settings)
 
 
 class _ParentsFirstLoader(_Wrapper):
@@ -248,7 +255,8 @@ class LazyFinder:
         if frame is False or not interp.standard_loader(loader):
             return spec
         site = (frame.f_code.co_filename, frame.f_lineno) if frame else ("?", 0)  # type: ignore[union-attr]
-        spec.loader = _Loader(loader, site, self.settings)  # type: ignore[attr-defined]
+        importer = frame.f_globals if frame else None  # type: ignore[union-attr]
+        spec.loader = _Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
         return spec
 
     def _lazy_statement(

@@ -112,6 +112,8 @@ class ThreadState(_local):
     running = 0
     # The module ``import_lazily`` is importing (its missing parents are lazy too).
     forced: "str | None" = None
+    # The lazy bodies running in this thread, innermost last (see _attribution).
+    bodies: "tuple[object, ...]" = ()
 
 
 state = ThreadState()

@@ -29,8 +29,8 @@ LITERAL = "v"  # bound once, at module level, to a constant: bound as that value
 MODULE = "m"  # a module (detail: its __name__): bound as that (lazy) module
 EXCEPTION = "e"  # an exception class of the module's own package (detail: builtin base...)
 REEXPORT = "x"  # an exception class from elsewhere (detail: module, qualname)
-CLASS = "c"  # any other class
-CALLABLE = "f"  # a function or other callable (detail: "b" if built in)
+CLASS = "c"  # any other class (detail: the protocol methods of its metaclass)
+CALLABLE = "f"  # a function or other callable (detail: its type's protocol methods)
 CONTAINER = "d"  # a dict, list, set or bytearray (detail: its protocols)
 SCALAR = "s"  # another instance of an exact-type builtin, not a literal (detail: protocols)
 OBJECT = "o"  # anything else (detail: the protocol methods its type defines)
@@ -40,9 +40,6 @@ _ModuleType = type(sys)
 # Exact-type builtins that C code accepts only as themselves (str.strip, open, json.dumps...).
 _SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None), tuple, frozenset, range})
 _CONTAINERS = frozenset({dict, list, set, bytearray})
-_BUILTIN_CALLABLES = frozenset(
-    {type(len), type("".join), type(str.join), type(object.__init__), type(object().__str__)}
-)
 
 
 def analyse(learned: "dict[str, Learned]", make: "Callable[..., Any]") -> "dict[str, Any]":
@@ -154,15 +151,14 @@ def _kind(
                 base = next(b for b in value.__mro__ if b.__module__ == "builtins")
                 return EXCEPTION, (base.__name__, value.__name__, where), where
             return REEXPORT, (where or "", value.__qualname__), where
-        return CLASS, None, where
+        return CLASS, protocols_of(type(value)), where  # type: ignore[operator]
     elif cls in _CONTAINERS:
         return CONTAINER, protocols_of(cls), None  # type: ignore[operator]
     elif cls in _SCALARS:
         return SCALAR, protocols_of(cls), None  # type: ignore[operator]
     if callable(value):
         where = getattr(value, "__module__", None)
-        builtin = "b" if cls in _BUILTIN_CALLABLES else ""
-        return CALLABLE, builtin or None, where if isinstance(where, str) else None
+        return CALLABLE, protocols_of(cls), where if isinstance(where, str) else None  # type: ignore[operator]
     where = getattr(cls, "__module__", None)
     return OBJECT, protocols_of(cls), where if isinstance(where, str) else None  # type: ignore[operator]
 
@@ -187,15 +183,3 @@ def dead_entries(cache: "Any", sample: int = 64) -> "set[str]":
         if stored is not None and not all(os.path.exists(src[0]) for src in stored.sources):
             dead.add(key)
     return dead
-
-
-def prepare() -> None:
-    """Import everything a write at exit will need (see ``_cache.prepare_for_exit``)."""
-    import array  # noqa: F401
-    import errno  # noqa: F401
-    import warnings  # noqa: F401
-    import zlib  # noqa: F401
-
-    from lazyhook import _atomic, _bytecode, _lock, _merge, _names  # noqa: F401
-
-    _lock.prepare()

@@ -307,6 +307,11 @@ def protocols_of(cls: type) -> str:
 
 
 _object_classes: "dict[str, type]" = {}
+# What every class stand-in has beyond its metaclass's protocols: class statements use
+# __mro_entries__, ``Generic[T]`` is ``__class_getitem__`` reached through ``x[...]``.  A
+# callable may carry a __mro_entries__ of its own (typing.NamedTuple, TypedDict).
+_CLASS_EXTRAS = ",__mro_entries__,__getitem__,__call__"
+_CALLABLE_EXTRAS = ",__mro_entries__,__call__"
 
 
 def _object_class(protocols: str) -> type:
@@ -325,12 +330,13 @@ _TYPES: "set[type]" = {LazyName, LazyCallable, LazyClass}
 def stand_in(owner: "Owner", name: str, kind: str, detail: object) -> object:
     """A new stand-in for lazy name *name* of *owner*'s module, of the kind learned for it
     (``_cache``'s letters: ``c`` class, ``f`` callable, anything else by its protocols)."""
+    protocols = detail if isinstance(detail, str) else None
     if kind == "c":
-        cls: type = LazyClass
+        cls = LazyClass if protocols is None else _object_class(protocols + _CLASS_EXTRAS)
     elif kind == "f":
-        cls = LazyCallable
+        cls = LazyCallable if protocols is None else _object_class(protocols + _CALLABLE_EXTRAS)
     else:
-        cls = _object_class(detail if isinstance(detail, str) else "")
+        cls = _object_class(protocols or "")
     obj: object = object.__new__(cls)
     _setslot(obj, "_lh_owner", owner)
     _setslot(obj, "_lh_name", name)

@@ -14,7 +14,9 @@ def _site(site: "tuple[str, int] | None") -> "str | None":
 
 def collect() -> "dict[str, Any]":
     """Every lazy module so far: where it was imported, whether and where it was first used,
-    how long its body took, and how many lazy names were bound from it."""
+    how long its body took, how many lazy names were bound from it, and how its from-imports
+    bound each name (``bound``: "stand-in", "exception class", "value" for a literal,
+    "module", "real object", "at the statement" when the module ran there instead)."""
     rows: list[dict[str, Any]] = []
     for name, rep in _execute.reports.items():
         rows.append(
@@ -27,14 +29,20 @@ def collect() -> "dict[str, Any]":
                 "lazy_names": rep.lazy_names,
                 "resolved_names": rep.resolved_names,
                 "failures": rep.failed,
+                "bound": dict(rep.bound),
             }
         )
     resolved = [r for r in rows if r["resolved"]]
-    totals = {
+    bound: dict[str, int] = {}
+    for r in rows:
+        for how, n in r["bound"].items():
+            bound[how] = bound.get(how, 0) + n
+    totals: dict[str, Any] = {
         "deferred": len(rows),
         "resolved": len(resolved),
         "never_executed": len(rows) - len(resolved),
         "lazy_names": sum(int(r["lazy_names"]) for r in rows),
         "exec_seconds": sum(float(r["seconds"]) for r in resolved),
+        "bound": bound,
     }
     return {"modules": rows, "totals": totals}

@@ -137,6 +137,37 @@ class Sandbox:
             )
         return result
 
+    def eager_cold_warm(
+        self, code: str, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> tuple[Result, Result, Result]:
+        """Run one script three times: eagerly (``LAZYHOOK_DISABLE=1``), then lazily with an
+        empty cache (cold: it learns), then again (warm: lazy names bound)."""
+        self._n += 1
+        script = self.path / f"main_{self._n}.py"
+        script.write_text(_dedent(code))
+        runs = []
+        for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
+            proc = subprocess.run(
+                [sys.executable, str(script), *(args or [])],
+                capture_output=True,
+                text=True,
+                env=self.env(**{**(env or {}), **extra}),
+                cwd=str(self.path),
+                timeout=120,
+            )
+            runs.append(Result(proc))
+        return runs[0], runs[1], runs[2]
+
+
+def same_outcome(eager: Result, *lazy: Result) -> None:
+    """Exit status, stdout and stderr identical (lazy runs may print RUN lines later)."""
+    for other in lazy:
+        assert (other.returncode, other.lines, other.err) == (
+            eager.returncode,
+            eager.lines,
+            eager.err,
+        ), f"eager:\n{eager.out}{eager.err}\nlazy:\n{other.out}{other.err}"
+
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:

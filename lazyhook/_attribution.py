@@ -1,0 +1,105 @@
+"""Warnings a deferred body raises for its importer, attributed to the import statement.
+
+A module body that warns at its importer (``warnings.warn(..., stacklevel=2)``,
+``warnings._deprecated``: ``import imghdr``) is attributed, eagerly, to the import statement —
+its file, line, module and warning registry, so ``-W`` filters keyed on that module match and
+the default filters show a DeprecationWarning for an import made in ``__main__``.  Deferred,
+the importer's frame is gone: the stack holds the code that used the module first.
+
+So while a lazy body runs, ``warnings.warn`` is wrapped: a warning whose attribution would
+land outside the running body is given to ``warnings.warn_explicit`` with the import
+statement recorded when the module was made lazy, and the importer's globals (registry,
+module name, and the source line shown).  A warning attributed inside the body, and every
+warning while no lazy body runs in the thread, goes to the real ``warn`` unchanged.  Warnings
+raised from C (``PyErr_WarnEx``) and through a ``warn`` imported before the first lazy body
+ran cannot be seen here: they are attributed past lazyhook's frames, to the first use
+(``_interp.hide_from_warnings``), which is documented.
+
+Loaded when the first lazy body runs; the wrapper is installed only while bodies run.
+"""
+
+import sys
+import warnings
+
+from lazyhook import _interp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
+
+    Body = tuple[FrameType, tuple[str, int], dict[str, object] | None]
+
+_real_warn = warnings.warn
+_running = [0]  # bodies running in all threads: the wrapper is installed while > 0
+
+
+def enter(
+    run_frame: "FrameType", site: "tuple[str, int]", globals_: "dict[str, object] | None"
+) -> None:
+    """A lazy body is about to run in *run_frame* (the frame that runs it)."""
+    state = _interp.state
+    state.bodies = (*state.bodies, (run_frame, site, globals_))
+    _running[0] += 1
+    if _running[0] == 1 and warnings.warn is _real_warn:
+        warnings.warn = _warn
+
+
+def leave() -> None:
+    state = _interp.state
+    state.bodies = state.bodies[:-1]
+    _running[0] -= 1
+    if _running[0] == 0 and warnings.warn is _warn:
+        warnings.warn = _real_warn
+
+
+def _warn(
+    message: object,
+    category: "type[Warning] | None" = None,
+    stacklevel: int = 1,
+    source: object = None,
+    **kwargs: object,
+) -> None:
+    bodies: tuple[Body, ...] = _interp.state.bodies  # type: ignore[assignment]
+    if bodies and _crosses(sys._getframe(1), stacklevel, bodies[-1][0]):
+        _at_import(message, category, bodies[-1], source)
+        return
+    # This frame is not internal, so the real warn skips it as the first level.
+    _real_warn(message, category, stacklevel + 1, source, **kwargs)  # type: ignore[call-overload]
+
+
+def _internal(frame: "FrameType") -> bool:
+    name = frame.f_code.co_filename
+    return "importlib" in name and "_bootstrap" in name  # as warnings decides it
+
+
+def _crosses(frame: "FrameType | None", stacklevel: int, run_frame: "FrameType") -> bool:
+    """Does the frame ``warnings.warn(stacklevel=...)`` would pick, walking up from *frame*
+    (its caller) as ``warnings`` does, lie beyond *run_frame* (outside the running body)?"""
+    raw = stacklevel <= 1 or (frame is not None and _internal(frame))
+    for _ in range(stacklevel - 1):
+        if frame is None:
+            return False
+        frame = frame.f_back
+        while not raw and frame is not None and _internal(frame):
+            if frame is run_frame:
+                return True
+            frame = frame.f_back
+        if frame is run_frame:
+            return True
+    return False
+
+
+def _at_import(message: object, category: object, body: "Body", source: object) -> None:
+    if isinstance(message, Warning):
+        category = type(message)
+    elif category is None:
+        category = UserWarning
+    filename, lineno = body[1]
+    globals_ = body[2] if body[2] is not None else {}
+    module = globals_.get("__name__")
+    if not isinstance(module, str):
+        module = filename[:-3] if filename.endswith(".py") else filename
+    registry = globals_.setdefault("__warningregistry__", {})
+    explicit: Any = warnings.warn_explicit
+    explicit(message, category, filename, lineno, module, registry, globals_, source)

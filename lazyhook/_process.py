@@ -1,0 +1,88 @@
+"""lazyhook and the rest of the process: a fork, and an audit hook.
+
+* A fork while another thread is inside an import: in the child, importlib's lock for that
+  module stays held forever (its thread does not exist there).  lazyhook imports its own code
+  at unpredictable times (a first lazy use, a cache write at exit), so before a fork it loads
+  all of it (``before_fork``), and in the child it puts a body another thread was running
+  back to its lazy state and drops that lock (``after_fork_in_child``).
+* An audit hook (``sys.addaudithook``) is how import blockers such as pip's are installed;
+  after it, no new import may happen.  Eagerly every pending lazy module would have run by
+  then: they all run now, and lazyhook loads its own code (``before_audit_hook``).
+
+Called through stubs ``_module`` registers with the first lazy module; loaded when needed.
+"""
+
+import sys
+from _thread import get_ident
+
+from lazyhook import _interp
+from lazyhook._execute import _pending, execute, reset
+
+_mod_getattr = type(sys).__getattribute__
+
+
+def run_all_pending() -> None:
+    """Run every lazy module not run yet, in import order (parents first), as eager imports
+    would have by now; one that fails stays lazy and raises at its first use as usual."""
+    for st in list(_pending.values()):
+        if _pending.get(id(st.module)) is st and st.owner is None:
+            try:
+                execute(st, None)
+            except Exception:  # noqa: BLE001 - its own first use will raise it again
+                pass
+
+
+def before_audit_hook() -> None:
+    """``sys.addaudithook`` is about to add a hook: import blockers (pip's, since 26.3) install
+    one before they refuse new imports.  Eagerly every pending module would have run already,
+    so they all run now, and lazyhook loads what it needs later (at exit: writing the cache),
+    which the blocker would refuse."""
+    run_all_pending()
+    _load_own_code()
+
+
+def _load_own_code() -> None:
+    """Import now every module lazyhook may import later in this process (running a body,
+    binding lazy names, writing the cache at exit, reporting): after a fork, a module another
+    thread was importing would stay locked forever in the child; after an import blocker's
+    audit hook, no import is possible."""
+    import array  # noqa: F401 - each of these is imported somewhere in lazyhook, later
+    import atexit  # noqa: F401
+    import copyreg  # noqa: F401
+    import errno  # noqa: F401
+    import warnings  # noqa: F401
+    import zlib  # noqa: F401
+
+    from lazyhook import (  # noqa: F401  # noqa: F401
+        _atomic,
+        _attribution,
+        _bytecode,
+        _cache,
+        _learn,
+        _lock,
+        _merge,
+        _names,
+        _report,
+        _sources,
+        _store,
+        _store_write,
+        _warn,  # noqa: F401
+    )
+
+    _lock.prepare()
+
+
+def before_fork() -> None:
+    _load_own_code()
+
+
+def after_fork_in_child() -> None:
+    # A body running in another thread at fork time will never finish in the child (that
+    # thread does not exist there), and importlib's lock for it stays held forever: put the
+    # module back to its lazy state and drop that lock so the child can run the body itself.
+    me = get_ident()
+    for st in list(_pending.values()):
+        if st.owner is not None and st.owner != me:
+            reset(st, _mod_getattr(st.module, "__dict__"))
+            st.owner = None
+            _interp.release_module_lock(st.name)

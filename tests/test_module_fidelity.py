@@ -1,0 +1,262 @@
+"""Lazy modules behave like eager ones (issue 13): writes, warnings, import_module, errors,
+registration, reload, mocks, test collection, fork and signals.
+
+Each case runs in fresh interpreters on packages it writes; where eager behaviour is the
+reference, the same script runs eagerly, lazily with an empty cache and lazily again, and the
+exit status, stdout and stderr must be identical.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import RUN, Sandbox, same_outcome
+
+INSTALL = "import lazyhook\nlazyhook.install()\n"
+
+
+def test_attribute_writes_and_deletes_are_kept(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {"cfg.py": RUN + "DEBUG = False\nDROP = 1\ndef describe():\n    return f'DEBUG={DEBUG}'\n"}
+    )
+    code = (
+        INSTALL
+        + """
+        import logging, cfg
+        logging.raiseExceptions = False
+        logging.logThreads = False
+        cfg.DEBUG = True
+        del cfg.DROP
+        print(logging.raiseExceptions, logging.logThreads, cfg.describe(), hasattr(cfg, "DROP"))
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["False False DEBUG=True False"]
+    same_outcome(eager, cold, warm)
+
+
+def test_the_import_system_binding_a_submodule_does_not_run_the_parent(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.write({"pk/__init__.py": RUN, "pk/sub.py": RUN + "X = 1\n"})
+    r = sandbox.run(INSTALL + "import pk.sub\nprint(lazyhook.is_lazy(pk), pk.sub.X)\n")
+    assert r.runs == ["pk", "pk.sub"] and r.lines == ["True 1"]
+
+
+def test_warnings_of_a_deferred_body_are_attributed_as_eagerly(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {
+            "deprec.py": "import warnings\n"
+            "warnings.warn('deprec is deprecated', DeprecationWarning, stacklevel=2)\n"
+            "warnings.warn('from the body itself', UserWarning)\n"
+            "def f():\n    return 1\n",
+            "user.py": "import deprec\ndef use():\n    return deprec.f()\n",
+        }
+    )
+    code = (
+        INSTALL
+        + """
+        import warnings
+        warnings.filterwarnings("error", module="filtered_here")
+        import deprec
+        import user
+        print(user.use(), deprec.f())
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert "main_" in eager.err and "DeprecationWarning: deprec is deprecated" in eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_import_module_and_dunder_import_of_a_lazy_module_run_it(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {
+            "registry.py": "HANDLERS = []\n",
+            "plug.py": RUN + "import registry\nregistry.HANDLERS.append('plug')\n",
+            "plug2.py": RUN + "import registry\nregistry.HANDLERS.append('plug2')\n",
+        }
+    )
+    code = (
+        INSTALL
+        + """
+        import importlib, registry, plug, plug2
+        importlib.import_module("plug")
+        __import__("plug2")
+        print(registry.HANDLERS)
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["['plug', 'plug2']"]
+    same_outcome(eager, cold, warm)
+
+
+def test_an_attribute_error_from_a_body_is_not_a_missing_attribute(sandbox: Sandbox) -> None:
+    sandbox.write({"old.py": RUN + "import os\nos.this_was_removed\n__version__ = '1.0'\n"})
+    r = sandbox.run(
+        INSTALL
+        + """
+        import old
+        try:
+            print(getattr(old, "__version__", "unknown"))
+        except ImportError as e:
+            print("ImportError", e.name, type(e.__cause__).__name__)
+        try:
+            hasattr(old, "f")
+        except ImportError:
+            print("again")
+        """
+    )
+    assert r.lines == ["ImportError old AttributeError", "again"]
+    assert r.runs == ["old", "old"]  # the body runs again at the next use, as documented
+
+
+def test_mock_patch_dict_of_sys_modules_around_first_use(sandbox: Sandbox) -> None:
+    sandbox.write({"realmod.py": RUN + "def value():\n    return 'real'\n"})
+    code = (
+        INSTALL
+        + """
+        import sys
+        from unittest import mock
+        import realmod
+        with mock.patch.dict(sys.modules, {"realmod": mock.MagicMock()}):
+            print(realmod.value())
+        print(realmod.value(), type(sys.modules["realmod"]).__name__)
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["real", "real module"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_packages_own_import_of_a_lazy_submodule_registers_it(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {
+            "app/__init__.py": "REG = {}\ndef get(k):\n    return REG[k]\nfrom . import plugins\n",
+            "app/plugins.py": RUN + "from app import REG\nREG['csv'] = 'csv-plugin'\n"
+            "class X:\n    pass\n",
+        }
+    )
+    code = (
+        INSTALL
+        + """
+        from app.plugins import X
+        import app
+        print(app.get("csv"))
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["csv-plugin"]
+    same_outcome(eager, cold, warm)
+
+
+def test_reload_of_a_from_imported_submodule_not_yet_run(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {"app2/__init__.py": "", "app2/plugins.py": RUN + "N = [1]\ndef f():\n    return N\n"}
+    )
+    code = (
+        INSTALL
+        + """
+        import importlib
+        from app2 import plugins
+        importlib.reload(plugins)
+        print(plugins.f())
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["[1]"]
+    same_outcome(eager, cold, warm)
+
+
+def test_pytest_collection_leaves_heavy_imports_lazy(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {
+            "heavyone/__init__.py": RUN + "def compute():\n    return 1\n",
+            "tests_x/test_a.py": "import heavyone\n\n"
+            "def test_one():\n    assert heavyone.compute() == 1\n",
+            "conftest.py": "import atexit, json, lazyhook\n"
+            "atexit.register(lambda: print('DEFERRED', "
+            "json.dumps({m['module']: m['resolved'] for m in lazyhook.report()['modules']})))\n",
+        }
+    )
+    env = sandbox.env()
+    args = [sys.executable, "-m", "pytest", "--lazyhook"]
+    cmd = [*args, "--co", "-q", "-p", "no:cacheprovider", "tests_x"]
+    for _ in range(2):  # cold, then warm
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=sandbox.src, env=env, timeout=120
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "RUN heavyone" not in proc.stdout, proc.stdout
+        assert '"heavyone": false' in proc.stdout, proc.stdout
+
+
+FORK_RACE = """
+import os, sys, threading, time
+import lazyhook
+lazyhook.install()
+import forkmod
+started = threading.Event()
+def use():
+    started.set()
+    forkmod.VALUE  # the first lazy use: loads lazyhook's own code, runs the body
+t = threading.Thread(target=use)
+t.start()
+started.wait()
+pid = os.fork()
+if pid == 0:
+    print("child", forkmod.VALUE, flush=True)
+    os._exit(0)
+t.join()
+_, status = os.waitpid(pid, 0)
+print("parent", forkmod.VALUE, os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_fork_racing_a_first_use_never_hangs(sandbox: Sandbox) -> None:
+    sandbox.write({"forkmod.py": "import time\ntime.sleep(0.01)\nVALUE = 7\n"})
+    hung = 0
+    for _ in range(50):
+        try:
+            r = sandbox.run(FORK_RACE, timeout=20, check=False)
+        except subprocess.TimeoutExpired:
+            hung += 1
+            continue
+        assert r.returncode == 0, r.out + r.err
+        assert sorted(r.lines) == ["child 7", "parent 7 0"], r.out + r.err
+    assert hung == 0, f"{hung} of 50 runs hung"
+
+
+SIGNALS = """
+import signal, sys, time
+import lazyhook
+lazyhook.install()
+import sigtarget
+from lazyhook import _cache
+used = []
+busy = []
+def handler(signum, frame):
+    if not used and not busy:  # a handler interrupted by the next signal: once is enough
+        busy.append(1)
+        used.append(sigtarget.VALUE)  # a first lazy use inside the handler
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+cache = lazyhook.name_cache()
+deadline = time.monotonic() + 0.5
+while time.monotonic() < deadline:
+    cache.learn("busy_module_" + str(len(used)), sys, ("x",), None)  # inside the cache's lock
+    cache.invalidate("busy_module_0")
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("used", used)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="POSIX timers")
+def test_a_signal_handler_using_a_lazy_module_never_deadlocks(sandbox: Sandbox) -> None:
+    sandbox.write({"sigtarget.py": "VALUE = 3\n"})
+    for _ in range(5):
+        r = sandbox.run(SIGNALS, timeout=30)
+        assert r.lines == ["used [3]"], r.out + r.err

@@ -1,0 +1,265 @@
+"""Lazy names behave like the objects they stand for: no outcome of ordinary code changes
+(issue 12).
+
+Every case runs one script three times in fresh interpreters — eagerly, lazily with an empty
+cache (cold: it learns), lazily again (warm: from-imports bind lazy names) — and the exit
+status, stdout and stderr must be identical.  Each case also shows, through
+``lazyhook.report()``, how the warm run bound its names, so a case cannot pass by binding
+nothing lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from conftest import Sandbox, same_outcome
+
+INSTALL = "import lazyhook\nlazyhook.install()\n"
+# Printed last by every case: how the warm run bound names (empty when eager).
+BOUND = (
+    "\nimport json as _json\nprint('BOUND', _json.dumps(lazyhook.report()['totals']['bound'],"
+    " sort_keys=True))\n"
+)
+
+
+def bound(result_lines: list[str]) -> dict[str, int]:
+    line = next(x for x in result_lines if x.startswith("BOUND "))
+    return json.loads(line[6:])  # type: ignore[no-any-return]
+
+
+def check(sandbox: Sandbox, files: dict[str, str], code: str) -> dict[str, int]:
+    """Eager, cold, warm: same outcome; the warm run's binding counts."""
+    sandbox.write(files)
+    eager, cold, warm = sandbox.eager_cold_warm(INSTALL + textwrap.dedent(code) + BOUND)
+    assert eager.returncode == 0, eager.out + eager.err
+    strip = [x for x in eager.lines if not x.startswith("BOUND ")]
+    for r in (cold, warm):
+        assert (r.returncode, r.err) == (eager.returncode, eager.err), r.out + r.err
+        assert [x for x in r.lines if not x.startswith("BOUND ")] == strip, r.out + r.err
+    return bound(warm.lines)
+
+
+def test_class_statements_with_lazy_bases(sandbox: Sandbox) -> None:
+    files = {
+        "shapes.py": "import abc\nclass Base:\n    kind = 'base'\n"
+        "class Meta(type):\n    pass\nclass ABCBase(abc.ABC):\n    pass\n"
+    }
+    code = """
+    from typing import NamedTuple, TypedDict
+    from shapes import Base, Meta, ABCBase
+    class Point(NamedTuple):
+        x: int
+        y: int = 0
+    class Movie(TypedDict):
+        title: str
+    class Mixed(Base, ABCBase):
+        pass
+    class WithMeta(Base, metaclass=Meta):
+        pass
+    print(Point(1), Point._fields, Movie(title="x"), Mixed().kind, type(WithMeta).__name__)
+    print(issubclass(Mixed, ABCBase), isinstance(Mixed(), Base))
+    """
+    got = check(sandbox, files, code)
+    assert got.get("stand-in", 0) >= 4  # NamedTuple, TypedDict, Base, Meta, ABCBase
+
+
+def test_except_and_raise_with_lazy_exception_classes(sandbox: Sandbox) -> None:
+    files = {
+        "errs.py": "class AppError(ValueError):\n    pass\nclass DeepError(AppError):\n    pass\n",
+    }
+    code = """
+    from json import JSONDecodeError, loads
+    from decimal import InvalidOperation
+    from errs import AppError, DeepError
+    try:
+        int("not a number")  # raised before decimal or errs has run
+    except (OSError, InvalidOperation, AppError):
+        print("wrong handler")
+    except ValueError as e:
+        print("ValueError", e)
+    try:
+        loads("{bad")
+    except (OSError, JSONDecodeError) as e:
+        print("JSONDecodeError", type(e).__name__, e.pos)
+    try:
+        raise DeepError
+    except AppError as e:
+        print("caught", type(e).__name__, type(e).__module__, isinstance(e, ValueError))
+    try:
+        raise AppError("with a message")
+    except AppError as e:
+        print("caught", e)
+    print(issubclass(DeepError, AppError), AppError.__name__, repr(AppError))
+    """
+    got = check(sandbox, files, code)
+    assert got.get("exception class", 0) >= 3
+
+
+def test_protocol_checks_see_the_real_type(sandbox: Sandbox) -> None:
+    files = {
+        "conf.py": "import os\nDEFAULT_WORKERS = 4\nCOMPUTED = len(os.sep) * 3\n"
+        "class Cfg:\n    pass\nINSTANCE = Cfg()\n"
+    }
+    code = """
+    import collections.abc
+    from conf import DEFAULT_WORKERS, INSTANCE, COMPUTED  # COMPUTED: the module runs here
+    print(callable(DEFAULT_WORKERS), callable(COMPUTED), callable(INSTANCE))
+    print(isinstance(DEFAULT_WORKERS, collections.abc.Iterable),
+          isinstance(INSTANCE, collections.abc.Iterable), isinstance(COMPUTED, int))
+    def flatten(x):
+        iterable = isinstance(x, collections.abc.Iterable)
+        return [y for i in x for y in flatten(i)] if iterable else [x]
+    print(flatten([DEFAULT_WORKERS, [COMPUTED]]), type(INSTANCE).__name__ != "x")
+    """
+    got = check(sandbox, files, code)
+    assert got.get("value") == 1 and got.get("at the statement") == 1
+    assert got.get("stand-in") == 1  # INSTANCE
+
+
+def test_constants_passed_to_apis_that_need_the_exact_type(sandbox: Sandbox) -> None:
+    files = {
+        "consts.py": "SEP = ' | '\nMODE = 'w'\nPAT = r'\\d+'\nCODE = 3\nPUNCT = '!?.'\n"
+        "CONFIG = {'a': 1}\nSCALE = 2.5\n"
+    }
+    code = """
+    import json, re, sys
+    from string import punctuation
+    from consts import SEP, MODE, PAT, CODE, PUNCT, CONFIG, SCALE
+    print("Hello!".strip(punctuation), "!" in punctuation, str.maketrans("", "", PUNCT) != {})
+    print(json.dumps(CONFIG), re.findall(PAT, "a1b22"), "x", "y", sep=SEP)
+    with open("out.txt", MODE) as f:
+        f.write("ok")
+    print(SCALE * 2, [0] * CODE)
+    sys.exit(CODE)
+    """
+    sandbox.write(files)
+    eager, cold, warm = sandbox.eager_cold_warm(INSTALL + textwrap.dedent(code))
+    assert eager.returncode == 3, eager.out + eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_identity_of_literals_and_defaults(sandbox: Sandbox) -> None:
+    files = {"sentinels.py": "newaxis = None\nDEFAULT_TIMEOUT = None\nFLAGS = ('-q', '-x')\n"}
+    code = """
+    from sentinels import newaxis, DEFAULT_TIMEOUT, FLAGS
+    def fetch(timeout=DEFAULT_TIMEOUT):
+        return "default" if timeout is None else "given"
+    print(newaxis is None, fetch(), FLAGS is FLAGS, type(FLAGS).__name__)
+    """
+    got = check(sandbox, files, code)
+    assert got == {"value": 3}
+
+
+def test_in_place_operators_keep_the_callers_object(sandbox: Sandbox) -> None:
+    files = {"flags.py": "import os\nDEFAULT_FLAGS = ['-v']\nEXTRA = {'x'}\n"}
+    code = """
+    from flags import DEFAULT_FLAGS, EXTRA
+    def add(cmd):
+        cmd += DEFAULT_FLAGS
+    cmd = ["run"]
+    add(cmd)
+    s = {"a"}
+    alias = s
+    s |= EXTRA
+    print(cmd, sorted(s), alias is s)
+    """
+    got = check(sandbox, files, code)
+    assert got == {"at the statement": 1}  # a mutable container named explicitly
+
+
+def test_in_place_on_a_list_from_a_star_import_extends_it(sandbox: Sandbox) -> None:
+    files = {"starflags.py": "import os\nDEFAULT_FLAGS = ['-v']\n"}
+    code = """
+    from starflags import *
+    cmd = ["run"]
+    alias = cmd
+    cmd += DEFAULT_FLAGS
+    print(cmd, alias is cmd)
+    """
+    got = check(sandbox, files, code)
+    assert got.get("stand-in") == 1
+
+
+def test_weak_references_to_lazy_functions_stay_valid(sandbox: Sandbox) -> None:
+    files = {"handlers.py": "def on_event(x):\n    print('handled', x)\n"}
+    code = """
+    import gc, weakref
+    from handlers import on_event
+    listeners = weakref.WeakSet()
+    listeners.add(on_event)
+    for cb in list(listeners):
+        cb(1)  # the module runs here; the lazy name in globals is replaced
+    gc.collect()
+    print(len(listeners))
+    for cb in list(listeners):
+        cb(2)
+    """
+    got = check(sandbox, files, code)
+    assert got == {"stand-in": 1}
+
+
+def test_imports_inside_functions_are_eager(sandbox: Sandbox) -> None:
+    files = {"errmod.py": "class MyError(Exception):\n    pass\ndef boom():\n    raise MyError\n"}
+    code = """
+    import errmod  # lazy
+    def f():
+        from errmod import MyError, boom
+        try:
+            boom()
+        except (KeyError, MyError):
+            return "caught", lazyhook.is_lazy(MyError)
+    print(f())
+    """
+    check(sandbox, files, code)
+
+
+def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
+    files = {
+        "mixed.py": "import os\nLIT = 1\ndef fn():\n    pass\nclass K:\n    pass\n"
+        "class E(KeyError):\n    pass\nCONT = [1]\nsub = os\n"
+    }
+    code = "from mixed import LIT, fn, K, E, sub, CONT\n"  # CONT: the module runs there
+    got = check(sandbox, files, code)
+    assert got == {
+        "value": 1,
+        "stand-in": 2,
+        "exception class": 1,
+        "at the statement": 1,
+        "module": 1,
+    }
+
+
+def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
+    sandbox.write({"keep.py": "def f():\n    return 1\n", "other.py": "def g():\n    return 2\n"})
+    code = """
+    import lazyhook
+    lazyhook.install(names_exclude=["keep"])
+    import keep
+    from keep import f
+    from other import g
+    print(lazyhook.is_lazy(f), lazyhook.is_lazy(g))
+    """
+    sandbox.run(code)
+    r = sandbox.run(code)
+    assert r.lines == ["False True"]
+    r = sandbox.run(code.replace('names_exclude=["keep"]', ""), env=sandbox.env(
+        LAZYHOOK_NAMES_EXCLUDE="other"))  # fmt: skip
+    assert r.lines == ["True False"]
+
+
+@pytest.mark.parametrize("kind", ["class", "function"])
+def test_pickle_of_a_lazy_class_or_function_is_by_reference(sandbox: Sandbox, kind: str) -> None:
+    files = {"pk.py": "class C:\n    pass\ndef fn():\n    return 5\n"}
+    name = "C" if kind == "class" else "fn"
+    code = f"""
+    import pickle, subprocess, sys
+    from pk import {name}
+    data = pickle.dumps({name})
+    out = subprocess.run([sys.executable, "-c", "import pickle, sys; "
+                          "print(pickle.loads(sys.stdin.buffer.read()).__name__)"],
+                         input=data, capture_output=True).stdout.decode().strip()
+    print(out, pickle.loads(data) is {name} or lazyhook.is_lazy({name}))
+    """
+    check(sandbox, files, code)
