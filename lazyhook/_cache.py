@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__ (as _learn.FLAG_GETATTR)
 _WRITE_INTERVAL = 1.0  # seconds: coalesce writes during a long run (no timer thread)
+_LOCK_WAIT = 0.25  # seconds: the longest a cache operation waits for the in-process lock
 
 # The kinds of names, one letter each, as ``_learn`` decides them (see there).
 KINDS = frozenset("vmexcfdso")
@@ -153,11 +154,15 @@ class NameCache:
         self.shared = False  # write the file readable by all users (``cache warm --shared``)
 
     def _locked(self) -> bool:
-        """Take the lock unless this thread holds it already (a signal handler that
-        interrupted it): then False, and the caller skips its work."""
+        """Take the lock, or return False and the caller skips its work (treats it as a
+        miss: the module is learned another time).  False when this thread holds it already
+        (a signal handler interrupted it inside), and after a bounded wait: a handler can
+        interrupt between ``acquire`` and the owner being noted, and no holder keeps the lock
+        longer than a few dict operations."""
         if self._owner == get_ident():
             return False
-        self._lock.acquire()
+        if not self._lock.acquire(True, _LOCK_WAIT):
+            return False
         self._owner = get_ident()
         return True
 

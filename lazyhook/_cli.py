@@ -11,14 +11,14 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from lazyhook import _config, _startup
 from lazyhook._cache import NameCache
 
 USAGE_ERROR = 2
+COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
 
 
 class CliError(Exception):
@@ -37,24 +37,22 @@ def _patterns(values: list[str] | None) -> list[str]:
         raise CliError(str(exc)) from None
 
 
-def _site_dir(user: bool) -> str:
-    if user:
-        import site
-
-        return site.getusersitepackages()
-    return sysconfig.get_paths()["purelib"]
-
-
 def _pth_paths() -> list[str]:
-    import site
-
-    dirs = [sysconfig.get_paths()["purelib"], site.getusersitepackages()]
-    return [os.path.join(d, _startup.PTH_NAME) for d in dict.fromkeys(dirs)]
+    dirs = dict.fromkeys(d for d, _ in _startup.pth_places())
+    return [os.path.join(d, _startup.PTH_NAME) for d in dirs]
 
 
 def cmd_enable(ns: argparse.Namespace) -> int:
     include, exclude = _patterns(ns.include), _patterns(ns.exclude)
-    directory = _site_dir(ns.user)
+    (env_dir, _), (user_dir, _) = _startup.pth_places()
+    directory = user_dir if ns.user else env_dir
+    off = _startup.not_processed_because(directory) if ns.user else None
+    if off is not None:
+        # A .pth there would do nothing for this interpreter (issue 17): refuse, not pretend.
+        raise CliError(
+            f"--user: {sys.executable} does not read the user site at start-up ({off}); "
+            "run `lazyhook enable` without --user to enable it for this environment"
+        )
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, _startup.PTH_NAME)
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -106,20 +104,29 @@ def _open_cache(ns: argparse.Namespace) -> NameCache:
 
 
 def cmd_status(ns: argparse.Namespace) -> int:
-    found = False
-    for path in _pth_paths():
+    import lazyhook
+
+    effective, seen = 0, set()
+    for directory, place in _startup.pth_places():
+        path = os.path.join(directory, _startup.PTH_NAME)
         pats = _read_pth(path)
-        if pats is None:
+        if pats is None or path in seen:
             continue
-        found = True
-        include, exclude = pats
-        print(f"enabled: {path}")
-        print(f"  include: {', '.join(include) or '* (default)'}")
-        print(f"  exclude: {', '.join(exclude) or '(none)'}")
-    if not found:
-        print("not enabled (no lazyhook .pth in this environment or the user site)")
+        seen.add(path)
+        off = _startup.not_processed_because(directory)
+        effective += off is None
+        print(f"{'enabled' if off is None else 'found, but not in effect'}: {path}")
+        print(f"  in: {place} ({directory})")
+        print(f"  read at start-up by {sys.executable}: {'yes' if off is None else 'no: ' + off}")
+        print(f"  include: {', '.join(pats[0]) or '* (default)'}")
+        print(f"  exclude: {', '.join(pats[1]) or '(none)'}")
+    if not effective:
+        print(f"not enabled for {sys.executable} (no lazyhook .pth that it reads)")
     if _config.disabled():
         print("LAZYHOOK_DISABLE is set: activation is a no-op")
+    active = lazyhook.is_installed()
+    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not effective else ""
+    print(f"active in this interpreter: {'yes' if active else 'no'}{other}")
     cache = _open_cache(ns)
     print(f"cache: {cache.path}")
     print(f"entries: {len(cache.entries())}")
@@ -166,16 +173,27 @@ def cmd_run(ns: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     # exec: the program gets this process (pid, signals, stdin, exit status) as with `python x`.
-    os.execv(sys.executable, [sys.executable, "-c", code])
+    os.execv(sys.executable, [sys.executable, *_interpreter_flags(), "-c", code])
     return 0  # not reached
+
+
+def _interpreter_flags() -> list[str]:
+    """This interpreter's -W, -X, -O, -B... options, for the program's interpreter: under
+    ``python -W error -m lazyhook run x.py`` the program runs as under ``python -W error x.py``."""
+    return list(subprocess._args_from_interpreter_flags())  # type: ignore[attr-defined]
 
 
 def cmd_report(ns: argparse.Namespace) -> int:
     _split_target(ns)
+    try:
+        # Opened (and checked) before the program runs, which may take long.
+        out = open(ns.output, "w") if ns.output else sys.stdout
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {ns.output!r}: {exc.strerror}") from None
     fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
     os.close(fd)
     try:
-        proc = subprocess.run([sys.executable, "-c", _bootstrap(ns, path)])
+        proc = subprocess.run([sys.executable, *_interpreter_flags(), "-c", _bootstrap(ns, path)])
         try:
             with open(path) as f:
                 data: dict[str, Any] = json.load(f)
@@ -185,10 +203,14 @@ def cmd_report(ns: argparse.Namespace) -> int:
         os.remove(path)
     if ns.compare:
         data["avoided_seconds"] = _avoided(ns, data)
-    if ns.json:
-        print(json.dumps(data, indent=2))
-    else:
-        _print_table(data)
+    try:
+        if ns.json:
+            print(json.dumps(data, indent=2), file=out)
+        else:
+            _print_table(data, out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
     return proc.returncode
 
 
@@ -220,23 +242,26 @@ def _avoided(ns: argparse.Namespace, data: dict[str, Any]) -> float:
     return total / 1e6
 
 
-def _print_table(data: dict[str, Any]) -> None:
+def _print_table(data: dict[str, Any], out: TextIO) -> None:
     rows = data["modules"]
-    print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use")
+    print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use", file=out)
     for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):
         ms = f"{r['seconds'] * 1000:.1f}" if r["seconds"] is not None else "-"
         print(
             f"{r['module'][:40]:40} {'yes' if r['resolved'] else 'no':8} {ms:>8} "
-            f"{r['lazy_names']:>5}  {r['used_at'] or '-'}"
+            f"{r['lazy_names']:>5}  {r['used_at'] or '-'}",
+            file=out,
         )
     t = data["totals"]
     print(
         f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "
         f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "
-        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules"
+        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules",
+        file=out,
     )
     if "avoided_seconds" in data:
-        print(f"execution avoided (cold eager run): {data['avoided_seconds'] * 1000:.1f} ms")
+        avoided = data["avoided_seconds"] * 1000
+        print(f"execution avoided (cold eager run): {avoided:.1f} ms", file=out)
 
 
 def cmd_cache(ns: argparse.Namespace) -> int:
@@ -263,7 +288,7 @@ def cmd_cache(ns: argparse.Namespace) -> int:
         for n in stale:
             print(f"stale: {n}")
         print(f"{len(cache.entries()) - len(stale)} valid, {len(stale)} stale")
-        return 0
+        return 1 if stale else 0  # as `pip check`: a problem found is a failure
     return cmd_warm(ns, cache)
 
 
@@ -276,7 +301,34 @@ def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
     entries = set(NameCache(cache.cache_dir).entries())  # a fresh read
     missing = [m for m in mods if m not in entries]
     print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")
+    if missing:
+        print(f"not recorded: {', '.join(missing)}")
     return 1 if proc.returncode or missing else 0
+
+
+def _add_program_options(sp: argparse.ArgumentParser, report: bool) -> None:
+    sp.add_argument("--mode", help="boundary (default) or all: which imports are lazy")
+    sp.add_argument(
+        "--names", help="where from-imports bind lazy names: main (default), all, none, patterns"
+    )
+    if report:
+        sp.add_argument("--json", action="store_true", help="the report as JSON")
+        sp.add_argument("--compare", action="store_true", help="also time a cold eager run")
+        sp.add_argument(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="write the report to FILE, not after the program's own output on stdout",
+        )
+    sp.add_argument(
+        "-m", dest="module", metavar="MODULE", help="run a module as __main__ (as python -m)"
+    )
+    sp.add_argument(
+        "rest",
+        nargs=argparse.REMAINDER,
+        metavar="script.py [args]",
+        help="the program and its arguments: everything from here on is the program's",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,8 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def pats(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--include", action="append", metavar="PATTERN")
-        sp.add_argument("--exclude", action="append", metavar="PATTERN")
+        help = "module patterns (dotted names or '*'; comma-separated or repeated)"
+        sp.add_argument("--include", action="append", metavar="PATTERN", help=f"lazy {help}")
+        sp.add_argument("--exclude", action="append", metavar="PATTERN", help=f"eager {help}")
+
+    def cache_dir(sp: argparse.ArgumentParser, default: object = None) -> None:
+        sp.add_argument("--cache-dir", default=default, help="the name cache's directory")
 
     sp = sub.add_parser("enable", help="activate lazyhook at every interpreter start (.pth)")
     pats(sp)
@@ -294,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("disable", help="remove the activation .pth")
     sp.set_defaults(func=cmd_disable)
     sp = sub.add_parser("status", help="is lazyhook enabled, where, with which patterns")
-    sp.add_argument("--cache-dir")
+    cache_dir(sp)
     sp.set_defaults(func=cmd_status)
     for name, func, text in (
         ("run", cmd_run, "run a program with lazyhook installed"),
@@ -302,27 +358,29 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sp = sub.add_parser(name, help=text)
         pats(sp)
-        sp.add_argument("--mode")
-        sp.add_argument("--names")
-        if name == "report":
-            sp.add_argument("--json", action="store_true")
-            sp.add_argument("--compare", action="store_true", help="also time a cold eager run")
-        sp.add_argument("-m", dest="module", metavar="MODULE", help="run a module as __main__")
-        sp.add_argument("rest", nargs=argparse.REMAINDER, metavar="script.py [args]")
+        _add_program_options(sp, name == "report")
         sp.set_defaults(func=func)
     sp = sub.add_parser("cache", help="inspect or manage the name cache")
-    sp.add_argument("--cache-dir")
+    cache_dir(sp)
     csub = sp.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    for action in ("info", "clear", "verify"):
-        csub.add_parser(action)
-    w = csub.add_parser("warm", help="execute modules once and record their names")
-    w.add_argument("modules", nargs="+")
+    actions = {
+        "info": "where the cache is, its size and entries",
+        "clear": "delete this environment's cache file",
+        "verify": "check every entry against its sources (exit 1 if any is stale)",
+        "warm": "execute modules once and record their names",
+    }
+    for action, text in actions.items():
+        # Also after the action (`cache verify --cache-dir X`); SUPPRESS keeps the value
+        # given before it (`cache --cache-dir X verify`).
+        cache_dir(csub.add_parser(action, help=text), argparse.SUPPRESS)
+    w = csub.choices["warm"]
+    w.add_argument("modules", nargs="+", metavar="MODULE")
     w.add_argument("--shared", action="store_true", help="readable by all users")
     sp.set_defaults(func=cmd_cache)
     return p
 
 
-_VALUE_OPTIONS = frozenset({"--include", "--exclude", "--mode", "--names"})
+_VALUE_OPTIONS = frozenset({"--include", "--exclude", "--mode", "--names", "-o", "--output"})
 
 
 def _split_program(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -348,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+            # argparse would only say that a command is required, never naming the option.
+            raise CliError(f"unrecognized option {argv[0]!r}: a command comes first: {COMMANDS}")
         program: list[str] = []
         if argv and argv[0] in ("run", "report"):
             argv, program = _split_program(argv)

@@ -38,6 +38,44 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
     )
 
 
+def pth_places() -> "list[tuple[str, str]]":
+    """Where ``enable`` may write its ``.pth``: (directory, what it is), this environment's
+    site-packages first, then the user site."""
+    import site
+    import sysconfig
+
+    venv = sys.prefix != sys.base_prefix
+    env = "this virtual environment's" if venv else "this installation's"
+    return [
+        (sysconfig.get_paths()["purelib"], f"{env} site-packages"),
+        (site.getusersitepackages(), "the user site"),
+    ]
+
+
+def not_processed_because(directory: str) -> "str | None":
+    """Why this interpreter's start-up does not read ``.pth`` files in *directory*, or None
+    if it does.  ``status`` must not call a ``.pth`` that nothing reads "enabled"."""
+    import site
+
+    if sys.flags.no_site:
+        return "python -S skips the site directories"
+
+    def norm(path: str) -> str:
+        return os.path.normcase(os.path.realpath(path))
+
+    if norm(directory) == norm(site.getusersitepackages()):
+        if site.ENABLE_USER_SITE:
+            return None
+        if sys.flags.no_user_site:
+            return "the user site is off (python -s or PYTHONNOUSERSITE)"
+        if sys.prefix != sys.base_prefix:  # site.venv() turned it off
+            return "a virtual environment without system site packages ignores the user site"
+        return "the user site is off"
+    if norm(directory) in {norm(d) for d in site.getsitepackages()}:
+        return None
+    return "it is not one of its site directories"
+
+
 def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
     """Run *target* (``kind`` is ``"script"`` or ``"module"``) as ``__main__``."""
     import builtins

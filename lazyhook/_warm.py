@@ -3,8 +3,9 @@
 What ``python -m lazyhook cache warm`` runs in a fresh interpreter: each module is imported
 lazily and then forced, so that its names are learned exactly as in an ordinary run — at the
 end of its own body, before anything else binds attributes on it — and every source is
-stamped before it is read.  Prints one line per failure and a last line ``written`` or
-``not written``; exit status 1 if anything failed.
+stamped before it is read.  Prints one line on stderr per module that could not be learned
+and one if the cache file could not be written, nothing else (the CLI reads the cache
+afterwards and says what was recorded); exit status 1 if anything failed.
 """
 
 import sys
@@ -33,11 +34,14 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
                 _cache.learn(name, module, cache_dir)
         except Exception as exc:  # noqa: BLE001 - report and go on with the next module
             failed += 1
-            print(f"failed: {name}: {exc!r}")
+            if tty:
+                sys.stderr.write("\n")
+            sys.stderr.write(f"lazyhook: cannot learn {name}: {type(exc).__name__}: {exc}\n")
     if tty:
         sys.stderr.write("\n")
     written = cache.flush()
-    print("written" if written else "not written")
+    if not written:
+        sys.stderr.write(f"lazyhook: could not write the name cache {cache.path}\n")
     return 1 if failed or not written else 0
 
 

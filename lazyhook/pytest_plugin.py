@@ -1,28 +1,56 @@
-"""pytest plugin: ``pytest --lazyhook[=PATTERNS]`` (or ini ``lazyhook = PATTERNS``).
+"""pytest plugin: ``pytest --lazyhook`` (or ini ``lazyhook = true``).
 
 Registered through the ``pytest11`` entry point and inactive unless asked.  Installs lazyhook
 before conftest files and test modules are imported, in the controller and — because
 pytest-xdist workers load plugins and receive the same options — in every worker, all sharing
-one name cache.  ``--lazyhook-names`` (ini ``lazyhook_names``) opts packages (e.g. the test
+one name cache.
+
+``--lazyhook`` is a plain flag: with an optional value, ``pytest --lazyhook tests`` took
+``tests`` as the pattern list (argparse cannot tell it from ``--lazyhook=tests``).  The
+patterns have their own option, ``--lazyhook-include`` (ini ``lazyhook_include``), which
+implies ``--lazyhook`` on the command line; in the ini file only ``lazyhook = true``
+activates.  ``--lazyhook-names`` (ini ``lazyhook_names``) opts packages (e.g. the test
 package) into lazy names, which by default are bound only in ``__main__``.
+
+Coverage: a module a test imports but never uses never runs under lazyhook, so coverage
+figures differ from an eager run.  When coverage is measuring (``coverage run``, or
+pytest-cov's ``--cov``) while lazyhook is active (by this plugin or since start-up, e.g.
+``lazyhook enable``), the plugin says so once, as a ``LazyhookWarning``;
+``--lazyhook-coverage-ok`` (ini ``lazyhook_coverage_ok = true``) silences it.
 """
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import pytest
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+COVERAGE_MESSAGE = (
+    "lazyhook: coverage is measuring while lazyhook is active: a module a test imports but "
+    "never uses is never executed, so coverage differs from an eager run (measure coverage "
+    "without --lazyhook, or with LAZYHOOK_DISABLE=1; --lazyhook-coverage-ok or ini "
+    "lazyhook_coverage_ok = true silences this)"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lazyhook")
     group.addoption(
         "--lazyhook",
-        nargs="?",
-        const="*",
+        action="store_true",
+        default=False,
+        help="make imports lazy with lazyhook (all modules unless --lazyhook-include)",
+    )
+    group.addoption(
+        "--lazyhook-include",
         default=None,
         metavar="PATTERNS",
-        help="make imports lazy (comma-separated module patterns; default '*')",
+        help="comma-separated module patterns to make lazy (default '*'); implies --lazyhook",
     )
     group.addoption(
         "--lazyhook-names",
@@ -30,23 +58,91 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAMES",
         help="where lazy names may be bound: main, all, none or package patterns",
     )
-    parser.addini("lazyhook", "module patterns to make lazy (activates lazyhook)", default="")
+    group.addoption(
+        "--lazyhook-coverage-ok",
+        action="store_true",
+        default=False,
+        help="do not warn that coverage differs when lazyhook is active",
+    )
+    parser.addini("lazyhook", "activate lazyhook: true or false", default="")
+    parser.addini("lazyhook_include", "module patterns to make lazy (default '*')", default="")
     parser.addini("lazyhook_names", "lazyhook names= setting", default="")
+    parser.addini("lazyhook_coverage_ok", "true: no warning under coverage", default="")
+
+
+def _ini_flag(config: pytest.Config, name: str) -> bool:
+    value = str(config.getini(name)).strip()
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    import pytest
+
+    hint = "; module patterns go in lazyhook_include" if name == "lazyhook" else ""
+    raise pytest.UsageError(f"ini option {name} = {value!r}: use true or false{hint}")
 
 
 def _settings(config: pytest.Config) -> tuple[str | None, str | None]:
-    patterns = config.getoption("lazyhook", None) or (config.getini("lazyhook") or None)
+    """(include patterns, names) if lazyhook is to be active, else (None, None)."""
+    include = config.getoption("lazyhook_include", None)
+    if not (config.getoption("lazyhook", False) or include or _ini_flag(config, "lazyhook")):
+        return None, None
+    include = include or config.getini("lazyhook_include") or "*"
     names = config.getoption("lazyhook_names", None) or (config.getini("lazyhook_names") or None)
-    return patterns, names
+    return str(include), names
 
 
 def _install(config: pytest.Config) -> None:
     patterns, names = _settings(config)
-    if patterns is None:
-        return
+    if patterns is not None:
+        import lazyhook
+
+        try:
+            lazyhook.install(include=patterns, names=names)
+        except ValueError as exc:
+            import pytest
+
+            raise pytest.UsageError(f"lazyhook: {exc}") from None
+    _warn_under_coverage(config)
+
+
+def _warn_under_coverage(config: pytest.Config) -> None:
+    """One warning if lazyhook is active here — by this plugin, or at start-up (``lazyhook
+    enable``, a sitecustomize) — while coverage measures."""
     import lazyhook
 
-    lazyhook.install(include=str(patterns), names=names)
+    if not lazyhook.is_installed() or _xdist_worker(config):
+        return  # nothing is lazy (LAZYHOOK_DISABLE); or: the controller warns for the run
+    if config.getoption("lazyhook_coverage_ok", False) or _ini_flag(config, "lazyhook_coverage_ok"):
+        return
+    if _coverage_measuring(config):
+        from lazyhook import _warn
+
+        _warn.warn_once("pytest-coverage", COVERAGE_MESSAGE, origin="<lazyhook pytest plugin>")
+
+
+def _xdist_worker(config: pytest.Config) -> bool:
+    import os
+
+    return hasattr(config, "workerinput") or "PYTEST_XDIST_WORKER" in os.environ
+
+
+def _coverage_measuring(config: pytest.Config) -> bool:
+    """Is coverage.py measuring this process (``coverage run``), or will pytest-cov?"""
+    if config.getoption("cov_source", None) and not config.getoption("no_cov", False):
+        return True  # pytest-cov's --cov: it starts measuring after this hook, maybe
+    module = sys.modules.get("coverage")
+    if module is None:
+        return False
+    import lazyhook
+
+    if lazyhook.is_lazy(module):
+        return False  # imported, never run: it cannot be measuring anything
+    current = getattr(getattr(module, "Coverage", None), "current", None)
+    try:
+        return callable(current) and current() is not None
+    except Exception:  # noqa: BLE001 - an unknown coverage version: no warning, no failure
+        return False
 
 
 def pytest_load_initial_conftests(
@@ -63,4 +159,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     patterns, names = _settings(config)
     if patterns is None:
         return None
+    import lazyhook
+
+    if not lazyhook.is_installed():
+        return "lazyhook: requested but not installed (LAZYHOOK_DISABLE?): imports are eager"
     return f"lazyhook: include={patterns} names={names or 'main'}"

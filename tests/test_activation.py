@@ -1,7 +1,8 @@
 """Activation and tooling in a REAL virtual environment (issue 6), plus the start-up budget.
 
-One venv per test session: ``python -m venv``, lazyhook installed into it with pip (a real,
-non-editable install, as users get it), pytest and pytest-xdist for the plugin tests.
+One venv per test process (``venv_support.shared_venv``): ``python -m venv``, lazyhook
+installed into it with pip (a real, non-editable install, as users get it), and the tools the
+plugin tests need.
 """
 
 from __future__ import annotations
@@ -9,66 +10,19 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, installable_copy
+from venv_support import Venv, shared_venv
 
 # Exactly what `import lazyhook; lazyhook.install()` may add to a fresh venv interpreter.
 STARTUP_ALLOWLIST = ["lazyhook", "lazyhook._config", "lazyhook._finder"]
 
 
-class Venv:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.python = str(path / "bin" / "python")
-        out = subprocess.run(
-            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        self.site = Path(out.stdout.strip())
-
-    def run(
-        self,
-        *args: str,
-        env: dict[str, str] | None = None,
-        cwd: Path | None = None,
-        check: bool = True,
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [self.python, *args],
-            capture_output=True,
-            text=True,
-            env=env or self.env(),
-            cwd=str(cwd) if cwd else None,
-            timeout=300,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = clean_env()
-        env.pop("PYTHONPATH", None)
-        env.update(extra)
-        env.setdefault("LAZYHOOK_CACHE_DIR", str(self.path / "cache"))
-        env["PYTHONDONTWRITEBYTECODE"] = ""
-        return env
-
-
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    path = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-    v = Venv(path)
-    pip = [v.python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    src = installable_copy(path.parent / "src")
-    subprocess.run([*pip, str(src), "pytest", "pytest-xdist"], check=True, env=v.env())
-    return v
+    return shared_venv(tmp_path_factory)
 
 
 def test_startup_adds_exactly_the_allowlisted_modules(venv: Venv) -> None:
@@ -93,6 +47,11 @@ def test_enable_status_disable(venv: Venv, tmp_path: Path) -> None:
         assert "lazyhook enabled" in out and (venv.site / "_lazyhook.pth").exists()
         status = venv.run("-m", "lazyhook", "status").stdout
         assert "enabled:" in status and "exclude: json" in status and "entries:" in status
+        # Where the activation comes from, and that this interpreter really reads it.
+        assert f"enabled: {venv.site / '_lazyhook.pth'}\n" in status
+        assert f"  in: this virtual environment's site-packages ({venv.site})\n" in status
+        assert f"  read at start-up by {venv.python}: yes\n" in status
+        assert "active in this interpreter: yes\n" in status
         r = venv.run("-c", probe, cwd=tmp_path)
         assert r.stdout == "True True\n" and r.stderr == ""
         r = venv.run("-c", "import json, lazyhook; print(lazyhook.is_lazy(json))", cwd=tmp_path)
@@ -102,7 +61,8 @@ def test_enable_status_disable(venv: Venv, tmp_path: Path) -> None:
     finally:
         venv.run("-m", "lazyhook", "disable")
     assert not (venv.site / "_lazyhook.pth").exists()
-    assert "not enabled" in venv.run("-m", "lazyhook", "status").stdout
+    status = venv.run("-m", "lazyhook", "status").stdout
+    assert "not enabled" in status and "active in this interpreter: no" in status
     r = venv.run("-c", probe, cwd=tmp_path)
     assert r.stdout == "RUN heavymod\nFalse False\n"
 
@@ -201,8 +161,9 @@ def test_cli_cache_commands(venv: Venv, tmp_path: Path) -> None:
     info = venv.run("-m", "lazyhook", "cache", "info", env=env).stdout
     assert "entries: 2 (2 valid now)" in info and "status: ok" in info
     (tmp_path / "wm.py").write_text("A = 1\nB = 2\nC = 3\n")
-    v = venv.run("-m", "lazyhook", "cache", "verify", env=env)
+    v = venv.run("-m", "lazyhook", "cache", "verify", env=env, check=False)
     assert "stale: wm" in v.stdout and "1 valid, 1 stale" in v.stdout
+    assert v.returncode == 1  # a stale entry is a problem found, as with `pip check`
     cache_file = next(cache.glob("*.lzc"))
     cache_file.write_bytes(b"garbage" * 10)
     bad = venv.run("-m", "lazyhook", "cache", "verify", env=env, check=False)
@@ -214,7 +175,8 @@ def test_cli_cache_commands(venv: Venv, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "argv",
     [["bogus"], ["run", "missing.py"], ["run", "--include", "a-b", "x.py"], ["run"],
-     ["enable", "--include", "*x"], ["cache"], ["report", "--mode", "odd", "-m", "json"]],
+     ["enable", "--include", "*x"], ["cache"], ["report", "--mode", "odd", "-m", "json"],
+     ["--bogus"], ["cache", "verify", "--bogus"], ["report", "-o", "/no/such/dir/r", "-m", "json"]],
 )  # fmt: skip
 def test_cli_usage_errors_exit_2_with_one_line(venv: Venv, tmp_path: Path, argv: list[str]) -> None:
     r = venv.run("-m", "lazyhook", *argv, cwd=tmp_path, check=False)
@@ -259,7 +221,7 @@ def test_pytest_plugin(venv: Venv, tmp_path: Path, xdist: bool) -> None:
     r = venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path, check=False)
     assert r.returncode == 1 and "2 failed" in r.stdout
     # ... and the ini option activates it too.
-    (tmp_path / "pytest.ini").write_text("[pytest]\nlazyhook = plugmod\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nlazyhook = true\nlazyhook_include = plugmod\n")
     r = venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path, check=False)
     assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout
 

@@ -1,0 +1,230 @@
+"""The command line as a user meets it in the first hour (issue 17): every answer checked in a
+fresh ``python -m lazyhook`` process — exit statuses, what goes to stdout and stderr — and
+``enable``/``status`` in a real venv whose user site is private to the test."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, clean_env
+from venv_support import Venv, shared_venv
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    return shared_venv(tmp_path_factory)
+
+
+def lazyhook(
+    *args: str, cwd: Path, flags: tuple[str, ...] = (), **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python [flags] -m lazyhook ARGS`` from the work tree, in a fresh interpreter."""
+    environ = clean_env(
+        **{"PYTHONPATH": str(ROOT), "LAZYHOOK_CACHE_DIR": str(cwd / "cache"), **env}
+    )
+    return subprocess.run(
+        [sys.executable, *flags, "-m", "lazyhook", *args],
+        capture_output=True,
+        text=True,
+        cwd=str(cwd),
+        env=environ,
+        timeout=300,
+    )
+
+
+def one_line_usage_error(r: subprocess.CompletedProcess[str]) -> str:
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("lazyhook: error:") and r.stderr.count("\n") == 1, r.stderr
+    return r.stderr
+
+
+@pytest.mark.parametrize("option", ["--bogus", "-x", "--cache-dir"])
+def test_an_option_before_the_command_is_named(tmp_path: Path, option: str) -> None:
+    err = one_line_usage_error(lazyhook(option, "status", cwd=tmp_path))
+    assert repr(option) in err and "a command comes first" in err
+
+
+PROG = """\
+import sys
+print("program output", sys.argv[1:])
+import email.mime.text
+email.mime.text.MIMEText("x")
+"""
+
+
+def test_report_to_a_file_leaves_the_programs_stdout_alone(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text(PROG)
+    plain = subprocess.run(
+        [sys.executable, "prog.py", "a"], capture_output=True, text=True, cwd=tmp_path
+    )
+    r = lazyhook("report", "--json", "-o", "rep.json", "prog.py", "a", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == plain.stdout, r.stdout + r.stderr
+    data = json.loads((tmp_path / "rep.json").read_text())
+    mods = {m["module"]: m for m in data["modules"]}
+    assert mods["email.mime.text"]["resolved"]
+    assert mods["email.mime.text"]["used_at"].endswith("prog.py:4")
+    # The long spelling, and the table rather than JSON.
+    r = lazyhook("report", "--output", "rep.txt", "prog.py", cwd=tmp_path)
+    assert r.stdout == "program output []\n"
+    table = (tmp_path / "rep.txt").read_text()
+    assert table.startswith("module") and "modules deferred" in table
+    # An unwritable destination is a usage error before the program runs.
+    r = lazyhook("report", "-o", str(tmp_path / "no" / "such" / "r"), "prog.py", cwd=tmp_path)
+    assert "cannot write the report" in one_line_usage_error(r) and r.stdout == ""
+
+
+def test_run_and_report_options_all_have_help(tmp_path: Path) -> None:
+    for command in ("run", "report"):
+        r = lazyhook(command, "--help", cwd=tmp_path)
+        assert r.returncode == 0
+        text = " ".join(r.stdout.split())  # argparse wraps long help lines
+        for option, words in (
+            ("--include PATTERN", "lazy module patterns"),
+            ("--exclude PATTERN", "eager module patterns"),
+            ("--mode MODE", "boundary (default) or all"),
+            ("--names NAMES", "where from-imports bind lazy names"),
+            ("-m MODULE", "run a module as __main__"),
+            ("script.py [args]", "the program and its arguments"),
+        ):
+            assert f"{option} {words}" in text, (command, option, r.stdout)
+    text = " ".join(lazyhook("report", "--help", cwd=tmp_path).stdout.split())
+    # "-o FILE, --output FILE" before 3.13, "-o, --output FILE" since
+    assert re.search(r"-o( FILE)?, --output FILE write the report to FILE", text), text
+
+
+def test_cache_verify_exits_1_when_stale_and_takes_cache_dir_after_the_action(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    cache = str(tmp_path / "c")
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    r = lazyhook("cache", "warm", "--cache-dir", cache, "wm", cwd=tmp_path, **env)
+    assert r.returncode == 0 and "1/1 modules recorded" in r.stdout, r.stdout + r.stderr
+    assert not (tmp_path / "cache").exists()  # LAZYHOOK_CACHE_DIR was not used
+    for argv in (
+        ["cache", "verify", "--cache-dir", cache],
+        ["cache", "--cache-dir", cache, "verify"],
+    ):
+        r = lazyhook(*argv, cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == "1 valid, 0 stale\n", (argv, r.stdout)
+    (tmp_path / "wm.py").write_text("A = 1\nB = 2\n")
+    for argv in (
+        ["cache", "verify", "--cache-dir", cache],
+        ["cache", "--cache-dir", cache, "verify"],
+    ):
+        r = lazyhook(*argv, cwd=tmp_path)
+        assert r.returncode == 1 and r.stdout == "stale: wm\n0 valid, 1 stale\n", (argv, r.stdout)
+
+
+def test_cache_warm_of_a_missing_module_says_what_was_recorded(tmp_path: Path) -> None:
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    r = lazyhook("cache", "warm", "nosuchmod", "wm", cwd=tmp_path, PYTHONPATH=f"{tmp_path}:{ROOT}")
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("cache: 1/2 modules recorded in ") and len(lines) == 2
+    assert lines[1] == "not recorded: nosuchmod"
+    assert r.stderr == (
+        "lazyhook: cannot learn nosuchmod: ModuleNotFoundError: No module named 'nosuchmod'\n"
+    )
+    assert "written" not in r.stdout
+
+
+BAD_MODE_PROG = "import sys\nprint('started', sys.warnoptions)\n"
+
+
+@pytest.mark.parametrize("flags", [(), ("-W", "error")])
+def test_run_names_the_variable_and_keeps_interpreter_flags(
+    tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    (tmp_path / "prog.py").write_text(BAD_MODE_PROG)
+    env = clean_env(LAZYHOOK_MODE="bogus")
+    plain = subprocess.run(
+        [sys.executable, *flags, "prog.py"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    r = lazyhook("run", "prog.py", cwd=tmp_path, flags=flags, LAZYHOOK_MODE="bogus")
+    # The program sees the same -W options as under plain python; the warning is printed, not
+    # raised, and names the variable (not the bootstrap's `<string>:2`).
+    assert r.returncode == 0 and r.stdout == plain.stdout, r.stdout + r.stderr
+    assert r.stderr == (
+        "<environment variable LAZYHOOK_MODE>:0: LazyhookWarning: "
+        "lazyhook: ignoring LAZYHOOK_MODE='bogus': use boundary or all\n"
+    )
+
+
+# --- enable --user and status, in a real venv (no system site packages) ---------------------
+
+
+def user_site(venv: Venv) -> Path:
+    out = venv.run("-c", "import site; print(site.getusersitepackages())").stdout.strip()
+    return Path(out)
+
+
+def test_enable_user_in_a_venv_is_refused(venv: Venv) -> None:
+    r = venv.run("-m", "lazyhook", "enable", "--user", check=False)
+    err = one_line_usage_error(r)
+    assert "does not read the user site" in err and "virtual environment" in err
+    assert not (user_site(venv) / "_lazyhook.pth").exists()
+
+
+def test_status_says_a_user_site_pth_is_not_read_in_a_venv(venv: Venv) -> None:
+    site_dir = user_site(venv)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    pth = site_dir / "_lazyhook.pth"
+    # A leftover from `enable --user` made outside the venv.
+    pth.write_text("import sys; exec('lazyhook._activate((), ())')  # lazyhook activation\n")
+    try:
+        status = venv.run("-m", "lazyhook", "status").stdout
+        assert f"found, but not in effect: {pth}\n" in status
+        assert f"  in: the user site ({site_dir})\n" in status
+        assert "no: a virtual environment without system site packages ignores" in status
+        assert "\nenabled:" not in "\n" + status
+        assert f"not enabled for {venv.python}" in status
+        assert "active in this interpreter: no" in status
+    finally:
+        pth.unlink()
+
+
+def test_enable_user_where_the_user_site_is_read(venv: Venv, tmp_path: Path) -> None:
+    # A venv WITH system site packages reads the user site; lazyhook comes from PYTHONPATH.
+    env_dir = tmp_path / "sysvenv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env_dir)],
+        check=True,
+    )
+    other = Venv(env_dir)
+    env = other.env(PYTHONUSERBASE=str(tmp_path / "ub"), PYTHONPATH=str(ROOT))
+    r = other.run("-m", "lazyhook", "enable", "--user", env=env)
+    site_dir = Path(
+        other.run("-c", "import site; print(site.getusersitepackages())", env=env).stdout.strip()
+    )
+    pth = site_dir / "_lazyhook.pth"
+    assert r.stdout == f"lazyhook enabled: {pth}\n" and pth.exists()
+    status = other.run("-m", "lazyhook", "status", env=env).stdout
+    assert f"enabled: {pth}\n  in: the user site ({site_dir})\n" in status
+    assert f"read at start-up by {other.python}: yes" in status
+    assert "active in this interpreter: yes" in status
+    # ... and `python -s` (no user site) is told the truth as well.
+    status = other.run("-s", "-m", "lazyhook", "status", env=env).stdout
+    assert "found, but not in effect" in status and "(python -s or PYTHONNOUSERSITE)" in status
+    other.run("-m", "lazyhook", "disable", env=env)
+    assert not pth.exists()
+
+
+@pytest.mark.parametrize("flags", [(), ("-W", "error")])
+def test_pth_activation_warning_names_the_variable(venv: Venv, flags: tuple[str, ...]) -> None:
+    venv.run("-m", "lazyhook", "enable")
+    try:
+        env = venv.env(LAZYHOOK_MODE="bogus")
+        r = venv.run(*flags, "-c", "import lazyhook; print(lazyhook.is_installed())", env=env)
+    finally:
+        venv.run("-m", "lazyhook", "disable")
+    assert r.stdout == "True\n"  # started, activated, with the default mode
+    assert r.stderr == (
+        "<environment variable LAZYHOOK_MODE>:0: LazyhookWarning: "
+        "lazyhook: ignoring LAZYHOOK_MODE='bogus': use boundary or all\n"
+    )

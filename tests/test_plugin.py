@@ -1,0 +1,158 @@
+"""The pytest plugin in real pytest runs in a real venv (issue 17): ``--lazyhook`` is a plain
+flag, the patterns have their own option, the ini spellings, and the warning under coverage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from venv_support import Venv, shared_venv
+
+COVERAGE_MESSAGE = "lazyhook: coverage is measuring while lazyhook is active: a module"
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    return shared_venv(tmp_path_factory)
+
+
+# Each test module records whether its module-level imports were lazy when it was imported.
+TEST_A = """\
+import lazyhook
+import moda, modb
+
+LAZY = (lazyhook.is_lazy(moda), lazyhook.is_lazy(modb))
+
+def test_active():
+    assert lazyhook.is_installed()
+
+def test_lazy():
+    print("LAZY", LAZY)
+    assert LAZY == EXPECTED
+"""
+
+
+def project(root: Path, expected: tuple[bool, bool]) -> Path:
+    (root / "moda.py").write_text("A = 1\n")
+    (root / "modb.py").write_text("B = 1\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_a.py").write_text(f"EXPECTED = {expected!r}\n{TEST_A}")
+    # Outside tests/: collected only if `tests` is NOT taken as the directory to run.
+    (root / "other").mkdir()
+    (root / "other" / "test_other.py").write_text("def test_not_here():\n    assert False\n")
+    return root
+
+
+def pytest_in(venv: Venv, root: Path, *args: str, **env: str) -> tuple[int, str]:
+    r = venv.run(
+        "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args, cwd=root, env=venv.env(**env),
+        check=False,
+    )  # fmt: skip
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_lazyhook_flag_does_not_eat_the_test_path(venv: Venv, tmp_path: Path) -> None:
+    root = project(tmp_path, (True, True))
+    code, out = pytest_in(venv, root, "--lazyhook", "tests")
+    assert code == 0 and "2 passed" in out, out
+    assert "test_other" not in out  # `tests` was the path, not a pattern list
+    assert "lazyhook: include=* names=main" in out  # the report header: every module
+
+
+def test_include_option_and_ini(venv: Venv, tmp_path: Path) -> None:
+    root = project(tmp_path, (True, False))
+    code, out = pytest_in(venv, root, "--lazyhook-include=moda", "tests")
+    assert code == 0 and "2 passed" in out, out  # implies --lazyhook
+    assert "lazyhook: include=moda" in out
+    (root / "pytest.ini").write_text("[pytest]\nlazyhook = true\nlazyhook_include = moda\n")
+    code, out = pytest_in(venv, root, "tests")
+    assert code == 0 and "2 passed" in out, out
+    # Patterns alone in the ini file configure, they do not activate.
+    (root / "pytest.ini").write_text("[pytest]\nlazyhook_include = moda\n")
+    code, out = pytest_in(venv, root, "tests")
+    assert code == 1 and "2 failed" in out, out
+    code, out = pytest_in(venv, root, "--lazyhook", "tests")
+    assert code == 0 and "2 passed" in out, out
+    # The old `lazyhook = PATTERNS` spelling is refused, naming the new one.
+    (root / "pytest.ini").write_text("[pytest]\nlazyhook = moda\n")
+    code, out = pytest_in(venv, root, "tests")
+    assert code == 4 and "ini option lazyhook = 'moda'" in out and "lazyhook_include" in out, out
+    (root / "pytest.ini").write_text("[pytest]\nlazyhook = false\n")
+    code, out = pytest_in(venv, root, "tests")
+    assert code == 1 and "2 failed" in out and "lazyhook:" not in out, out
+
+
+CALC_TEST = """\
+import calc
+import calc.extra  # imported, never used
+
+def test_add():
+    assert calc.add(1, 2) == 3
+"""
+
+
+def coverage_project(root: Path) -> Path:
+    (root / "calc").mkdir()
+    (root / "calc" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")
+    (root / "calc" / "extra.py").write_text("def unused():\n    return 1\n\nX = unused()\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text(CALC_TEST)
+    return root
+
+
+def extra_percent(venv: Venv, root: Path) -> float:
+    venv.run("-m", "coverage", "json", "-q", "-o", "cov.json", cwd=root)
+    files = json.loads((root / "cov.json").read_text())["files"]
+    return float(files["calc/extra.py"]["summary"]["percent_covered"])
+
+
+def test_warns_once_when_coverage_measures(venv: Venv, tmp_path: Path) -> None:
+    root = coverage_project(tmp_path)
+    cov = ["-m", "coverage", "run", "--source=calc", "-m", "pytest", "-p", "no:cacheprovider"]
+    # Eager: calc.extra runs at its import.
+    r = venv.run(*cov, "tests", cwd=root)
+    assert "LazyhookWarning" not in r.stdout + r.stderr
+    assert extra_percent(venv, root) == 100.0
+    # Lazy: it never runs, so coverage differs, and the plugin says so once.
+    r = venv.run(*cov, "--lazyhook", "tests", cwd=root)
+    out = r.stdout + r.stderr
+    assert "1 passed" in out and out.count("LazyhookWarning") == 1, out
+    assert " ".join(COVERAGE_MESSAGE.split()[:8]) in " ".join(out.split())
+    assert extra_percent(venv, root) == 0.0
+    # Under -W error it is printed, not raised: the run goes on.
+    r = venv.run(*cov, "-W", "error", "--lazyhook", "tests", cwd=root)
+    assert "1 passed" in r.stdout and "LazyhookWarning" in r.stdout + r.stderr, r.stdout
+    # The documented switches silence it.
+    r = venv.run(*cov, "--lazyhook", "--lazyhook-coverage-ok", "tests", cwd=root)
+    assert "1 passed" in r.stdout and "LazyhookWarning" not in r.stdout + r.stderr
+    (root / "pytest.ini").write_text("[pytest]\nlazyhook_coverage_ok = true\n")
+    r = venv.run(*cov, "--lazyhook", "tests", cwd=root)
+    assert "1 passed" in r.stdout and "LazyhookWarning" not in r.stdout + r.stderr
+    (root / "pytest.ini").unlink()
+    # No coverage, no warning.
+    code, out = pytest_in(venv, root, "--lazyhook", "tests")
+    assert code == 0 and "LazyhookWarning" not in out, out
+    # Active since start-up (`lazyhook enable`), not through the plugin: the same warning.
+    venv.run("-m", "lazyhook", "enable")
+    try:
+        r = venv.run(*cov, "tests", cwd=root)
+        assert "1 passed" in r.stdout and (r.stdout + r.stderr).count("LazyhookWarning") == 1
+        r = venv.run(*cov, "tests", cwd=root, env=venv.env(LAZYHOOK_DISABLE="1"))
+        assert "1 passed" in r.stdout and "LazyhookWarning" not in r.stdout + r.stderr
+        assert extra_percent(venv, root) == 100.0
+    finally:
+        venv.run("-m", "lazyhook", "disable")
+
+
+def test_warns_under_pytest_cov(venv: Venv, tmp_path: Path) -> None:
+    root = coverage_project(tmp_path)
+    code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "tests")
+    assert code == 0 and out.count("LazyhookWarning") == 1, out
+    assert re.search(r"calc/extra.py +3 +3 +0%", out), out  # never executed
+    code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "-n", "2", "tests")
+    assert code == 0 and out.count("LazyhookWarning") == 1, out  # not once per worker
+    code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "--no-cov", "tests")
+    assert code == 0 and "LazyhookWarning" not in out, out
