@@ -82,13 +82,18 @@ def temp_prefix(path: str) -> str:
 
 
 def replace(
-    path: str, data: bytes, mode: int, before_replace: "Callable[[], None] | None" = None
+    path: str,
+    data: bytes,
+    mode: int,
+    before_replace: "Callable[[], None] | None" = None,
+    owner: "tuple[int, int] | None" = None,
 ) -> None:
     """Put *data* at *path* atomically, with permission bits *mode*.
 
     Raises ``OSError`` (the temp file is removed) if any step fails — ``CreateFailed`` if the
     temp file could not be created, ``Busy`` (Windows) if the target stayed open elsewhere;
-    the old file is then intact.  *before_replace* is a test hook, called between the
+    the old file is then intact.  *owner* ``(uid, gid)``: give the new file to them (root
+    keeping a user's file theirs).  *before_replace* is a test hook, called between the
     complete temp file and the replace (the window in which a writer can be killed).
     """
     directory = os.path.dirname(path)
@@ -100,6 +105,8 @@ def replace(
     try:
         try:
             _set_mode(fd, mode)
+            if owner is not None:
+                os.fchown(fd, *owner)
             view = memoryview(data)
             written = 0
             while written < len(data):

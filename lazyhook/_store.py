@@ -287,16 +287,20 @@ class Store:
             if parsed == "foreign":
                 return ("foreign", b"", [], [], 0)
             status, detail = "corrupt", parsed
+        if status == "refused" or detail == "not a regular file":
+            # Not ours to trust: moved aside (then rebuilt) where that is safe, else reported
+            # once across runs (_refused).
+            from lazyhook import _refused
+
+            if _refused.move_aside(self.path, detail):
+                return EMPTY
+            _refused.report(self.path, detail)
+            return ("refused", b"", [], [], 0)
         if status == "corrupt":
             _warn(
                 f"store-corrupt:{self.path}",
                 f"lazyhook: ignoring unusable name cache {self.path} ({detail}); "
                 "it will be rebuilt on the next write",
-            )
-        elif status == "refused":
-            _warn(
-                f"store-refused:{self.path}",
-                f"lazyhook: refusing to use name cache {self.path} ({detail})",
             )
         return (status, b"", [], [], 0)
 

@@ -151,9 +151,6 @@ def _write(
         snap = store._read(verify_index=True)
         if snap[0] == "refused":
             raise WriteFailed("refused", "already reported", warn=False)
-        if snap[0] == "corrupt" and os.path.isdir(store.path):
-            # No replace can put a file where a directory is; the read already warned.
-            raise WriteFailed("directory", "already reported", warn=False)
         _atomic.remove_stale_temps(store.path)
         try:
             data, keys = _merge.merge(
@@ -161,8 +158,9 @@ def _write(
             )
         except OverflowError as exc:
             raise WriteFailed("too-large", str(exc)) from None
+        mode, owner = _keep(store.path, shared)
         try:
-            _atomic.replace(store.path, data, 0o644 if shared else 0o600, hooks.before_replace)
+            _atomic.replace(store.path, data, mode, hooks.before_replace, owner)
         except _atomic.Busy as exc:
             # The target stayed open in another process through every retry: give up
             # silently, the next write will try again.
@@ -218,17 +216,41 @@ def _prepare_directory(store: "_store.Store", shared: bool) -> None:
             pass  # readers of other users will then miss: not worth failing the write
 
 
+def _keep(path: str, shared: bool) -> "tuple[int, tuple[int, int] | None]":
+    """The mode (and, for root, the owner) of the new file: what the file it replaces had,
+    if others could read it — a write never narrows a shared cache (a root run in a Docker
+    image built with ``cache warm --shared``) nor takes it from its owner."""
+    mode = 0o644 if shared else 0o600
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return mode, None
+    if not stat.S_ISREG(st.st_mode):
+        return mode, None
+    if st.st_mode & 0o044:
+        mode = stat.S_IMODE(st.st_mode) & 0o644 | 0o600
+    owner = None
+    if os.name != "nt" and os.geteuid() == 0 and st.st_uid != 0:
+        owner = (st.st_uid, st.st_gid)
+    return mode, owner
+
+
 def _take_lock(store: "_store.Store") -> "int | None":
     """The writer lock's descriptor, or None: write without it (see ``_lock``)."""
     path = store.lock_path()
-    try:
-        return _lock.acquire(path, _store.trusted)
-    except _lock.Refused as exc:
-        _warn(f"store-refused:{path}", f"lazyhook: refusing to use lock file {path} ({exc})")
-        raise WriteFailed("refused", str(exc), warn=False) from None
-    except _lock.TimedOut:
-        _warn(
-            "store-lock-timeout",
-            f"lazyhook: waited {_lock.TIMEOUT:g} s for {path}; writing without the lock",
-        )
-        return None
+    for _ in range(2):
+        try:
+            return _lock.acquire(path, _store.trusted)
+        except _lock.Refused as exc:
+            from lazyhook import _refused
+
+            if not _refused.move_aside(path, str(exc)):
+                _refused.report(path, str(exc))
+                raise WriteFailed("refused", str(exc), warn=False) from None
+        except _lock.TimedOut:
+            _warn(
+                "store-lock-timeout",
+                f"lazyhook: waited {_lock.TIMEOUT:g} s for {path}; writing without the lock",
+            )
+            return None
+    return None

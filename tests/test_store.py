@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import types
@@ -49,6 +50,8 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> None:
     # warn_once remembers causes per process; each test starts with a clean slate.
     monkeypatch.setattr(W, "_reported", set())
     monkeypatch.setattr(_store_write, "hooks", _store_write.Hooks())
+    # Markers of refused caches go to the user's cache directory: a private one per test.
+    monkeypatch.setenv("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="xdg-"))
 
 
 @contextmanager
@@ -480,15 +483,22 @@ def test_ref_to_unfinished_tuple_would_crash_marshal_but_not_the_store(path: str
     assert safe.stdout.strip() == "None"
 
 
+def aside(path: str) -> list[str]:
+    """What was moved aside from *path* (``<name>.refused.<time>.<pid>``)."""
+    directory, base = os.path.split(path)
+    return [n for n in os.listdir(directory) if n.startswith(base + ".refused.")]
+
+
 def test_directory_in_place_of_the_file(path: str) -> None:
+    # In this user's own directory, moving it aside is safe: moved, and the cache rebuilt.
     os.makedirs(path)
     with lazy_warnings() as got:
         store = Store(path)
-        assert store.status() == "corrupt" and store.get("x") is None
-        assert store.write({"x": 1}) is False
-        assert store.write({"x": 1}) is False
-    assert len(got) == 1 and "not a regular file" in got[0]  # one warning, not one per write
-    assert os.path.isdir(path) and temps(path) == []
+        assert store.status() == "missing" and store.get("x") is None
+        assert store.write({"x": 1}) is True
+    assert len(got) == 1 and "moved aside" in got[0] and "not a regular file" in got[0]
+    assert os.path.isfile(path) and len(aside(path)) == 1 and temps(path) == []
+    assert Store(path).get("x") == 1
 
 
 def test_directory_appearing_before_the_replace(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -511,8 +521,8 @@ def test_fifo_in_place_of_the_file_does_not_block(path: str) -> None:
     os.makedirs(os.path.dirname(path))
     os.mkfifo(path)
     with lazy_warnings() as got:
-        assert Store(path).status() == "corrupt"
-    assert len(got) == 1
+        assert Store(path).status() == "missing"  # opened without blocking, moved aside
+    assert len(got) == 1 and len(aside(path)) == 1
 
 
 def test_unreadable_file(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -562,80 +572,104 @@ def test_shared_modes_and_trust_by_other_users(path: str, monkeypatch: pytest.Mo
 
 @pytest.mark.parametrize("target", ["dir", "file"])
 @pytest.mark.parametrize("bits", [0o020, 0o002])
-def test_group_or_other_writable_is_refused(path: str, target: str, bits: int) -> None:
+def test_group_or_other_writable(path: str, target: str, bits: int) -> None:
     data = written(path)
     victim = os.path.dirname(path) if target == "dir" else path
     os.chmod(victim, stat.S_IMODE(os.stat(victim).st_mode) | bits)
     with lazy_warnings() as got:
         store = Store(path)
-        assert store.status() == "refused" and store.get("pkg") is None
-        assert store.write({"x": 1}) is False
-        assert Store(path).write({"x": 1}) is False
-    assert len(got) == 1 and path in got[0]
-    assert open(path, "rb").read() == data and temps(path) == []
+        if target == "file":  # in this user's own directory: moved aside, rebuilt
+            assert store.status() == "missing" and store.write({"x": 1}) is True
+            assert len(aside(path)) == 1 and Store(path).get("x") == 1
+        else:  # a directory others can write to: nothing in it can be trusted or moved
+            assert store.status() == "refused" and store.get("pkg") is None
+            assert store.write({"x": 1}) is False
+            assert Store(path).write({"x": 1}) is False
+            assert open(path, "rb").read() == data and aside(path) == []
+    assert len(got) == 1 and path in got[0] and temps(path) == []
 
 
-def test_untrusted_lock_file_refuses_the_write(path: str) -> None:
-    data = written(path)
+def test_untrusted_lock_file_is_moved_aside(path: str) -> None:
+    written(path)
     os.chmod(path + ".lock", 0o666)
     with lazy_warnings() as got:
         store = Store(path)
         assert store.get("pkg") == VALUES["pkg"]  # readers never touch the lock
-        assert store.write({"x": 1}) is False
-        assert store.write({"x": 1}) is False
-    assert len(got) == 1 and path + ".lock" in got[0]
-    assert open(path, "rb").read() == data and temps(path) == []
+        assert store.write({"x": 1}) is True
+        assert store.write({"y": 1}) is True
+    assert len(got) == 1 and path + ".lock" in got[0] and "moved aside" in got[0]
+    assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == 0o600
+    assert len(aside(path + ".lock")) == 1 and temps(path) == []
 
 
-def test_owned_by_another_user_is_refused(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_owned_by_another_user(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     data = written(path)
     if IS_ROOT:
-        # As root the file can really belong to someone else; then pretend to be that user.
+        # As root the file can really belong to someone else: in root's own directory it
+        # is moved aside and the cache rebuilt.
         os.chown(path, 4242, 4242)
         with lazy_warnings() as got:
-            assert Store(path).status() == "refused"  # neither ours nor root's
-            assert Store(path).write({"x": 1}) is False
-        assert len(got) == 1 and path in got[0]
-        W._reported.clear()
-        monkeypatch.setattr(os, "getuid", lambda: 4242)
-        with lazy_warnings() as got:
-            assert Store(path).status() == "ok"  # now it is "ours" (the dir is root's: trusted)
-        assert got == []
+            assert Store(path).status() == "missing"  # neither ours nor root's: moved aside
+            assert Store(path).write({"x": 1}) is True
+        assert len(got) == 1 and path in got[0] and len(aside(path)) == 1
     else:
-        # Pretend to be another user: the real user's file and directory are foreign.
+        # Pretend to be another user: the real user's file and directory are foreign, and
+        # nothing in someone else's directory is moved.
         monkeypatch.setattr(os, "getuid", lambda: os.stat(path).st_uid + 1)
         with lazy_warnings() as got:
             assert Store(path).status() == "refused"
             assert Store(path).write({"x": 1}) is False
         assert len(got) == 1 and path in got[0]
-    assert open(path, "rb").read() == data
+        assert open(path, "rb").read() == data
 
 
-def test_symlink_in_place_of_the_cache_is_refused(path: str, tmp_path: object) -> None:
+def test_a_refused_cache_is_reported_once_across_runs(path: str) -> None:
+    written(path)
+    directory = os.path.dirname(path)
+    os.chmod(directory, 0o777)  # nothing in it can be trusted, nor moved
+    try:
+        with lazy_warnings() as got:
+            assert Store(path).status() == "refused"
+        assert len(got) == 1 and "remembered in" in got[0]
+        W._reported.clear()  # a later run: a fresh process would have an empty set
+        with lazy_warnings() as got:
+            assert Store(path).status() == "refused"
+        assert got == []  # the marker in this user's cache directory remembers it
+        os.chmod(path, 0o640)  # the refused file changed: worth one more warning
+        W._reported.clear()
+        with lazy_warnings() as got:
+            Store(path).status()
+        assert len(got) == 1
+    finally:
+        os.chmod(directory, 0o700)
+
+
+def test_symlink_in_place_of_the_cache_is_moved_aside(path: str, tmp_path: object) -> None:
     real = os.path.join(str(tmp_path), "elsewhere.cache")
     data = written(real)
     os.makedirs(os.path.dirname(path))
     os.symlink(real, path)
     with lazy_warnings() as got:
         store = Store(path)
-        assert store.status() == "refused" and store.get("pkg") is None
-        assert store.write({"x": 1}) is False
+        assert store.status() == "missing" and store.get("pkg") is None
+        assert store.write({"x": 1}) is True
     assert len(got) == 1 and "symbolic link" in got[0]
-    assert os.path.islink(path) and open(real, "rb").read() == data
+    assert not os.path.islink(path) and open(real, "rb").read() == data
+    assert os.path.islink(os.path.join(os.path.dirname(path), aside(path)[0]))
 
 
-def test_symlink_in_place_of_the_lock_is_refused(path: str, tmp_path: object) -> None:
+def test_symlink_in_place_of_the_lock_is_moved_aside(path: str, tmp_path: object) -> None:
     data = written(path)
     victim = os.path.join(str(tmp_path), "victim")
     os.unlink(path + ".lock")
     os.symlink(victim, path + ".lock")
     with lazy_warnings() as got:
-        assert Store(path).write({"x": 1}) is False
-        assert Store(path).write({"x": 1}) is False
+        assert Store(path).write({"x": 1}) is True
+        assert Store(path).write({"y": 1}) is True
     assert len(got) == 1 and "lock" in got[0]
     assert not os.path.exists(victim)  # not created through the link
-    assert open(path, "rb").read() == data and temps(path) == []
-    assert Store(path).get("pkg") == VALUES["pkg"]  # reading never needs the lock
+    assert not os.path.islink(path + ".lock") and temps(path) == []
+    assert Store(path).get("pkg") == VALUES["pkg"] and len(data) > 0
 
 
 # --------------------------------------------------------------------------- write failures

@@ -1,0 +1,296 @@
+"""The name cache never lies, not even by omission (issue 14).
+
+Each case makes an entry wrong the way real life does (a star-imported module now found
+elsewhere, a submodule bound by the import system, an unusual star-import spelling, an edit
+that keeps size and mtime, a forged omission) and checks, in fresh interpreters, that the next
+run behaves as eager Python does — at most one failing run — and that ``cache verify`` says
+what the entry says.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import RUN, Sandbox
+
+STAR_A = {"a.py": RUN + "from b import *\n", "b.py": RUN + "def OLD():\n    return 'old'\n"}
+USE_A = """
+import lazyhook
+lazyhook.install()
+from a import *
+print(sorted(k for k in globals() if k.isupper()))
+"""
+
+
+def names_of(r: object) -> str:
+    return r.lines[0]  # type: ignore[attr-defined,no-any-return]
+
+
+def test_a_star_dependency_now_found_elsewhere_invalidates(sandbox: Sandbox) -> None:
+    sandbox.write(STAR_A)
+    sandbox.run(USE_A)
+    assert sandbox.run(USE_A).runs == []  # warm: lazy
+    # A package b/ now shadows b.py (a directory package wins in the same directory).
+    sandbox.write({"b/__init__.py": RUN + "def NEW():\n    return 'new'\n"})
+    r = sandbox.run(USE_A)
+    assert names_of(r) == "['NEW']" and r.runs == ["a", "b"]
+    assert sandbox.run(USE_A).runs == []  # relearned: lazy again
+    # The PYTHONPATH order changes: another directory's b comes first.
+    other = sandbox.path / "other"
+    other.mkdir()
+    (other / "b.py").write_text(RUN + "def FIRST():\n    return 1\n")
+    env = sandbox.env(PYTHONPATH=os.pathsep.join([str(other), sandbox.env()["PYTHONPATH"]]))
+    r = sandbox.run(USE_A, env=env)
+    assert names_of(r) == "['FIRST']"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "x = 1; from b import *",
+        "from b import *; y = 2",
+        "if True:\n    from b import *",
+        "from b import*",
+        "from\tb import *",
+        "from b \\\n    import *",
+        "try:\n    from b import *\nexcept ImportError:\n    pass",
+    ],
+)
+def test_every_star_import_spelling_is_tracked(sandbox: Sandbox, spelling: str) -> None:
+    sandbox.write({"a.py": RUN + spelling + "\n", "b.py": RUN + "def OLD():\n    pass\n"})
+    sandbox.run(USE_A)
+    assert sandbox.run(USE_A).runs == []
+    (sandbox.src / "b.py").write_text(RUN + "def OLD():\n    pass\ndef ADDED():\n    pass\n")
+    r = sandbox.run(USE_A)
+    assert names_of(r) == "['ADDED', 'OLD']"
+
+
+def test_a_missing_star_dependency_in_try_is_checked_to_stay_missing(sandbox: Sandbox) -> None:
+    code = "try:\n    from optional_b import *\nexcept ImportError:\n    pass\nOWN = 1\n"
+    sandbox.write({"a.py": RUN + code})
+    sandbox.run(USE_A)
+    assert names_of(sandbox.run(USE_A)) == "['OWN']"
+    sandbox.write({"optional_b.py": "def APPEARED():\n    pass\n"})  # now installed
+    assert names_of(sandbox.run(USE_A)) == "['APPEARED', 'OWN']"
+
+
+def test_all_taken_from_a_dotted_submodule_is_tracked(sandbox: Sandbox) -> None:
+    sandbox.write(
+        {
+            "pk/__init__.py": RUN
+            + "import pk.sub\nfrom pk.sub import *\n__all__ = pk.sub.__all__\n",
+            "pk/sub.py": RUN + "__all__ = ['A']\ndef A():\n    pass\ndef B():\n    pass\n",
+        }
+    )
+    code = USE_A.replace("from a import *", "from pk import *")
+    sandbox.run(code)
+    assert names_of(sandbox.run(code)) == "['A']"
+    (sandbox.src / "pk/sub.py").write_text(
+        RUN + "__all__ = ['A', 'B']\ndef A():\n    pass\ndef B():\n    pass\n"
+    )
+    assert names_of(sandbox.run(code)) == "['A', 'B']"
+
+
+def test_a_sourceless_module_is_tracked(sandbox: Sandbox) -> None:
+    sandbox.write({"a.py": RUN + "from binb import *\n", "binb_src.py": "def OLD():\n    pass\n"})
+
+    def compile_b(text: str) -> None:
+        src = sandbox.src / "binb_src.py"
+        src.write_text(text)
+        import py_compile
+
+        py_compile.compile(str(src), cfile=str(sandbox.src / "binb.pyc"), doraise=True)
+
+    compile_b("def OLD():\n    pass\n")
+    sandbox.run(USE_A)
+    assert sandbox.run(USE_A).runs == []
+    time.sleep(0.01)
+    compile_b("def OLD():\n    pass\ndef FROM_PYC():\n    pass\n")
+    assert names_of(sandbox.run(USE_A)) == "['FROM_PYC', 'OLD']"
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(sandbox: Sandbox) -> None:
+    sandbox.write({"a.py": RUN + "from b import *\n", "b.py": RUN + "def AAA():\n    pass\n"})
+    sandbox.run(USE_A)
+    b = sandbox.src / "b.py"
+    st = b.stat()
+    b.write_text(RUN + "def BBB():\n    pass\n")  # same size
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns))  # touch -d back to the old time
+    assert b.stat().st_size == st.st_size and b.stat().st_mtime_ns == st.st_mtime_ns
+    assert names_of(sandbox.run(USE_A)) == "['BBB']"
+
+
+def test_a_copy_or_chmod_that_keeps_the_content_keeps_the_entry(sandbox: Sandbox) -> None:
+    sandbox.write({"a.py": RUN + "from b import *\n", "b.py": RUN + "def AAA():\n    pass\n"})
+    sandbox.run(USE_A)
+    b = sandbox.src / "b.py"
+    st = b.stat()
+    data = b.read_bytes()
+    b.unlink()  # a new inode and ctime, as after `COPY --from` or a pulled image
+    b.write_bytes(data)
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.chmod(b, 0o644)
+    assert b.stat().st_ino != st.st_ino or b.stat().st_ctime_ns != st.st_ctime_ns
+    r = sandbox.run(USE_A)
+    assert r.runs == [] and names_of(r) == "['AAA']"  # still lazy: the digest matched
+
+
+def test_submodules_are_not_learned_as_names_of_their_package(sandbox: Sandbox) -> None:
+    sandbox.write({"pk/__init__.py": RUN + "X = 1\n", "pk/sub.py": RUN + "Y = 2\n"})
+    learn = "import lazyhook\nlazyhook.install()\nimport pk.sub\nprint(pk.X)\n"
+    sandbox.run(learn)  # pk runs after the import system bound `sub` on it
+    r = sandbox.run(
+        "import lazyhook, types\nlazyhook.install()\nfrom pk import sub\n"
+        "print(isinstance(sub, types.ModuleType), sub.__name__, sub.Y)\n"
+    )
+    assert r.lines == ["True pk.sub 2"]
+    r = sandbox.run(
+        "import lazyhook\nlazyhook.install()\nsub = 'mine'\nfrom pk import *\nprint(sub)\n"
+    )
+    assert r.lines == ["mine"]  # eagerly too: pk.sub was never imported in this process
+    r = sandbox.run(
+        "import lazyhook\nlazyhook.install()\nimport pk.sub\nfrom pk import *\n"
+        "import types\nprint(isinstance(sub, types.ModuleType), sub is pk.sub)\n"
+    )
+    assert r.lines == ["True True"]  # bound as the eager star import binds it
+
+
+FORGE = """
+import lazyhook
+c = lazyhook.name_cache()
+s = c.raw({module!r})
+keep = [i for i, n in enumerate(s.names) if n != {drop!r}]
+s.names = tuple(s.names[i] for i in keep)
+s.kinds = "".join(s.kinds[i] for i in keep)
+c.put({module!r}, s)
+print(c.flush())
+"""
+
+
+def test_an_omission_costs_at_most_one_failing_run(sandbox: Sandbox) -> None:
+    sandbox.write({"a.py": RUN + "def KEPT():\n    pass\ndef DROPPED():\n    return 5\n"})
+    code = "import lazyhook\nlazyhook.install()\nfrom a import *\nprint(DROPPED())\n"
+    sandbox.run(code)
+    assert sandbox.run(FORGE.format(module="a", drop="DROPPED")).lines == ["True"]
+    first = sandbox.run(code, check=False)  # the lie: NameError before a runs
+    assert first.returncode == 1 and "NameError" in first.err
+    second = sandbox.run(code)  # the uncaught NameError invalidated the entry: fine now
+    assert second.lines == ["5"]
+
+
+def test_an_omission_is_repaired_when_the_module_runs(sandbox: Sandbox) -> None:
+    sandbox.write({"a.py": RUN + "def KEPT():\n    pass\ndef DROPPED():\n    return 5\n"})
+    code = (
+        "import lazyhook\nlazyhook.install()\nfrom a import *\nKEPT()\n"
+        "print(DROPPED())\n"  # a ran at KEPT(): the star import's namespace was repaired
+    )
+    sandbox.run(code)
+    sandbox.run(FORGE.format(module="a", drop="DROPPED"))
+    r = sandbox.run(code)
+    assert r.lines == ["5"] and r.err.count("LazyhookWarning") == 1 and "repaired" in r.err
+    r = sandbox.run(code)
+    assert r.lines == ["5"] and r.err == ""
+
+
+def test_cache_verify_checks_the_same_rule(sandbox: Sandbox) -> None:
+    sandbox.write(STAR_A)
+    sandbox.run(USE_A)
+    verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
+    ok = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert ok.returncode == 0 and "0 stale" in ok.stdout, ok.stdout + ok.stderr
+    sandbox.write({"b/__init__.py": RUN + "def NEW():\n    pass\n"})  # shadows b.py
+    bad = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert bad.returncode == 1 and "stale: a" in bad.stdout, bad.stdout + bad.stderr
+
+
+def test_a_huge_cache_file_is_never_read_whole(sandbox: Sandbox) -> None:
+    sandbox.write(STAR_A)
+    sandbox.run(USE_A)
+    (path,) = sandbox.cache.glob("*.lzc")
+    with open(path, "r+b") as f:
+        f.truncate(1 << 30)  # 1 GiB, sparse
+    r = sandbox.run(
+        "import resource, time\nt = time.monotonic()\n"
+        + USE_A
+        + "print(time.monotonic() - t < 5, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    fast, maxrss_kib = r.lines[1].split()
+    assert fast == "True" and int(maxrss_kib) < 200_000, r.lines  # far below 1 GiB
+    assert r.err.count("LazyhookWarning") == 1 and "over the cache's limit" in r.err
+
+
+def _as_nobody_python() -> str | None:
+    """An interpreter both root and the user ``nobody`` can run (the cache file is keyed by
+    the interpreter and its prefix, so both must use the same one)."""
+    import shutil
+
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("setpriv"):
+        return None
+    for python in (sys.executable, shutil.which("python3") or ""):
+        probe = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c",
+                 "import sys; assert sys.version_info >= (3, 10)"]  # fmt: skip
+        if python and subprocess.run(probe, capture_output=True).returncode == 0:
+            return python
+    return None
+
+
+NOBODY_PYTHON = _as_nobody_python()
+
+
+@pytest.mark.skipif(NOBODY_PYTHON is None, reason="needs root, setpriv and a second user")
+def test_a_root_run_keeps_a_shared_cache_shared(tmp_path_factory: pytest.TempPathFactory) -> None:
+    import shutil
+    import stat
+    import tempfile
+
+    from conftest import ROOT
+
+    base = tempfile.mkdtemp(prefix="lazyhook-shared-", dir="/tmp")  # nobody can reach it
+    try:
+        os.chmod(base, 0o755)
+        src, cache, home = (os.path.join(base, d) for d in ("src", "cache", "home"))
+        os.makedirs(src)
+        os.makedirs(home, mode=0o777)
+        os.chmod(home, 0o777)
+        for name in ("shm_a", "shm_b"):
+            with open(os.path.join(src, f"{name}.py"), "w") as f:
+                f.write("def f():\n    return 1\n")
+        env = {"PATH": os.environ["PATH"], "HOME": home, "PYTHONPATH": f"{src}:{ROOT}",
+               "LAZYHOOK_CACHE_DIR": cache, "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        py = str(NOBODY_PYTHON)
+
+        def run(*argv: str, user: bool = False) -> subprocess.CompletedProcess[str]:
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if user else []
+            return subprocess.run(
+                [*prefix, py, *argv], capture_output=True, text=True, env=env, cwd=base
+            )
+
+        assert run("-m", "lazyhook", "cache", "warm", "--shared", "shm_a").returncode == 0
+        (path,) = [os.path.join(cache, n) for n in os.listdir(cache) if n.endswith(".lzc")]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        # An ordinary root run that learns one new module rewrites the file...
+        learn = run("-c", "import lazyhook; lazyhook.install()\nimport shm_b\nshm_b.f()\n")
+        assert learn.returncode == 0 and learn.stderr == "", learn.stderr
+        assert "shm_b" in lazyhook_entries(py, env)
+        # ... and it stays readable by everyone, and root's.
+        st = os.stat(path)
+        assert stat.S_IMODE(st.st_mode) == 0o644 and st.st_uid == 0
+        user = run(
+            "-c",
+            "import lazyhook; lazyhook.install()\nfrom shm_a import f\nfrom shm_b import f as g\n"
+            "print(lazyhook.is_lazy(f), lazyhook.is_lazy(g))\n",
+            user=True,
+        )
+        assert user.stdout == "True True\n" and user.stderr == "", user.stdout + user.stderr
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def lazyhook_entries(python: str, env: dict[str, str]) -> list[str]:
+    code = "import lazyhook; print(lazyhook.name_cache().entries())"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
+    return out.stdout  # type: ignore[return-value]
