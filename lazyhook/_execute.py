@@ -33,6 +33,7 @@ else:
     _ModuleType = type(sys)
 
 _mod_getattr = _ModuleType.__getattribute__
+ABSENT = object()  # an attribute that is not there (early writes: a delete, or no original)
 _names_mod: "ModuleType | None" = None  # lazyhook._names, once the first lazy name exists
 
 
@@ -71,6 +72,7 @@ class LazyState:
         "statement",
         "lazy_class",
         "importer",
+        "early_writes",
     )
 
     def __init__(
@@ -97,6 +99,10 @@ class LazyState:
         # own __class__ (gh-117182), the class is left alone when the body is done.
         self.lazy_class: type = type(module)
         self.importer: dict[str, object] | None = None  # the importing module's globals
+        # Writes of the import system's attributes made before the body ran (``_module``):
+        # name -> (the value before the first such write, the value written; ABSENT for a
+        # delete).  The body runs with the originals and the writes land after it, as eagerly.
+        self.early_writes: dict[str, tuple[object, object]] = {}
 
     def real_value(self, name: str) -> object:
         """The hook ``_names`` calls: the real object for lazy name *name* of this module.
@@ -262,6 +268,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     if not st.checked and st.settings.names is not False:
         entry(st)  # so that a module run for any reason records its names when needed
     st.snapshot = dict(d)
+    _swap_early_writes(st, d, 0)  # the body sees what the import system set, as eagerly
     entry_before = sys.modules.get(st.name)  # mock.patch.dict(sys.modules) may hold a fake
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
@@ -292,8 +299,21 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     if rep is not None:
         rep.seconds = time.perf_counter() - t0
     body_names = tuple(d)
+    _swap_early_writes(st, d, 1)
+    st.early_writes.clear()
     _finish(st, entry_before, body_names)
     return body_names
+
+
+def _swap_early_writes(st: LazyState, d: "dict[str, object]", which: int) -> None:
+    """Put the early-written attributes to their originals (*which* 0: before the body) or to
+    the values written (1: after it)."""
+    for name, values in st.early_writes.items():
+        value = values[which]
+        if value is ABSENT:
+            d.pop(name, None)
+        else:
+            d[name] = value
 
 
 def reset(st: LazyState, d: "dict[str, object]") -> None:

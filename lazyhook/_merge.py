@@ -33,7 +33,11 @@ def merge(
     """The new file's bytes and keys: *snap*'s entries, *removed* dropped, *fresh* (key ->
     marshal blob) added or replaced, *fresh* and *touched* stamped *now*, caps enforced."""
     region_ok = region_intact(snap)
-    if region_ok and len(fresh) + len(removed) <= SPLICE_MAX:
+    # Splicing inserts by binary search: only into a strictly sorted key list.  A forged index
+    # (checksums recomputed) may list keys out of order; the rebuild sorts them.
+    keys = snap[2]
+    in_order = all(a < b for a, b in zip(keys, keys[1:], strict=False))
+    if region_ok and in_order and len(fresh) + len(removed) <= SPLICE_MAX:
         spliced = _splice(snap, fresh, removed, touched, now, max_entries, max_bytes)
         if spliced is not None:
             return spliced

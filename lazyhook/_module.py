@@ -7,7 +7,8 @@ object for one name), with its class switched to ``_LazyModule`` until its body 
   run it; a from-import's reads are answered from the name cache (``_from_import``); any other
   read, ``dir()``, a write or a delete runs the body first (``_execute``), as the eager import
   would have — except the import system's own binding of a submodule on its parent, which is
-  kept aside until the parent has run.
+  kept aside until the parent has run, and a write of an attribute the import system set
+  (``__file__``, ``__path__``...), which lands at once and again after the body.
 * An *eager* import of an already-lazy module runs it: ``importlib.import_module()``,
   ``__import__()``, and an import statement the policy keeps eager (in a function, in
   ``try``, inside the same package in boundary mode).  The import system reads the module's
@@ -30,6 +31,7 @@ from _thread import get_ident
 from lazyhook import _interp
 from lazyhook._config import Settings
 from lazyhook._execute import (
+    ABSENT,
     LazyState,
     ModuleReport,
     _forward,
@@ -75,7 +77,13 @@ _PROBES = frozenset(
      "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
 )  # fmt: skip
 
-_NO = object()
+# Written without running the body (regrtest makes every module's __file__ absolute, walking
+# sys.modules): the import system's attributes, readable without running it too.  The body
+# still runs with the original values, and the writes land after it (_execute), as eagerly.
+_EARLY_WRITES = frozenset(
+    {"__file__", "__cached__", "__path__", "__loader__", "__package__", "__warningregistry__"}
+)
+_NO = ABSENT
 _PROBE, _FROM, _STAR = _interp.PROBE, _interp.FROM, _interp.STAR
 
 
@@ -151,6 +159,12 @@ def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -
     if st is not None and st.owner != get_ident():
         if frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED and value is not _NO:
             st.submodules[name] = value
+            return
+        d = _mod_getattr(module, "__dict__")
+        if name in _EARLY_WRITES and st.owner is None and (value is not _NO or name in d):
+            before = st.early_writes.get(name, (d.get(name, _NO), None))[0]
+            st.early_writes[name] = (before, value)
+            d.pop(name, None) if value is _NO else d.__setitem__(name, value)
             return
         execute(st, frame)
     if type(module) is _LazyModule:  # the body itself, or still initialising in a cycle

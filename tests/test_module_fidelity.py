@@ -8,9 +8,12 @@ exit status, stdout and stderr must be identical.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 from conftest import RUN, Sandbox, same_outcome
@@ -36,6 +39,39 @@ def test_attribute_writes_and_deletes_are_kept(sandbox: Sandbox) -> None:
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["False False DEBUG=True False"]
     same_outcome(eager, cold, warm)
+
+
+def test_writing_import_system_attributes_does_not_run_the_body(sandbox: Sandbox) -> None:
+    # regrtest's setup walks sys.modules making every __file__ and __path__ absolute: running
+    # bodies from that walk grew sys.modules under it ("dictionary changed size").  Eagerly the
+    # body saw the original values and the writes came after it.
+    sandbox.write(
+        {
+            "walked/__init__.py": RUN + "SEEN = (__file__, list(__path__))\nimport json\n",
+            "flat.py": RUN + "SEEN = __file__\nimport csv\n",
+        }
+    )
+    code = (
+        INSTALL
+        + """
+        import os, sys
+        import walked, flat
+        for module in sys.modules.values():
+            mine = module.__name__ in ("walked", "flat")
+            if hasattr(module, "__path__") and mine:
+                module.__path__ = ["/moved/" + os.path.basename(p) for p in module.__path__]
+            if getattr(module, "__file__", None) and mine:
+                module.__file__ = "/moved/" + os.path.basename(module.__file__)
+        print("walked", walked.__file__, walked.__path__)
+        print("seen", os.path.basename(walked.SEEN[0]), walked.SEEN[1] == walked.__path__)
+        print("flat", flat.__file__, os.path.basename(flat.SEEN), flat.__file__)
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[-1] == "flat /moved/flat.py flat.py /moved/flat.py", eager.out + eager.err
+    same_outcome(eager, cold, warm)
+    # The walk itself ran nothing: the bodies ran at the prints.
+    assert cold.runs == ["walked", "flat"], cold.out
 
 
 def test_the_import_system_binding_a_submodule_does_not_run_the_parent(
@@ -260,3 +296,57 @@ def test_a_signal_handler_using_a_lazy_module_never_deadlocks(sandbox: Sandbox) 
     for _ in range(5):
         r = sandbox.run(SIGNALS, timeout=30)
         assert r.lines == ["used [3]"], r.out + r.err
+
+
+def _stdlib_modules_that_warn_when_imported() -> list[str]:
+    """Standard modules of this Python whose module-level code calls ``warn``/``_deprecated``
+    (deprecated modules: their import warns)."""
+    lib = sysconfig.get_paths()["stdlib"]
+    found = set()
+    for root, dirs, files in os.walk(lib):
+        dirs[:] = [d for d in dirs if d not in ("test", "tests", "idlelib", "site-packages")]
+        for file in files:
+            if not file.endswith(".py"):
+                continue
+            path = os.path.join(root, file)
+            try:
+                tree = ast.parse(open(path, encoding="utf-8").read())
+            except (SyntaxError, UnicodeDecodeError):
+                continue
+            stack: list[ast.AST] = list(tree.body)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    continue
+                if isinstance(node, ast.Call):
+                    fn = node.func
+                    called = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+                    if called in ("warn", "_deprecated", "warn_explicit"):
+                        name = os.path.relpath(path, lib)[:-3].replace(os.sep, ".")
+                        found.add(name.removesuffix(".__init__"))
+                stack.extend(ast.iter_child_nodes(node))
+    return sorted(found)
+
+
+def test_standard_modules_that_warn_when_imported_stay_eager() -> None:
+    from lazyhook._config import IGNORE, matches
+
+    warning = _stdlib_modules_that_warn_when_imported()
+    assert warning, "the scan found nothing: it is broken"
+    assert [m for m in warning if not matches(m, IGNORE)] == []
+
+
+def test_a_deprecated_module_imported_and_unused_warns_as_eagerly(sandbox: Sandbox) -> None:
+    # Deferred and never used, its DeprecationWarning would never come (pytest's summary of a
+    # project importing imghdr lost it; under -W error the import no longer failed).
+    importable = [
+        m for m in _stdlib_modules_that_warn_when_imported() if importlib.util.find_spec(m)
+    ]
+    target = importable[0]
+    sandbox.write({"uses_old.py": f"import {target}\nVALUE = 1\n"})
+    code = INSTALL + "import uses_old\nprint(uses_old.VALUE)\n"
+    eager, cold, warm = sandbox.eager_cold_warm(
+        code, env={"PYTHONWARNINGS": "always::DeprecationWarning"}
+    )
+    assert "DeprecationWarning" in eager.err, eager.err
+    same_outcome(eager, cold, warm)

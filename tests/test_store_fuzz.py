@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -96,6 +96,9 @@ def exercise(data: bytes, write: bool = False) -> dict[str, object]:
         found: dict[str, object] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Once untraced: one-time costs (a first warning, a module the reader imports only
+            # for some files) are not what the bound is about; a second load repeats the rest.
+            Store(path).load()
             tracemalloc.start()
             try:
                 store = Store(path)
@@ -190,6 +193,9 @@ def mutate(data: bytearray, op: tuple[str, int, Any]) -> None:
 
 @fuzz
 @given(st.lists(mutation, min_size=1, max_size=4), st.booleans(), st.booleans())
+# A key blob byte: "pkg" becomes "\x01kg", the keys are out of order; a splice kept that order
+# and lost entries to the binary search.
+@example(ops=[("byte", 67, 1)], fix_length=False, w=True)
 def test_mutated_files_with_recomputed_checksums(
     ops: list[tuple[str, int, Any]], fix_length: bool, w: bool
 ) -> None:
