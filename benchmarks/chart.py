@@ -23,6 +23,8 @@ COLORS = {
     "lazyloader_all": "#aec7e8",
     "lazy_loader": "#2ca02c",
     "sage": "#9467bd",
+    "lazy_importer": "#8c564b",
+    "lazyload": "#e377c2",
     "lazyhook": "#d62728",
     "lazyhook_cold": "#ff9896",
 }

@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     _say("setting up the venv (log: benchmarks/.work/setup.log)")
     env = venv_setup.prepare(reuse=args.reuse_venv)
-    approaches = [a.key for a in scenarios.APPROACHES if a.key != "sage" or env.sage]
+    optional = {"sage": env.sage, **{k: k in env.shims for k in venv_setup.SHIMS}}
+    approaches = [a.key for a in scenarios.APPROACHES if optional.get(a.key, True)]
     rounds = QUICK_ROUNDS if args.quick else FULL_ROUNDS
     _say(f"scenarios 1-5: {len(approaches)} approaches, {rounds} interleaved rounds")
     results: dict[str, object] = {"approaches": approaches}

@@ -82,6 +82,8 @@ _bench_sys.meta_path.insert(0, LazyAllFinder)
 LAZYHOOK = "import lazyhook\n\nlazyhook.install()\n"
 LAZY_LOADER = "import lazy_loader as lazy\n"
 SAGE = "from sage.misc.lazy_import import lazy_import\n"
+LAZY_IMPORTER = "from lazy_importer import lazy_importer\n"
+LAZYLOAD = "import lazyload\n"
 
 # The CLI of scenario 5: imports at the top, --help uses none of them.
 CLI_IMPORTS = """\
@@ -122,6 +124,39 @@ json = lazy.load("json")
 networkx = lazy.load("networkx")
 pyparsing = lazy.load("pyparsing")
 sympy = lazy.load("sympy")
+"""
+
+# lazy-importer's form (its README, PEP 810's declaration): the imports inside
+# ``with lazy_importer():``, selected by the module's ``__lazy_modules__``.
+CLI_LAZY_IMPORTER = """\
+import argparse
+
+__lazy_modules__ = {"decimal", "email.mime.text", "json", "networkx", "pyparsing", "sympy"}
+
+with lazy_importer():
+    import decimal
+    import email.mime.text
+    import json
+
+    import networkx
+    import pyparsing
+    import sympy
+"""
+
+# lazyload-py's first documented form, one call per module.  Its ``lazy_imports()`` block
+# defers only bare ``import x`` (from-imports and dotted ones run at once) and patches
+# ``builtins.__import__`` for the whole process meanwhile, so the modules those eager imports
+# run get proxies too: ``from sympy import Symbol`` inside it fails here (sympy's probe for
+# the optional gmpy2, removed from this venv, gets a proxy instead of ImportError).
+CLI_LAZYLOAD = """\
+import argparse
+
+decimal = lazyload.lazy("decimal")
+email = lazyload.lazy("email.mime.text")  # the submodule (as lazy_loader's form above)
+json = lazyload.lazy("json")
+networkx = lazyload.lazy("networkx")
+pyparsing = lazyload.lazy("pyparsing")
+sympy = lazyload.lazy("sympy")
 """
 
 # SageMath's form: lazy_import binds names (proxies), not modules.
@@ -190,6 +225,8 @@ APPROACHES: tuple[Approach, ...] = (
     Approach("lazyloader_all", "LazyLoader (all imports)"),
     Approach("lazy_loader", "lazy_loader"),
     Approach("sage", "Sage lazy_import"),
+    Approach("lazy_importer", "lazy-importer"),
+    Approach("lazyload", "lazyload-py"),
     Approach("lazyhook", "lazyhook (warm)"),
     Approach("lazyhook_cold", "lazyhook (cold cache)"),
 )
@@ -236,23 +273,44 @@ def _lazyloader(header: str) -> Callable[[Scenario], Script]:
     return build
 
 
-def _lazy_loader(sc: Scenario) -> Script:
-    text = PROLOGUE + LAZY_LOADER
-    note = ""
-    if sc.key == "import_sympy":
-        text += 'sympy = lazy.load("sympy")\n'
-    elif sc.key == "import_networkx":
-        text += 'networkx = lazy.load("networkx")\n'
-    elif sc.key in FROM | STAR:
-        text += 'sympy = lazy.load("sympy")\n'
-        if sc.key in USE:
-            text += 'sympy.Symbol("x")\n'
-        kind = "star import" if sc.key in STAR else "from-import"
-        note = f"rewritten as sympy.Symbol (lazy_loader has no lazy {kind})"
-    elif sc.key == "cli_help":
-        text += CLI_LAZY_LOADER + CLI_MAIN
-        note = "argparse stays eager (used by --help)"
-    return Script(text, note)
+def _per_module(header: str, load: str, tool: str, cli: str) -> Callable[[Scenario], Script]:
+    """A tool whose documented form is one call per module (``sympy = <load>("sympy")``)."""
+
+    def build(sc: Scenario) -> Script:
+        text = PROLOGUE + header
+        note = ""
+        if sc.key == "import_sympy":
+            text += f'sympy = {load}("sympy")\n'
+        elif sc.key == "import_networkx":
+            text += f'networkx = {load}("networkx")\n'
+        elif sc.key in FROM | STAR:
+            text += f'sympy = {load}("sympy")\n'
+            if sc.key in USE:
+                text += 'sympy.Symbol("x")\n'
+            kind = "star import" if sc.key in STAR else "from-import"
+            note = f"rewritten as sympy.Symbol ({tool} has no lazy {kind})"
+        elif sc.key == "cli_help":
+            text += cli + CLI_MAIN
+            note = "argparse stays eager (used by --help)"
+        return Script(text, note)
+
+    return build
+
+
+def _lazy_importer(sc: Scenario) -> Script:
+    """The scenario's statement inside ``with lazy_importer():``, its module declared."""
+    text = PROLOGUE + LAZY_IMPORTER
+    if sc.key == "cli_help":
+        return Script(text + CLI_LAZY_IMPORTER + CLI_MAIN, "argparse stays eager (used by --help)")
+    if not sc.body:
+        return Script(text)
+    statement, _, use = sc.body.partition("\n\n")
+    module = "networkx" if sc.key == "import_networkx" else "sympy"
+    text += f"\n__lazy_modules__ = {{{module!r}}}\n\nwith lazy_importer():\n    {statement}\n"
+    if use:
+        text += "\n" + use
+    # It forwards star imports to the import system unchanged.
+    return Script(text, "executes at statement (no lazy star import)" if sc.key in STAR else "")
 
 
 def _sage(sc: Scenario) -> Script | None:
@@ -289,8 +347,10 @@ _BUILDERS: dict[str, Callable[[Scenario], Script | None]] = {
     "eager": _eager,
     "lazyloader": _lazyloader(LAZYLOADER_MAIN),
     "lazyloader_all": _lazyloader(LAZYLOADER_ALL),
-    "lazy_loader": _lazy_loader,
+    "lazy_loader": _per_module(LAZY_LOADER, "lazy.load", "lazy_loader", CLI_LAZY_LOADER),
     "sage": _sage,
+    "lazy_importer": _lazy_importer,
+    "lazyload": _per_module(LAZYLOAD, "lazyload.lazy", "lazyload-py", CLI_LAZYLOAD),
     "lazyhook": _lazyhook,
     "lazyhook_cold": _lazyhook_cold,
 }

@@ -31,6 +31,13 @@ SAGE = ["passagemath-objects", "passagemath-environment"]
 # what ``import sympy`` executes for every approach, so it is removed again (lazy_import
 # itself does not need it).
 SAGE_DROP = ["gmpy2"]
+# PEP 810's shims for 3.11-3.14 (issue 15), each its own approach: the package and the module
+# whose import tells it works.  lazy-importer requires Python 3.11+: elsewhere its column is
+# left out and RESULTS.md says why.
+SHIMS = {
+    "lazy_importer": ("lazy-importer", "lazy_importer"),
+    "lazyload": ("lazyload-py", "lazyload"),
+}
 REPORTED = [
     "lazyhook",
     "sympy",
@@ -42,6 +49,8 @@ REPORTED = [
     "passagemath-objects",
     "passagemath-environment",
     "cysignals",
+    "lazy-importer",
+    "lazyload-py",
 ]
 
 
@@ -53,6 +62,7 @@ class BenchEnv:
     start_modules: int = 0
     pth_files: list[str] = field(default_factory=list)
     sage: bool = False
+    shims: set[str] = field(default_factory=set)  # the SHIMS approaches that import
     strace: bool = False
 
 
@@ -115,6 +125,9 @@ def _install(env: BenchEnv, pip: list[str]) -> None:
         env.notes["sage"] = "installed: " + ", ".join(SAGE)
         if dropped.returncode == 0 and "Successfully uninstalled" in dropped.stdout:
             env.notes["sage"] += f"; removed {', '.join(SAGE_DROP)} (sympy would import it)"
+    for key, (package, _) in SHIMS.items():
+        proc = _run([*pip, "install", package])
+        env.notes[key] = "installed" if proc.returncode == 0 else f"failed: {_tail(proc)}"
 
 
 def _check(env: BenchEnv) -> None:
@@ -123,6 +136,12 @@ def _check(env: BenchEnv) -> None:
     env.sage = probe.returncode == 0
     if not env.sage and "failed" not in env.notes.get("sage", ""):
         env.notes["sage"] = env.notes.get("sage", "") + f"; import failed: {_tail(probe)}"
+    for key, (_, module) in SHIMS.items():
+        probe = _run([py, "-c", f"import {module}"])
+        if probe.returncode == 0:
+            env.shims.add(key)
+        elif "failed" not in env.notes.get(key, ""):
+            env.notes[key] = env.notes.get(key, "") + f"; import failed: {_tail(probe)}"
     # Byte-compile everything the children import (PYTHONDONTWRITEBYTECODE may be set here).
     _run([py, "-m", "compileall", "-q", "-j0", str(_site_packages(env.python))])
     count = _run([py, "-c", "import sys; print(len(sys.modules))"])

@@ -109,8 +109,34 @@ def is_installed() -> bool:
     return any(isinstance(f, LazyFinder) for f in sys.meta_path)
 
 
+# What other tools bind for a lazy import, by the type's module and name: lazy-importer's
+# proxy, lazyload-py's deferred module and CPython 3.15's types.LazyImportType (a builtin
+# named "lazy_import").  Recognised by type only, as anything read from lazy-importer's proxy
+# (even isinstance()) imports its module, and without importing either package.
+_FOREIGN = {
+    ("lazy_importer._imports", "_Proxy"): 1,
+    ("lazyload._compat", "_DeferredProxy"): 2,
+    ("builtins", "lazy_import"): 3,
+}
+
+
+def _foreign(obj: object) -> int:
+    """Which of ``_FOREIGN`` *obj* is, 0 for none."""
+    cls = type(obj)
+    return _FOREIGN.get((cls.__module__, cls.__qualname__), 0)
+
+
 def is_lazy(obj: object) -> bool:
-    """True for a lazy module whose body has not run yet, or an unresolved lazy name."""
+    """True for a lazy module whose body has not run yet, or an unresolved lazy name (also
+    those of lazy-importer, lazyload-py and CPython 3.15's lazy imports)."""
+    kind = _foreign(obj)
+    if kind == 1:
+        # Read past the proxy's __getattribute__: it holds () until resolved.
+        return not object.__getattribute__(obj, "_resolved")
+    if kind == 2:
+        return vars(obj).get("__lazyload_loaded__") is False
+    if kind == 3:
+        return True  # it stays a lazy_import object wherever it is still bound
     # The finder's hook: None while no lazy module exists, so that asking about ordinary
     # objects never loads the lazy-module code (~0.4 ms).
     lazy = _finder.lazy_support()
@@ -120,8 +146,17 @@ def is_lazy(obj: object) -> bool:
 def resolve(obj: object) -> object:
     """Force a lazy module or lazy name and return the real object (others: *obj* itself).
 
-    A module's failure propagates here, unchanged in type, with the import site noted.
+    A module's failure propagates here, unchanged in type, with the import site noted.  Also
+    resolves what lazy-importer (its ``resolve()``), lazyload-py (``_reify()``) and CPython
+    3.15 (``types.LazyImportType.resolve()``) bind for a lazy import.
     """
+    kind = _foreign(obj)
+    if kind == 1:
+        obj = sys.modules[type(obj).__module__].resolve(obj)  # lazy_importer.resolve
+    elif kind == 2:
+        obj = obj._reify()  # type: ignore[attr-defined]
+    elif kind == 3:
+        obj = obj.resolve()  # type: ignore[attr-defined]
     lazy = _finder.lazy_support()
     return obj if lazy is None else lazy.force(obj)
 
@@ -138,8 +173,9 @@ def startup_finished() -> None:
 def name_cache(cache_dir: "str | os.PathLike[str] | None" = None) -> "NameCache":
     """The name cache object for *cache_dir* (default: as ``install()`` would choose).
 
-    It offers ``get(module)``, ``record(module, names, star, sources)``, ``path``,
-    ``entries()``, ``flush()`` and ``clear()``.
+    It offers ``get(module)`` (the entry if valid, else None), ``raw(module)`` (as stored,
+    not validated), ``put(module, stored)``, ``learn(module, obj, names, code)``,
+    ``invalidate(module)``, ``path``, ``entries()``, ``flush()`` and ``clear()``.
     """
     import os
 

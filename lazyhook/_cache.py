@@ -229,8 +229,9 @@ class NameCache:
         return self.get(module) is not None
 
     def valid(self, module: str) -> bool:
-        """True if *module*'s entry is present and still true."""
-        return self.get(module) is not None
+        """True if *module*'s entry is present and still true, for the file *module* would be
+        imported from now (``cache verify``'s rule: the rule every import applies)."""
+        return self.get(module, _sources.where(module)) is not None
 
     def put(self, module: str, stored: Stored) -> None:
         """Queue *stored* as *module*'s entry; it reaches the disk at the next batched write."""

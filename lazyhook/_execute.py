@@ -73,6 +73,7 @@ class LazyState:
         "lazy_class",
         "importer",
         "early_writes",
+        "match_classes",
     )
 
     def __init__(
@@ -103,6 +104,9 @@ class LazyState:
         # name -> (the value before the first such write, the value written; ABSENT for a
         # delete).  The body runs with the originals and the writes land after it, as eagerly.
         self.early_writes: dict[str, tuple[object, object]] = {}
+        # Names the code of the from-import statement being answered uses as ``case C()``
+        # patterns (``_reads.match_classes``): classes it binds at the statement.
+        self.match_classes: frozenset[str] = frozenset()
 
     def real_value(self, name: str) -> object:
         """The hook ``_names`` calls: the real object for lazy name *name* of this module.

@@ -32,6 +32,7 @@ _interp: "ModuleType | None" = None
 _lazy: "ModuleType | None" = None
 _exec: "ModuleType | None" = None
 _sources: "ModuleType | None" = None
+_reads: "ModuleType | None" = None
 
 # Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
 _EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
@@ -59,6 +60,15 @@ def load_lazy() -> "ModuleType":
         load_interp().hide_from_warnings(_Loader, _ParentsFirstLoader, LazyFinder, eager)
         load_interp().hide_from_warnings(lazyhook.resolve, _stamp, load_lazy)
     return _lazy
+
+
+def _bindings_read(frame: "FrameType") -> bool:
+    global _reads
+    if _reads is None:
+        from lazyhook import _reads as reads
+
+        _reads = reads
+    return bool(_reads.bindings_read(frame))
 
 
 def lazy_support() -> "ModuleType | None":
@@ -271,7 +281,11 @@ class LazyFinder:
             # with contextlib.suppress(ImportError) / warnings.catch_warnings(): the block is
             # there for what the import does at the statement.
             return False
-        return self.settings.lazy_import(importer, fullname, declared)
+        if not self.settings.lazy_import(importer, fullname, declared):
+            return False
+        # Declared lazy (PEP 810) is the program's own word; otherwise an import whose names
+        # its module never reads is there for its side effects: eager (see _reads).
+        return declared or _bindings_read(frame)
 
     def _decline(self) -> None:
         from lazyhook._warn import warn_once

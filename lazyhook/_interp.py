@@ -45,6 +45,21 @@ _OPCODES = {
     _WITH_EXCEPT_START,
 ) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)
 CO_OPTIMIZED = 0x1  # a function body: its names are locals
+# For ``_reads`` (is an import's binding read?): the instructions that store a name at module
+# level (STORE_NAME, STORE_GLOBAL), those that read one (LOAD_NAME, LOAD_GLOBAL — whose oparg
+# carries a flag bit since 3.11 — and 3.12's LOAD_FROM_DICT_OR_GLOBALS), and what may sit
+# between an IMPORT_NAME and its stores (IMPORT_FROM, ROT_TWO/SWAP, POP_TOP); MATCH_CLASS (a
+# ``case C(...)`` pattern, which demands a real class).
+_NAME_OPCODES = {
+    (3, 10): (90, 97, 101, 116, -1, 2, 1, 152),
+    (3, 11): (90, 97, 101, 116, -1, 99, 1, 152),
+    (3, 12): (90, 97, 101, 116, 175, 99, 1, 152),
+    (3, 13): (114, 113, 92, 91, 90, 115, 32, 96),
+}
+(STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
+ MATCH_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
+GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
+EXTENDED_ARG, LOAD_CONST, STAR_OP, STAR_ARG = _EXTENDED_ARG, _LOAD_CONST, _STAR_OP, _STAR_ARG
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
@@ -167,6 +182,11 @@ def _at(co: bytes, i: int) -> int:
     while co[i] == _EXTENDED_ARG and i + 2 < len(co):
         i += 2
     return i
+
+
+def import_offset(frame: "FrameType") -> int:
+    """The offset of the instruction *frame* is executing (past EXTENDED_ARG prefixes)."""
+    return _at(frame.f_code.co_code, frame.f_lasti)
 
 
 def import_kind(frame: "FrameType") -> int:
@@ -337,18 +357,25 @@ def import_lazily(name: str) -> object:
         state.forced = None
 
 
-def declared_lazy(frame: "FrameType") -> bool:
+def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
     """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
     import statement *frame* is executing?
 
     Consulted with ``in`` and the fully qualified name of the module the statement imports
     (``import a.b`` -> ``"a.b"``; ``from .m import x`` in package ``p`` -> ``"p.m"``), as
-    CPython 3.15 does.  A container that raises counts as "not listed".
+    CPython 3.15 does.  A container that raises counts as "not listed".  *module*: that name
+    when the caller knows it — a from-import reading a name is past its IMPORT_NAME, so the
+    instruction at ``f_lasti`` no longer names the module.
     """
+    if not module_level(frame.f_code):
+        # A class body reads the module's globals too, but 3.15 keeps its imports eager
+        # whatever __lazy_modules__ says: the declaration must not opt it in (lazyhook's own
+        # policy for class bodies still applies).
+        return False
     declared = frame.f_globals.get("__lazy_modules__")
     if declared is None:
         return False
-    name, level = import_target(frame)
+    name, level = (module, 0) if module is not None else import_target(frame)
     if level:
         package = frame.f_globals.get("__package__") or ""
         if level > 1:
@@ -390,7 +417,10 @@ _HIDDEN_SUFFIX = " (runs lazy bodies, like importlib._bootstrap)"
 def hide_from_warnings(*objects: object) -> None:
     """Rename the code of these functions (and of the methods of these classes, and of the
     functions in these dicts), nested code included."""
-    from types import FunctionType
+    # Not `from types import FunctionType`: this runs while the first lazy module is being
+    # created, and when that module is `types` itself (not loaded at start-up on every
+    # Python), it is still empty in sys.modules here and the from-import fails.
+    FunctionType = type(_renamed)  # the class, named as in `types`
 
     for obj in objects:
         if isinstance(obj, type):

@@ -28,7 +28,7 @@ import os
 import sys
 from _thread import get_ident
 
-from lazyhook import _interp
+from lazyhook import _interp, _reads
 from lazyhook._config import Settings
 from lazyhook._execute import (
     ABSENT,
@@ -235,7 +235,8 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
         if sub is not None:
             return sub
     importer = target.f_globals.get("__name__")
-    declared = _interp.declared_lazy(target) if how != _PROBE else False
+    # PEP 810: ``from m import x`` is declared by listing ``m``, the module read here.
+    declared = _interp.declared_lazy(target, st.name)
     if not st.settings.binds_names(importer, st.name, declared) or entry(st) is None:
         return _NO
     if how != _PROBE and _interp.module_level(frame.f_code):
@@ -247,6 +248,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
             st.namespaces.append(ns)
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how)
+    st.match_classes = _reads.match_classes(target.f_code)
     return _answer(st, module, name, how)
 
 
@@ -295,6 +297,8 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
         how = "real object"
     elif kind in "ds" and not star:
         value = _NO  # C code needs the exact type: run the module at the statement
+    elif kind in "ce" and name in st.match_classes:
+        value = _NO  # a ``case C()`` pattern demands the real class
     elif kind == "e":
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"

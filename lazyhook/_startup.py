@@ -30,12 +30,21 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
     It calls ``lazyhook._activate`` rather than something in this module: one module fewer
     to load at every interpreter start.
     """
-    args = f"{tuple(include)!r}, {tuple(exclude)!r}"
-    return (
-        "import sys; exec('try:\\n import lazyhook\\nexcept ImportError:\\n pass\\n"
-        "else:\\n lazyhook._activate(" + args.replace("'", '"') + ")')"
-        f"  {PTH_MARK}\n"
+    args = f"{tuple(include)!r}, {tuple(exclude)!r}".replace("'", '"')
+    # Switched off (LAZYHOOK_DISABLE true, PEP 810's "none"): decided here, before importing
+    # anything, so a disabled start costs what a bare start costs (importing lazyhook,
+    # _config and _finder to decide cost ~1.1 ms).  Any other value is lazyhook's to judge
+    # (an invalid one warns).
+    code = (
+        "e = os.environ\n"
+        'x = sys._xoptions.get("lazy_imports")\n'
+        'if e.get("LAZYHOOK_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")'
+        ' and (x if isinstance(x, str) else e.get("PYTHON_LAZY_IMPORTS", "")).strip().lower()'
+        ' != "none":\n'
+        " try:\n  import lazyhook\n except ImportError:\n  pass\n"
+        f" else:\n  lazyhook._activate({args})"
     )
+    return "import os, sys; exec('" + code.replace("\n", "\\n") + f"')  {PTH_MARK}\n"
 
 
 def pth_places() -> "list[tuple[str, str]]":

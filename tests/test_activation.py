@@ -58,6 +58,16 @@ def test_enable_status_disable(venv: Venv, tmp_path: Path) -> None:
         assert r.stdout == "False\n"  # --exclude json was baked into the .pth line
         r = venv.run("-c", probe, cwd=tmp_path, env=venv.env(LAZYHOOK_DISABLE="1"))
         assert r.stdout == "RUN heavymod\nFalse False\n"
+        # Switched off, the .pth line decides before importing anything: a disabled start
+        # costs what a bare start costs.
+        loaded = "import sys; print(sorted(m for m in sys.modules if m.startswith('lazyhook')))"
+        for off in ({"LAZYHOOK_DISABLE": " Yes"}, {"PYTHON_LAZY_IMPORTS": "none"}):
+            r = venv.run("-c", loaded, cwd=tmp_path, env=venv.env(**off))
+            assert r.stdout == "[]\n" and r.stderr == "", (off, r.stdout, r.stderr)
+        r = venv.run("-X", "lazy_imports=none", "-c", loaded, cwd=tmp_path)
+        assert r.stdout == "[]\n"
+        r = venv.run("-c", loaded, cwd=tmp_path, env=venv.env(LAZYHOOK_DISABLE="0"))
+        assert r.stdout == "['lazyhook', 'lazyhook._config', 'lazyhook._finder']\n"
     finally:
         venv.run("-m", "lazyhook", "disable")
     assert not (venv.site / "_lazyhook.pth").exists()

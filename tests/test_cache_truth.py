@@ -205,6 +205,8 @@ def test_cache_verify_checks_the_same_rule(sandbox: Sandbox) -> None:
     sandbox.write({"b/__init__.py": RUN + "def NEW():\n    pass\n"})  # shadows b.py
     bad = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
     assert bad.returncode == 1 and "stale: a" in bad.stdout, bad.stdout + bad.stderr
+    # b's own entry too: b itself would now be imported from another file.
+    assert "stale: b" in bad.stdout, bad.stdout
 
 
 def test_a_huge_cache_file_is_never_read_whole(sandbox: Sandbox) -> None:

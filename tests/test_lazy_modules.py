@@ -102,7 +102,8 @@ def test_submodule_import_leaves_parent_lazy_and_order_holds(sandbox: Sandbox) -
 def test_boundary_mode_keeps_a_packages_own_imports_eager(sandbox: Sandbox) -> None:
     sandbox.write(
         {
-            "lib/__init__.py": RUN + "from lib import a\nimport other\n",
+            "lib/__init__.py": RUN
+            + "from lib import a\nimport other\ndef y():\n    return other.Y\n",
             "lib/a.py": RUN + "import lib.b\n",
             "lib/b.py": RUN,
             "other.py": RUN + "Y = 1\n",
@@ -123,7 +124,13 @@ def test_boundary_mode_keeps_a_packages_own_imports_eager(sandbox: Sandbox) -> N
 
 
 def test_mode_all_makes_package_internal_imports_lazy(sandbox: Sandbox) -> None:
-    sandbox.write({"lib/__init__.py": RUN + "from lib import a\n", "lib/a.py": RUN + "Z = 3\n"})
+    # (a's bound name is read in lib: an import nothing reads stays eager, see _reads)
+    sandbox.write(
+        {
+            "lib/__init__.py": RUN + "from lib import a\nuse = lambda: a\n",
+            "lib/a.py": RUN + "Z = 3\n",
+        }
+    )
     r = sandbox.run(
         """
         import lazyhook, sys
@@ -139,7 +146,9 @@ def test_mode_all_makes_package_internal_imports_lazy(sandbox: Sandbox) -> None:
 
 
 def test_env_mode_all(sandbox: Sandbox) -> None:
-    sandbox.write({"lib/__init__.py": RUN + "from lib import a\n", "lib/a.py": RUN})
+    sandbox.write(
+        {"lib/__init__.py": RUN + "from lib import a\nuse = lambda: a\n", "lib/a.py": RUN}
+    )
     r = sandbox.run(
         INSTALL + "import lib, sys\nlib.__doc__\nprint(lazyhook.is_lazy(sys.modules['lib.a']))\n",
         env=sandbox.env(LAZYHOOK_MODE="all"),
@@ -172,8 +181,7 @@ def test_include_exclude_patterns(sandbox: Sandbox) -> None:
         import lazyhook, sys
         lazyhook.install(include=["p"], exclude=["p.r"])
         import p.q, p.r, s
-        m = sys.modules
-        print([lazyhook.is_lazy(m[n]) for n in ("p", "p.q", "p.r", "s")])
+        print([lazyhook.is_lazy(m) for m in (sys.modules["p"], p.q, p.r, s)])
         for bad in ("a-b", "p.*", "", 3):
             try:
                 lazyhook.install(include=[bad])
@@ -579,7 +587,7 @@ def test_pep810_lines_imports_in_try_with_functions_and_calls_stay_eager(sandbox
         importlib.import_module("m3")
         __import__("m4")
         import m5
-        print([lazyhook.is_lazy(sys.modules[f"m{i}"]) for i in range(6)])
+        print([lazyhook.is_lazy(sys.modules[n]) for n in ("m0", "m1", "m2", "m3", "m4", "m5")])
         """
     )
     assert r.lines == ["[False, False, False, False, False, True]"]

@@ -350,3 +350,64 @@ def test_a_deprecated_module_imported_and_unused_warns_as_eagerly(sandbox: Sandb
     )
     assert "DeprecationWarning" in eager.err, eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_an_import_nothing_reads_is_made_for_its_side_effects_and_stays_eager(
+    sandbox: Sandbox,
+) -> None:
+    # Deferred, these bodies would never run: the registrations and the output would be lost,
+    # not delayed.  An import whose bound names its module never reads runs at the statement.
+    sandbox.write(
+        {
+            "registry.py": "HANDLERS = []\n",
+            "plugin_a.py": RUN + "import registry\nregistry.HANDLERS.append('a')\n",
+            "app/__init__.py": RUN,
+            "app/signals.py": RUN + "import registry\nregistry.HANDLERS.append('signals')\n",
+            "banner.py": RUN + "print('banner shown')\n",
+            "used.py": RUN + "X = 1\n",
+            "named.py": RUN + "Y = 2\n",
+            "listed.py": RUN + "Z = 3\n",
+        }
+    )
+    code = (
+        INSTALL
+        + """
+        import sys
+        import registry
+        import plugin_a
+        import app.signals
+        import banner as shown
+        import used
+        import named
+        import listed
+        __all__ = ["listed"]
+        def later():
+            return used.X
+        print(sys.modules["named"].Y if len(sys.argv) > 5 else "", registry.HANDLERS)
+        print([lazyhook.is_lazy(sys.modules[n]) for n in ("used", "named", "listed")])
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["banner shown", " ['a', 'signals']", "[False, False, False]"]
+    for run in (cold, warm):
+        # Read names (in a function, through sys.modules["..."], in __all__) stay lazy.
+        assert run.lines == ["banner shown", " ['a', 'signals']", "[True, True, True]"], run.out
+        assert run.runs == ["plugin_a", "app", "app.signals", "banner"], run.out + run.err
+
+
+def test_a_declared_or_unseen_import_stays_lazy_even_if_unread(sandbox: Sandbox) -> None:
+    # PEP 810's declaration is the program's own word; code not from a file (-c, exec of a
+    # string, the prompt) cannot be seen whole, so its imports count as read.
+    sandbox.write({"quiet.py": RUN, "other.py": RUN})
+    code = (
+        INSTALL
+        + """
+        import sys
+        __lazy_modules__ = ["quiet"]
+        import quiet
+        exec("import other")
+        print(lazyhook.is_lazy(sys.modules["quiet"]), lazyhook.is_lazy(sys.modules["other"]))
+        """
+    )
+    r = sandbox.run(code)
+    assert r.lines == ["True True"] and r.runs == [], r.out + r.err

@@ -221,6 +221,7 @@ def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
         "class E(KeyError):\n    pass\nCONT = [1]\nsub = os\n"
     }
     code = "from mixed import LIT, fn, K, E, sub, CONT\n"  # CONT: the module runs there
+    code += "use = lambda: (LIT, fn, K, E, sub, CONT)\n"  # unread imports stay eager (_reads)
     got = check(sandbox, files, code)
     assert got == {
         "value": 1,
@@ -237,6 +238,7 @@ def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
     import lazyhook
     lazyhook.install(names_exclude=["keep"])
     import keep
+    use = lambda: keep  # read: an import nothing reads stays eager (_reads)
     from keep import f
     from other import g
     print(lazyhook.is_lazy(f), lazyhook.is_lazy(g))
@@ -263,3 +265,31 @@ def test_pickle_of_a_lazy_class_or_function_is_by_reference(sandbox: Sandbox, ki
     print(out, pickle.loads(data) is {name} or lazyhook.is_lazy({name}))
     """
     check(sandbox, files, code)
+
+
+def test_classes_used_as_match_patterns_are_bound_at_the_statement(sandbox: Sandbox) -> None:
+    # ``case C(...)`` demands a real class ("called match pattern must be a type"); an
+    # exception stand-in would be a class but match no instance.  Such names bind the real
+    # class, at the statement; the other names of the statement stay lazy.
+    files = {
+        "shapes.py": "class Point:\n    __match_args__ = ('x', 'y')\n"
+        "    def __init__(self, x, y):\n        self.x, self.y = x, y\n"
+        "class Failure(Exception):\n    pass\n"
+        "def origin():\n    return Point(0, 0)\n",
+        "other.py": "class Circle:\n    pass\n",
+    }
+    code = """
+    from shapes import Point, Failure, origin
+    from other import Circle
+    def describe(v):
+        match v:
+            case Point(x=0, y=0):
+                return "origin"
+            case Failure():
+                return "failure"
+            case _:
+                return "other"
+    print(describe(Point(0, 0)), describe(Failure()), describe(Circle), describe(origin()))
+    """
+    got = check(sandbox, files, code)
+    assert got == {"at the statement": 1, "stand-in": 1}

@@ -17,6 +17,7 @@ lazyhook.install()
 lazyhook.install()  # a second call: still one warning per cause
 import pkg
 import pkg.other
+use = lambda: pkg.other  # read: an import nothing reads stays eager (lazyhook/_reads.py)
 print(f"installed={lazyhook.is_installed()}")
 print(f"pkg_lazy={lazyhook.is_lazy(pkg)}")
 """
@@ -26,7 +27,7 @@ def write_pkg(sandbox: Sandbox) -> None:
     # pkg's body imports pkg.sub: boundary mode keeps that eager, mode "all" makes it lazy.
     sandbox.write(
         {
-            "pkg/__init__.py": RUN + "import pkg.sub\nX = 1\n",
+            "pkg/__init__.py": RUN + "import pkg.sub\nX = 1\nuse = lambda: pkg.sub\n",
             "pkg/sub.py": RUN + "S = 1\n",
             "pkg/other.py": RUN + "O = 1\n",
         }

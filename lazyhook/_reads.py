@@ -1,0 +1,193 @@
+"""What an importing module's code does with what it imports, read from its compiled code.
+
+**Is an import made only for its side effects?  Then it stays eager.**
+
+An import statement whose bound names no code of its module ever reads (``import plugins``
+to register them, ``import app.signals``) is there for what the module's body *does*.
+Deferred, that body would never run — its registrations, prints and warnings would be lost,
+not just delayed — so such an import runs at the statement, as eagerly.
+
+"Read" is judged from the importing module's compiled code, once per code object: a name is
+read if the module-level code loads it, if any nested code (functions, classes,
+comprehensions) names it, or if any code holds it as a string constant (``__all__``,
+``getattr(m, "x")``, ``sys.modules["x"]``); code that uses ``globals()``, ``vars()``,
+``eval`` or ``exec`` reads everything.  For ``import a.b`` (binding ``a``), ``b`` must also
+be named somewhere.  Code whose file is not a real one (``<stdin>``, ``-c``, ``exec`` of a
+string) cannot be seen whole: its imports count as read.  The rule only ever makes an import
+eager, never lazy: a wrong "read" costs laziness, never an outcome.
+
+**Which names does it use as ``case C(...)`` patterns?**  ``match`` demands a real class
+there ("called match pattern must be a type"), which no stand-in is: a class of that name is
+bound at the from-import statement instead (``match_classes``).
+
+Loaded by the finder with the first import it makes lazy.
+"""
+
+from lazyhook import _interp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import CodeType, FrameType
+
+_DYNAMIC = frozenset({"globals", "vars", "locals", "eval", "exec", "__dict__"})
+_BETWEEN = frozenset(
+    {_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG, 0}
+)  # 0: 3.11+'s inline CACHE entries
+_STORES = frozenset({_interp.STORE_NAME, _interp.STORE_GLOBAL})
+# code object -> (names its module reads, names it mentions at all), or None for "everything".
+_read: "dict[object, tuple[frozenset[str], frozenset[str]] | None]" = {}
+
+
+def bindings_read(frame: "FrameType") -> bool:
+    """Does the module running *frame* read what its import statement at ``f_lasti`` binds?"""
+    code = frame.f_code
+    if code.co_filename[:1] == "<" or code.co_name != "<module>":
+        # The prompt, -c, exec'd strings: the rest of the program is not visible.  A class
+        # body: what it binds is read as attributes of the class, from anywhere.
+        return True
+    bound = _bound(code, _interp.import_offset(frame))
+    if bound is None:
+        return True  # a star import (the name cache's business), or an unexpected shape
+    if code not in _read:
+        if len(_read) > 1024:
+            _read.clear()
+        _read[code] = _names_read(code)
+    known = _read[code]
+    if known is None:
+        return True
+    read, mentioned = known
+    names, dotted = bound
+    if dotted is not None and dotted in read:  # sys.modules["a.b.c"]
+        return True
+    attribute = None if dotted is None else dotted.rpartition(".")[2]
+    return any(n in read for n in names) and (attribute is None or attribute in mentioned)
+
+
+def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
+    """The names the import at offset *i* stores, and for ``import a.b.c`` (binding ``a``)
+    ``"a.b.c"``, whose use names the attribute ``c``; None for a star import."""
+    co = code.co_code
+    target: str = code.co_names[_arg(co, i)]
+    names: list[str] = []
+    j = i + 2
+    while j < len(co):
+        op = co[j]
+        if op == _interp.STAR_OP and (_interp.STAR_ARG < 0 or co[j + 1] == _interp.STAR_ARG):
+            return None
+        if op in _STORES:
+            names.append(code.co_names[_arg(co, j)])
+        elif op not in _BETWEEN:
+            break
+        j += 2
+    if not names:
+        return None
+    dotted = "." in target and names == [target.partition(".")[0]]
+    return names, target if dotted else None
+
+
+def _arg(co: bytes, i: int) -> int:
+    arg, shift, k = co[i + 1], 8, i
+    while k >= 2 and co[k - 2] == _interp.EXTENDED_ARG:
+        k -= 2
+        arg |= co[k + 1] << shift
+        shift += 8
+    return arg
+
+
+def _names_read(code: "CodeType") -> "tuple[frozenset[str], frozenset[str]] | None":
+    """(the names *code*'s module reads, every name or string it mentions), as described
+    above; None if it reads dynamically."""
+    loads, fromlists = _module_scan(code)
+    strings: set[str] = set()
+    _strings(code.co_consts, strings, skip=fromlists)
+    nested = [c for c in code.co_consts if hasattr(c, "co_code")]
+    inner: set[str] = set()
+    while nested:
+        sub = nested.pop()
+        inner.update(sub.co_names)
+        _strings(sub.co_consts, strings, skip=())
+        nested.extend(c for c in sub.co_consts if hasattr(c, "co_code"))
+    read = loads | inner | strings
+    if not _DYNAMIC.isdisjoint(read) or not _DYNAMIC.isdisjoint(code.co_names):
+        return None
+    return frozenset(read), frozenset(read.union(code.co_names))
+
+
+def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:
+    """String constants, and strings in tuple constants (``__all__ = ["a"]`` compiles to one),
+    except the from-lists of import statements (indices in *skip*)."""
+    for k, c in enumerate(consts):
+        if type(c) is str:
+            into.add(c)
+        elif type(c) is tuple and k not in skip:  # type: ignore[operator]
+            into.update(x for x in c if type(x) is str)
+
+
+def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
+    """(names the module-level *code* loads — LOAD_NAME, LOAD_GLOBAL... — the indices of the
+    constants its import statements use as from-lists).  Stores and deletes are not reads."""
+    co, names = code.co_code, code.co_names
+    load_name, load_global = _interp.LOAD_NAME, _interp.LOAD_GLOBAL
+    dict_or_globals, shift = _interp.LOAD_FROM_DICT_OR_GLOBALS, _interp.GLOBAL_FLAG_BIT
+    load_const, import_name = _interp.LOAD_CONST, _interp.IMPORT_NAME
+    loads: set[str] = set()
+    fromlists: set[int] = set()
+    ext = last_const = 0
+    for k in range(0, len(co), 2):
+        op = co[k]
+        if op == _interp.EXTENDED_ARG:
+            ext = (ext | co[k + 1]) << 8
+            continue
+        arg, ext = ext | co[k + 1], 0
+        if op == load_name or op == dict_or_globals:
+            loads.add(names[arg])
+        elif op == load_global:
+            loads.add(names[arg >> 1 if shift else arg])
+        elif op == load_const:
+            last_const = arg
+        elif op == import_name:
+            fromlists.add(last_const)
+    return loads, fromlists
+
+
+# code object -> the names its code tree uses as match classes.
+_matched: "dict[object, frozenset[str]]" = {}
+
+
+def match_classes(code: "CodeType") -> "frozenset[str]":
+    """Names *code* or any code nested in it loads right before a ``MATCH_CLASS``."""
+    found = _matched.get(code)
+    if found is None:
+        if len(_matched) > 1024:
+            _matched.clear()
+        names: set[str] = set()
+        todo = [code]
+        while todo:
+            c = todo.pop()
+            if _interp.MATCH_CLASS in c.co_code[::2]:
+                names.update(_matched_in(c))
+            todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+        found = _matched[code] = frozenset(names)
+    return found
+
+
+def _matched_in(code: "CodeType") -> "list[str]":
+    co, shift = code.co_code, _interp.GLOBAL_FLAG_BIT
+    ins: list[tuple[int, int]] = []  # (opcode, oparg), EXTENDED_ARG folded, CACHEs skipped
+    ext = 0
+    for k in range(0, len(co), 2):
+        op = co[k]
+        if op == _interp.EXTENDED_ARG:
+            ext = (ext | co[k + 1]) << 8
+        elif op or not shift:  # 3.11+: opcode 0 is an inline CACHE entry
+            ins.append((op, ext | co[k + 1]))
+            ext = 0
+    out = []
+    for k in range(2, len(ins)):
+        if ins[k][0] == _interp.MATCH_CLASS and ins[k - 1][0] == _interp.LOAD_CONST:
+            op, arg = ins[k - 2]
+            if op == _interp.LOAD_NAME:
+                out.append(code.co_names[arg])
+            elif op == _interp.LOAD_GLOBAL:
+                out.append(code.co_names[arg >> 1 if shift else arg])
+    return out
