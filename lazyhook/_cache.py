@@ -54,21 +54,10 @@ class Stored:
         (self.kinds, self.details, self.kind_sources) = fields[5:]
 
     def encode(self) -> "tuple[Any, ...]":
-        """The on-disk form: names and star list as single newline-joined strings (marshal
-        then decodes a handful of objects instead of one per name, and splitting is in C)."""
-        star = None if self.star is None else "\n".join(self.star)
-        return ("\n".join(self.names), star, self.flags, self.sources, self.deps, self.kinds,
-                self.details, self.kind_sources)  # fmt: skip
+        """The on-disk form (``_learn.encode``: only writers need it)."""
+        from lazyhook._learn import encode
 
-
-def _stamps(value: object) -> bool:
-    return isinstance(value, tuple) and all(
-        isinstance(s, tuple)
-        and len(s) == 6
-        and type(s[0]) is str
-        and all(type(x) is int for x in s[1:])
-        for s in value
-    )
+        return encode(self)
 
 
 def decode(stored: object) -> "Stored | None":
@@ -85,7 +74,9 @@ def decode(stored: object) -> "Stored | None":
         return None
     if star_list is not None and not all(map(str.isidentifier, star_list)):
         return None
-    if type(flags) is not int or not sources or not _stamps(sources) or not _stamps(kind_sources):
+    if type(flags) is not int or not sources or not _sources.well_formed(sources):
+        return None
+    if not _sources.well_formed(kind_sources):
         return None
     if not (isinstance(deps, tuple) and all(
         isinstance(d, tuple) and len(d) == 2 and type(d[0]) is type(d[1]) is str for d in deps
@@ -93,9 +84,27 @@ def decode(stored: object) -> "Stored | None":
         return None
     if type(kinds) is not str or len(kinds) != len(name_list) or not KINDS.issuperset(kinds):
         return None
-    if type(details) is not dict or not all(type(k) is str for k in details):
+    by_name = _details(details, name_list)
+    if by_name is None:
         return None
-    return Stored(name_list, star_list, flags, sources, deps, kinds, details, kind_sources)
+    return Stored(name_list, star_list, flags, sources, deps, kinds, by_name, kind_sources)
+
+
+def _details(details: object, names: "tuple[str, ...]") -> "dict[str, Any] | None":
+    """The details by name from their on-disk form (see ``Stored.encode``), None if malformed."""
+    if not (isinstance(details, tuple) and len(details) == 3):
+        return None
+    table, refs, special = details
+    if not (type(table) is tuple and all(type(t) is str for t in table)):
+        return None
+    if type(refs) is not str or len(refs) != len(names) or (refs and ord(max(refs)) > len(table)):
+        return None
+    if type(special) is not dict or not all(type(k) is str for k in special):
+        return None
+    full = (None, *table)
+    by_name: dict[str, Any] = dict(zip(names, map(full.__getitem__, map(ord, refs)), strict=True))
+    by_name.update(special)
+    return by_name
 
 
 class Entry:

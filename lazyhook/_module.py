@@ -352,11 +352,36 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     if not entry.explicit_star:
         names += [n for n in st.submodules if n[0] != "_" and n not in entry.names]
     bound: dict[str, object] = {}
+    # The common kinds inline (sympy: ~900 of 921 names): ~1 us a name instead of ~4 through
+    # _bind, whose counts are added once at the end.
+    known, kinds, details, made, match = (
+        entry.names,
+        entry.kinds,
+        entry.details,
+        st.stand_ins,
+        st.match_classes,
+    )
+    make = names_support().stand_in
+    plain = 0
     for name in names:
-        value = st.submodule(name) if name not in entry.names else _bind(st, entry, name, True)
+        if name not in known:
+            value = st.submodule(name)
+        else:
+            value = made.get(name)
+            if value is None:
+                kind = kinds[name]
+                if kind in "fods" or kind == "c" and name not in match:
+                    value = made[name] = make(st, name, kind, details.get(name))
+                    plain += 1
+                else:
+                    value = _bind(st, entry, name, True)
         if value is None or value is _NO:
             return entry.star_list
         bound[name] = value
+    rep = reports.get(st.name)
+    if rep is not None and plain:
+        rep.bound["stand-in"] = rep.bound.get("stand-in", 0) + plain
+        rep.lazy_names += plain
     frame.f_locals.update(bound)
     return []
 

@@ -327,16 +327,24 @@ def _object_class(protocols: str) -> type:
 _TYPES: "set[type]" = {LazyName, LazyCallable, LazyClass}
 
 
+_classes: "dict[tuple[str, object], type]" = {}  # (kind, protocols) -> stand-in class
+
+
+def _class_for(kind: str, detail: object) -> type:
+    protocols = detail if isinstance(detail, str) else None
+    if kind == "c":
+        return LazyClass if protocols is None else _object_class(protocols + _CLASS_EXTRAS)
+    if kind == "f":
+        return LazyCallable if protocols is None else _object_class(protocols + _CALLABLE_EXTRAS)
+    return _object_class(protocols or "")
+
+
 def stand_in(owner: "Owner", name: str, kind: str, detail: object) -> object:
     """A new stand-in for lazy name *name* of *owner*'s module, of the kind learned for it
     (``_cache``'s letters: ``c`` class, ``f`` callable, anything else by its protocols)."""
-    protocols = detail if isinstance(detail, str) else None
-    if kind == "c":
-        cls = LazyClass if protocols is None else _object_class(protocols + _CLASS_EXTRAS)
-    elif kind == "f":
-        cls = LazyCallable if protocols is None else _object_class(protocols + _CALLABLE_EXTRAS)
-    else:
-        cls = _object_class(protocols or "")
+    cls = _classes.get((kind, detail)) or _classes.setdefault(
+        (kind, detail), _class_for(kind, detail)
+    )
     obj: object = object.__new__(cls)
     _setslot(obj, "_lh_owner", owner)
     _setslot(obj, "_lh_name", name)
@@ -393,16 +401,11 @@ def _exception_real(cls: object) -> type:
     return _exception_values[id(cls)]  # type: ignore[return-value]
 
 
-_pickle_registered: "list[bool]" = []
-
-
 def _register_pickle() -> None:
     # pickle asks copyreg before it treats a class with a custom metaclass as a global.
-    if not _pickle_registered:
-        import copyreg
+    import copyreg
 
-        copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
-        _pickle_registered.append(True)
+    copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
 
 
 def settle(
@@ -440,9 +443,7 @@ def is_unresolved(obj: object) -> bool:
     return type(obj) in _TYPES and _getslot(obj, "_lh_value") is UNSET
 
 
-def real_object(obj: object) -> object:
-    """The real object for a lazy name (resolving it); anything else unchanged."""
-    return _real(obj)
+real_object = _real  # the real object for a lazy name (resolving it); others unchanged
 
 
 _interp.hide_module_from_warnings(globals())

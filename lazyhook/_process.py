@@ -16,20 +16,27 @@ import sys
 from _thread import get_ident
 
 from lazyhook import _interp
-from lazyhook._execute import _pending, execute, reset
+from lazyhook._execute import LazyState, _pending, execute, reset
 
 _mod_getattr = type(sys).__getattribute__
 
 
 def run_all_pending() -> None:
     """Run every lazy module not run yet, in import order (parents first), as eager imports
-    would have by now; one that fails stays lazy and raises at its first use as usual."""
-    for st in list(_pending.values()):
-        if _pending.get(id(st.module)) is st and st.owner is None:
-            try:
-                execute(st, None)
-            except Exception:  # noqa: BLE001 - its own first use will raise it again
-                pass
+    would have by now; one that fails stays lazy and raises at its first use as usual.
+
+    The bodies run here defer imports of their own (compileall's ``import filecmp`` under
+    pip), which eager imports would have run too: go on until nothing new is pending.  Each
+    module is tried once, so a failing one cannot loop."""
+    tried: set[LazyState] = set()
+    while todo := [st for st in list(_pending.values()) if st not in tried]:
+        for st in todo:
+            tried.add(st)
+            if _pending.get(id(st.module)) is st and st.owner is None:
+                try:
+                    execute(st, None)
+                except Exception:  # noqa: BLE001 - its own first use will raise it again
+                    pass
 
 
 def before_audit_hook() -> None:

@@ -42,6 +42,17 @@ _start_ns: "list[int]" = []
 _where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
 
 
+def well_formed(value: object) -> bool:
+    """Is *value* (read from disk) a tuple of well-formed stamps?"""
+    return isinstance(value, tuple) and all(
+        isinstance(s, tuple)
+        and len(s) == 6
+        and type(s[0]) is str
+        and all(type(x) is int for x in s[1:])
+        for s in value
+    )
+
+
 def note_loaded(ns: int) -> None:
     """The finder's hook: lazyhook was loaded at *ns* (earlier than this file)."""
     global _loaded_ns
