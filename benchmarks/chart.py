@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import scenarios  # noqa: E402
 
 COLORS = {
+    "floor": "#000000",
     "eager": "#7f7f7f",
     "lazyloader": "#1f77b4",
     "lazyloader_all": "#aec7e8",
@@ -35,7 +36,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
     cells = {(c["scenario"], c["approach"]): c for c in results["matrix"]["cells"]}
     bare = results["matrix"]["bare"]["seconds"]["median"]
     titles = {a.key: a.title for a in scenarios.APPROACHES}
-    fig, ax = plt.subplots(figsize=(15, 6.5))
+    fig, ax = plt.subplots(figsize=(17, 6.5))
     width = 0.8 / len(approaches)
     for j, approach in enumerate(approaches):
         labelled = False

@@ -2,8 +2,9 @@
 
 For each cell: one untimed preparation (the cold run that fills lazyhook's name cache, Sage's
 learning run), then *rounds* timed runs interleaved with every other cell and with a bare
-``python -c pass``; then the module counts printed by the child's exit hook and one
-``strace -c`` run counting file-system calls.
+``python -c pass``, each also giving the child's peak RSS; then the module counts printed by
+the child's exit hook and one ``strace -c`` run counting file-system calls.  The "floor"
+approach is the scenario's program with the imports its run does not use deleted.
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import scenarios
-from procs import Job, Run, child_env, interleave, run_once, stats, strace_file_calls
+from procs import (
+    Job,
+    Run,
+    child_env,
+    interleave,
+    peak_rss_kib,
+    run_once,
+    stats,
+    strace_file_calls,
+)
 from venv_setup import WORK
 
 SCRIPTS = WORK / "scripts"
 CACHES = WORK / "cache"
 DOT_SAGE = WORK / "dot_sage"
 BARE_MODULES = "import sys; print(len(sys.modules))"
+RSS_SCENARIO = "import_sympy"  # peak RSS: scenario 2a, every approach, and the bare start
 
 
 @dataclass
@@ -96,6 +107,24 @@ def build(python: Path, approaches: list[str]) -> tuple[Job, list[Cell]]:
     return bare, cells
 
 
+def _peak_rss(bare: Job, cells: list[Cell], rounds: int) -> dict[str, object]:
+    """Peak RSS of the bare start and of every cell of RSS_SCENARIO, interleaved untimed runs
+    (through a small launcher: see ``procs.peak_rss_kib``); medians go into ``cell.extra``."""
+    jobs = {"bare": bare}
+    jobs.update({c.approach: c.job for c in cells if c.scenario == RSS_SCENARIO and c.job})
+    found: dict[str, list[int]] = {k: [] for k in jobs}
+    for _ in range(rounds):
+        for key, job in jobs.items():
+            value = peak_rss_kib(job.argv, job.env, WORK)
+            if value is not None:
+                found[key].append(value)
+    out = {k: stats(v).as_dict() for k, v in found.items() if v}
+    for cell in cells:
+        if cell.scenario == RSS_SCENARIO and cell.approach in out:
+            cell.extra["max_rss_kib"] = out[cell.approach]
+    return out
+
+
 def measure(python: Path, approaches: list[str], rounds: int, strace: bool) -> dict[str, object]:
     """Run the whole matrix; return plain data for the report."""
     bare, cells = build(python, approaches)
@@ -112,11 +141,13 @@ def measure(python: Path, approaches: list[str], rounds: int, strace: bool) -> d
             if cell.job.before is not None:
                 cell.job.before()
             cell.fs_calls = strace_file_calls(cell.job.argv, cell.job.env, WORK)
+    rss = _peak_rss(bare, cells, rounds)
     bare_modules = run_once([str(python), "-c", BARE_MODULES], child_env(), WORK)
     return {
         "rounds": rounds,
         "bare": {
             "seconds": stats(r.seconds for r in bare.runs).as_dict(),
+            "max_rss_kib": rss.get("bare"),
             "modules": int(bare_modules.stdout.strip() or 0),
             "fs_calls": strace_file_calls(bare.argv, bare.env, WORK) if strace else None,
         },

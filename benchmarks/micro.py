@@ -4,8 +4,9 @@
 start; (c) the finder's cost on imports it does not match; (d) attribute access on an executed
 lazy module vs an eager one; (e) a warm ``from sympy import *``: the statement's in-process
 time, calls to star-imported names from globals after first use vs eager, and the forwarding
-cost of a lazy name that escaped before resolution.  (b), ``import sympy`` as a whole process,
-is scenario 2a of the matrix.
+cost of a lazy name that escaped before resolution.  (b) ``import sympy``, a warm
+``from sympy import Symbol`` and (e)'s star import are also timed as whole ``python -c``
+processes against ``python -c pass``.
 
 Each child prints one line of numbers; everything here parses that line.
 """
@@ -163,6 +164,9 @@ print(type(igcd).__name__, type(box[0]).__name__, " ".join(out))  # noqa: F405
 
 # (a), (b), (e) as whole processes.  ``-c`` code, like the bare ``python -c pass`` it is
 # compared with, so that no script file is read and compiled on either side of a ratio.
+# lazyhook cannot see the rest of a ``-c`` program, so it counts its imports as read: they
+# stay lazy (a script that never reads an imported name keeps that import eager, _reads.py).
+# The warm runs are warm from the untimed run before timing, which fills the name cache.
 INSTALL_C = "import lazyhook; lazyhook.install()"
 PROCESS_CODE = {
     "bare": "pass",
@@ -171,6 +175,7 @@ PROCESS_CODE = {
     "sympy_lazyloader": "import sys\n"
     + LAZYLOADER_MAIN.replace("_bench_sys", "sys")
     + "import sympy\n",
+    "symbol_lazyhook": INSTALL_C + "; from sympy import Symbol",
     "star_lazyhook": INSTALL_C + "; from sympy import *",
 }
 

@@ -135,6 +135,35 @@ def stats(values: Iterable[float]) -> Stats:
     return Stats(statistics.median(data), min(data), max(data), len(data))
 
 
+# Runs one child and prints its peak RSS.  Run with ``-S -I`` so that this launcher stays
+# smaller (~8 MiB here) than any interpreter it starts: at exec, Linux carries the RSS
+# high-water mark of the process that forked (or vforked) the child into the child's
+# ``ru_maxrss``, so a child reaped directly by the benchmark runner (~18 MiB) would read as
+# at least the runner's size.  ``os.wait4`` gives that one child's own resource usage.
+RSS_LAUNCHER = """\
+import os, sys
+null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0) for fd in (1, 2)]
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=null)
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_kib(argv: list[str], env: Mapping[str, str], cwd: Path) -> int | None:
+    """The peak RSS (KiB, Linux) of one run of *argv*, or None if it failed or cannot be read.
+
+    *argv[0]* must be an absolute path to a Python interpreter: it also runs the launcher.
+    """
+    launcher = [argv[0], "-S", "-I", "-c", RSS_LAUNCHER, *argv]
+    proc = subprocess.run(
+        launcher, capture_output=True, text=True, env=dict(env), cwd=cwd, timeout=TIMEOUT
+    )
+    words = proc.stdout.split()
+    if proc.returncode != 0 or len(words) != 2 or words[1] != "0":
+        return None
+    return int(words[0])
+
+
 def strace_file_calls(argv: list[str], env: Mapping[str, str], cwd: Path) -> int | None:
     """File-system syscalls of one whole run (``strace -c -f -e trace=%file``), or None."""
     strace = shutil.which("strace")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
+import excess
 import pth
 import scenarios
+from excess import table as _table
+from targets import targets_table
 
 Data = dict[str, Any]
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
-
-
-def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def _cells(results: Data) -> dict[tuple[str, str], Data]:
@@ -79,7 +74,7 @@ def _detail_row(cell: Data, bare: float, script: float, titles: dict[str, str]) 
         f"{s['median'] / bare:.2f}×",
         f"{s['median'] / script:.2f}×",
         mods_text,
-        "—" if fs is None else str(fs),
+        excess.fs_text(cell["scenario"], cell["approach"], fs),
         what,
     ]
 
@@ -99,16 +94,19 @@ def detail_tables(results: Data) -> list[str]:
         "× bare",
         "× empty script",
         "sys.modules",
-        "fs calls",
+        f"fs calls ({excess.FS_BASELINE_AT})",
         "notes",
     ]
     script = cells[("startup", "eager")]["seconds"]["median"]
     out = [
         f"Bare `python -c pass`: median {_ms(bs['median'])} ms "
         f"({_ms(bs['min'])}–{_ms(bs['max'])}, n={bs['n']}), {b['modules']} modules, "
-        f"{fs} file-system calls. Empty script (scenario 1, eager: the exit hook only, "
+        f"{fs} file-system calls ({excess.FS_BARE_BASELINE} at {excess.FS_BASELINE_AT}). "
+        "Empty script (scenario 1, eager: the exit hook only, "
         f"as in every script): median {_ms(script)} ms. `× empty script` separates what a tool "
-        "costs from what running any script file costs.",
+        "costs from what running any script file costs. fs calls: this run's, then in "
+        f"brackets those recorded at {excess.FS_BASELINE_AT} and the change. The floor: the "
+        "same program with the imports this run does not use deleted.",
         "",
     ]
     for sc in scenarios.SCENARIOS:
@@ -158,119 +156,6 @@ def contention_table(c: Data) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class Target:
-    label: str
-    goal: str
-    value: Callable[[Data], float | None]
-    unit: str
-    limit: float | None  # None: reported, no target
-
-
-def _get(path: str) -> Callable[[Data], float | None]:
-    def read(results: Data) -> float | None:
-        node: Any = results["micro"]
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return float(node)
-
-    return read
-
-
-TARGETS = (
-    Target(
-        "(a) `import lazyhook; install()` in-process",
-        "≤ 0.5 ms",
-        _get("install.in_process_us.median"),
-        "µs",
-        500.0,
-    ),
-    Target(
-        "(a) `-c` start with lazyhook installed / bare start",
-        "≤ 1.05×",
-        _get("processes.ratio.install"),
-        "×",
-        1.05,
-    ),
-    Target(
-        "(b) `-c 'import sympy'` process, lazyhook / bare",
-        "≤ 1.10×",
-        _get("processes.ratio.sympy_lazyhook"),
-        "×",
-        1.10,
-    ),
-    Target(
-        "(c) finder cost per non-matching import (in-memory modules; best passes)",
-        "≤ 1 µs",
-        _get("finder_nomatch.memory.added_us_per_import_min_based"),
-        "µs",
-        1.0,
-    ),
-    Target(
-        "(c) the same, tiny source files on disk (noisier)",
-        "≤ 1 µs",
-        _get("finder_nomatch.files.added_us_per_import_min_based"),
-        "µs",
-        1.0,
-    ),
-    Target(
-        "(d) attribute read, executed lazy / eager module (best repeats)",
-        "≤ 1.02×",
-        _get("attribute.ratio"),
-        "×",
-        1.02,
-    ),
-    Target(
-        "(e) warm `from sympy import *` statement",
-        "≤ 2 ms",
-        _get("star_statement.warm_us.median"),
-        "µs",
-        2000.0,
-    ),
-    Target(
-        "(e) warm `-c 'from sympy import *'` process, lazyhook / bare",
-        "≤ 1.15×",
-        _get("processes.ratio.star_lazyhook"),
-        "×",
-        1.15,
-    ),
-    Target(
-        "(e) star-imported call from globals after use, lazyhook / eager (best repeats)",
-        "≤ 1.02×",
-        _get("star_calls.ratio_global"),
-        "×",
-        1.02,
-    ),
-    Target(
-        "(e) escaped lazy name: forwarding cost per call (best repeats)",
-        "(reported)",
-        _get("star_calls.escaped_overhead_ns"),
-        "ns",
-        None,
-    ),
-)
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "×":
-        return f"{value:.3f}×"
-    return f"{value:.2f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-
-
-def targets_table(results: Data) -> list[str]:
-    rows = []
-    for t in TARGETS:
-        v = t.value(results)
-        if v is None:
-            rows.append([t.label, t.goal, "not measured (failed)", "**no**"])
-            continue
-        met = "—" if t.limit is None else ("yes" if v <= t.limit else "**no**")
-        rows.append([t.label, t.goal, _fmt(v, t.unit), met])
-    return _table(["measure", "target", "measured", "met"], rows)
-
-
 def peers_b(results: Data) -> str:
     """(b)'s comparison line: ``python -c 'import sympy'`` per approach over bare."""
     p = results["micro"].get("processes", {})
@@ -281,7 +166,8 @@ def peers_b(results: Data) -> str:
         f"(b) `python -c` with `import sympy` (unused), over `python -c pass`: eager "
         f"{p['eager_sympy']['ratio']:.2f}×, LazyLoader {r['sympy_lazyloader']:.3f}×, lazyhook "
         f"{r['sympy_lazyhook']:.3f}× (lazyhook installed, nothing imported: "
-        f"{r['install']:.3f}×; warm star import {r['star_lazyhook']:.3f}×). "
+        f"{r['install']:.3f}×; warm `from sympy import Symbol` {r['symbol_lazyhook']:.3f}×; "
+        f"warm star import {r['star_lazyhook']:.3f}×). "
         f"{p['rounds']} interleaved rounds (eager: {p['eager_rounds']}); bare median "
         f"{_ms(p['seconds']['bare']['median'])} ms."
     )
@@ -332,6 +218,7 @@ def markdown(results: Data, approaches: list[str]) -> str:
         "",
         "![time relative to bare start](results.png)",
         "",
+        *_issue16_sections(results, approaches),
         "## Per scenario",
         "",
         "`sys.modules`: entries at exit, and how many of them executed (not lazy). "
@@ -342,7 +229,9 @@ def markdown(results: Data, approaches: list[str]) -> str:
         "",
         *contention_table(results["contention"]),
         "",
-        "## lazyhook's own targets (issues 2 and 4)",
+        "## lazyhook's targets (issues 2, 4, 6 and 16)",
+        "",
+        "Every line computed from this run's figures.",
         "",
         *targets_table(results),
         "",
@@ -351,12 +240,36 @@ def markdown(results: Data, approaches: list[str]) -> str:
         *_micro_details(micro),
         *micro_failures(results),
         "",
-        "## Start-up with lazyhook enabled through its `.pth` file (issue 6)",
+        "## Start-up with lazyhook's `.pth` file, enabled and disabled (issues 6 and 16)",
         "",
         *pth.markdown(results.get("pth", {"error": "not measured"})),
         "",
     ]
     return "\n".join(lines)
+
+
+def _issue16_sections(results: Data, approaches: list[str]) -> list[str]:
+    return [
+        "## Excess over the floor (issue 16)",
+        "",
+        "ms over the floor (the same program with the imports its run does not use deleted: "
+        "for 2a–4a the exit hook and the never-called `later()`, for the CLIs `argparse` "
+        "alone; for 1, 3b and 4b the eager program), medians. lazyhook's target: ≤ "
+        f"{excess.EXCESS_LIMIT} × the best peer's excess. Peers: every approach but the floor, "
+        "eager and lazyhook; failed cells excluded, rewritten forms included.",
+        "",
+        *excess.excess_table(results, approaches),
+        "",
+        "## Peak RSS, scenario 2a (issue 16)",
+        "",
+        "`ru_maxrss` (`os.wait4`) of each child, started by a small launcher (`python -S -I`, "
+        "~8 MiB, smaller than any child) rather than by the benchmark runner, whose own RSS "
+        "Linux would carry into the child's; untimed runs, as many as the timed rounds, "
+        "interleaved; medians. 2a reads `sympy` only in a function this run does not call.",
+        "",
+        *excess.rss_table(results),
+        "",
+    ]
 
 
 def _micro_details(micro: Data) -> list[str]:
@@ -424,6 +337,12 @@ def stdout_text(results: Data, approaches: list[str]) -> str:
         "",
         "Contention (K interpreters, one cache):",
         *contention_table(results["contention"]),
+        "",
+        "Excess over the floor (ms):",
+        *excess.excess_table(results, approaches),
+        "",
+        "Peak RSS, 2a:",
+        *excess.rss_table(results),
         "",
         "lazyhook targets:",
         *targets_table(results),

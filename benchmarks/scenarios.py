@@ -8,6 +8,8 @@ cannot express a scenario, it runs its best equivalent and ``Script.note`` says 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,7 +87,12 @@ SAGE = "from sage.misc.lazy_import import lazy_import\n"
 LAZY_IMPORTER = "from lazy_importer import lazy_importer\n"
 LAZYLOAD = "import lazyload\n"
 
-# The CLI of scenario 5: imports at the top, --help uses none of them.
+# Code that reads an imported name but does not run on this invocation.  A module that never
+# reads what an import binds imports it for its side effects, and lazyhook keeps such an
+# import eager (lazyhook/_reads.py); real programs import at the top and use the names later.
+LATER = "\n\ndef later():\n    return {}\n"
+
+# The CLI of scenario 5a: imports at the top, --help uses none of them but argparse.
 CLI_IMPORTS = """\
 import argparse
 import decimal
@@ -114,73 +121,45 @@ def main() -> None:
 main()
 """
 
-# lazy_loader's documented form for external packages: lazy.load per module.
-CLI_LAZY_LOADER = """\
+# The CLI of scenario 5b: ten imports, three of them from-imports of packages (two heavy).
+MIXED_IMPORTS = """\
 import argparse
+import email.mime.text
+import json
+import shlex
+import urllib.parse
+import xml.dom.minidom
+from decimal import Decimal
 
-decimal = lazy.load("decimal")
-email = lazy.load("email.mime.text")  # a submodule: lazy_loader loads its parents eagerly
-json = lazy.load("json")
-networkx = lazy.load("networkx")
-pyparsing = lazy.load("pyparsing")
-sympy = lazy.load("sympy")
+import pyparsing
+from networkx import path_graph
+from sympy import sympify
 """
 
-# lazy-importer's form (its README, PEP 810's declaration): the imports inside
-# ``with lazy_importer():``, selected by the module's ``__lazy_modules__``.
-CLI_LAZY_IMPORTER = """\
-import argparse
-
-__lazy_modules__ = {"decimal", "email.mime.text", "json", "networkx", "pyparsing", "sympy"}
-
-with lazy_importer():
-    import decimal
-    import email.mime.text
-    import json
-
-    import networkx
-    import pyparsing
-    import sympy
-"""
-
-# lazyload-py's first documented form, one call per module.  Its ``lazy_imports()`` block
-# defers only bare ``import x`` (from-imports and dotted ones run at once) and patches
-# ``builtins.__import__`` for the whole process meanwhile, so the modules those eager imports
-# run get proxies too: ``from sympy import Symbol`` inside it fails here (sympy's probe for
-# the optional gmpy2, removed from this venv, gets a proxy instead of ImportError).
-CLI_LAZYLOAD = """\
-import argparse
-
-decimal = lazyload.lazy("decimal")
-email = lazyload.lazy("email.mime.text")  # the submodule (as lazy_loader's form above)
-json = lazyload.lazy("json")
-networkx = lazyload.lazy("networkx")
-pyparsing = lazyload.lazy("pyparsing")
-sympy = lazyload.lazy("sympy")
-"""
-
-# SageMath's form: lazy_import binds names (proxies), not modules.
-CLI_SAGE = """\
-import argparse
-
-lazy_import("decimal", "Decimal")
-lazy_import("email.mime.text", "MIMEText")
-lazy_import("json", "dumps")
-lazy_import("networkx", "path_graph")
-lazy_import("pyparsing", ["Word", "nums"])
-lazy_import("sympy", "sympify")
-
+MIXED_MAIN = """
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="graphcalc", description="Evaluate over a graph.")
     parser.add_argument("expr", help="a sympy expression in n")
-    parser.add_argument("--mail", action="store_true", help="print the result as an e-mail")
+    formats = ("json", "mail", "shell", "url", "xml")
+    parser.add_argument("--to", choices=formats, default="json", help="output format")
     args = parser.parse_args()
     graph = path_graph(3)
     value = sympify(args.expr).subs("n", graph.number_of_nodes())
-    Word(nums).parse_string("1")
-    text = dumps({"value": str(Decimal(str(value)))})
-    print(MIMEText(text).as_string() if args.mail else text)
+    pyparsing.Word(pyparsing.nums).parse_string("1")
+    row = {"expr": args.expr, "value": str(Decimal(str(value)))}
+    if args.to == "shell":
+        print(shlex.join(row.values()))
+    elif args.to == "url":
+        print(urllib.parse.urlencode(row))
+    elif args.to == "xml":
+        doc = xml.dom.minidom.parseString("<row/>")
+        for key, text in row.items():
+            doc.documentElement.setAttribute(key, text)
+        print(doc.toxml())
+    else:
+        text = json.dumps(row)
+        print(email.mime.text.MIMEText(text).as_string() if args.to == "mail" else text)
 
 
 main()
@@ -191,25 +170,75 @@ main()
 class Scenario:
     key: str
     title: str
-    body: str  # the eager form
+    imports: str  # the import statements, eager form (what every tool rewrites its way)
+    code: str = ""  # the rest of the program: what runs and what reads the names later
     args: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()  # modules the run needs (argparse for --help): eager everywhere
+    floor: bool = False  # has imports this run does not use: measure the program without them
+
+    @property
+    def body(self) -> str:
+        return self.imports + self.code
+
+    @property
+    def floor_body(self) -> str:
+        """The same program with the imports this run does not use deleted."""
+        lines = [ln for ln in self.imports.splitlines() if ln.strip()]
+        kept = [ln for ln in lines if _line(ln)[0] in self.keep]
+        return "".join(ln + "\n" for ln in kept) + self.code
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("startup", "1. start, tool active, nothing imported", ""),
-    Scenario("import_sympy", "2a. import sympy, unused", "import sympy\n"),
-    Scenario("import_networkx", "2b. import networkx, unused", "import networkx\n"),
-    Scenario("from_symbol", "3a. from sympy import Symbol", "from sympy import Symbol\n"),
     Scenario(
-        "from_symbol_use", "3b. ... + Symbol('x')", "from sympy import Symbol\n\nSymbol('x')\n"
+        "import_sympy",
+        "2a. import sympy, not used on this run",
+        "import sympy\n",
+        LATER.format('sympy.Symbol("x")'),
+        floor=True,
     ),
-    Scenario("star", "4a. from sympy import *", "from sympy import *  # noqa: F403\n"),
+    Scenario(
+        "import_networkx",
+        "2b. import networkx, not used on this run",
+        "import networkx\n",
+        LATER.format("networkx.path_graph(3)"),
+        floor=True,
+    ),
+    Scenario(
+        "from_symbol",
+        "3a. from sympy import Symbol, not used on this run",
+        "from sympy import Symbol\n",
+        LATER.format('Symbol("x")'),
+        floor=True,
+    ),
+    Scenario(
+        "from_symbol_use", "3b. ... + Symbol('x')", "from sympy import Symbol\n", "\nSymbol('x')\n"
+    ),
+    Scenario("star", "4a. from sympy import *", "from sympy import *  # noqa: F403\n", floor=True),
     Scenario(
         "star_use",
         "4b. ... + Symbol('x')",
-        "from sympy import *  # noqa: F403\n\nSymbol('x')  # noqa: F405\n",
+        "from sympy import *  # noqa: F403\n",
+        "\nSymbol('x')  # noqa: F405\n",
     ),
-    Scenario("cli_help", "5. CLI --help (6 imports)", CLI_IMPORTS + CLI_MAIN, ("--help",)),
+    Scenario(
+        "cli_help",
+        "5a. CLI --help (7 imports)",
+        CLI_IMPORTS,
+        CLI_MAIN,
+        ("--help",),
+        keep=("argparse",),
+        floor=True,
+    ),
+    Scenario(
+        "cli_mixed",
+        "5b. CLI --help (10 imports, 3 from-imports)",
+        MIXED_IMPORTS,
+        MIXED_MAIN,
+        ("--help",),
+        keep=("argparse",),
+        floor=True,
+    ),
 )
 
 
@@ -220,6 +249,7 @@ class Approach:
 
 
 APPROACHES: tuple[Approach, ...] = (
+    Approach("floor", "floor (unused imports deleted)"),
     Approach("eager", "eager"),
     Approach("lazyloader", "LazyLoader (imports of __main__)"),
     Approach("lazyloader_all", "LazyLoader (all imports)"),
@@ -230,6 +260,8 @@ APPROACHES: tuple[Approach, ...] = (
     Approach("lazyhook", "lazyhook (warm)"),
     Approach("lazyhook_cold", "lazyhook (cold cache)"),
 )
+# The other lazy-import tools, against which lazyhook's excess over the floor is compared.
+PEERS = ("lazyloader", "lazyloader_all", "lazy_loader", "sage", "lazy_importer", "lazyload")
 
 
 @dataclass(frozen=True)
@@ -245,6 +277,8 @@ ONLY = {"lazyhook_cold": {"star"}}
 
 
 def applies(scenario: Scenario, approach: str) -> bool:
+    if approach == "floor":
+        return scenario.floor  # elsewhere the floor is the eager program itself
     return scenario.key in ONLY.get(approach, {scenario.key})
 
 
@@ -256,7 +290,30 @@ def script(scenario: Scenario, approach: str) -> Script | None:
 
 FROM = {"from_symbol", "from_symbol_use"}
 STAR = {"star", "star_use"}
-USE = {"from_symbol_use", "star_use"}
+STAR_NAMES = ("Symbol",)  # the star-imported names the scenarios use
+CLIS = {"cli_help", "cli_mixed"}
+
+
+def _line(line: str) -> tuple[str, str | None]:
+    """(module, name) of one import line; name is None for ``import m``, "*" for a star."""
+    words = line.split("#")[0].split()
+    if words[0] == "from":
+        return words[1], words[3]
+    return words[1], None
+
+
+def _imports(sc: Scenario) -> list[tuple[str, str, str | None]]:
+    """The scenario's import lines, each with its module and from-imported name."""
+    return [(ln, *_line(ln)) for ln in sc.imports.splitlines() if ln.strip()]
+
+
+def _sub(code: str, name: str, new: str) -> str:
+    """*code* with the bare name *name* (not an attribute, not a longer name) as *new*."""
+    return re.sub(rf"(?<![\w.]){re.escape(name)}\b", new, code)
+
+
+def _floor(sc: Scenario) -> Script:
+    return Script(PROLOGUE + sc.floor_body)
 
 
 def _eager(sc: Scenario) -> Script:
@@ -268,63 +325,80 @@ def _lazyloader(header: str) -> Callable[[Scenario], Script]:
         note = ""
         if sc.key in FROM | STAR:
             note = "executes at statement (a from-import reads __path__ and the names)"
+        elif any(name for _, _, name in _imports(sc)):
+            note = "runs the from-imported modules at their statements"
         return Script(PROLOGUE + header + sc.body, note)
 
     return build
 
 
-def _per_module(header: str, load: str, tool: str, cli: str) -> Callable[[Scenario], Script]:
-    """A tool whose documented form is one call per module (``sympy = <load>("sympy")``)."""
+def _per_module(header: str, load: str, tool: str) -> Callable[[Scenario], Script]:
+    """A tool whose documented form is one call per module (``sympy = <load>("sympy")``).
+
+    ``import a.b.c`` becomes ``a_b_c = <load>("a.b.c")`` (both return the submodule) and
+    ``from m import n`` becomes ``m = <load>("m")`` with ``n`` read as ``m.n``: neither tool
+    has a lazy from-import.
+    """
 
     def build(sc: Scenario) -> Script:
-        text = PROLOGUE + header
-        note = ""
-        if sc.key == "import_sympy":
-            text += f'sympy = {load}("sympy")\n'
-        elif sc.key == "import_networkx":
-            text += f'networkx = {load}("networkx")\n'
-        elif sc.key in FROM | STAR:
-            text += f'sympy = {load}("sympy")\n'
-            if sc.key in USE:
-                text += 'sympy.Symbol("x")\n'
+        lines, code, loaded, rewritten = [], sc.code, set(), False
+        for line, module, name in _imports(sc):
+            if module in sc.keep:
+                lines.append(line)
+                continue
+            alias = module.replace(".", "_")
+            if alias not in loaded:
+                lines.append(f'{alias} = {load}("{module}")')
+                loaded.add(alias)
+            if "." in module:
+                code = code.replace(f"{module}.", f"{alias}.")
+            for used in STAR_NAMES if name == "*" else () if name is None else (name,):
+                code, rewritten = _sub(code, used, f"{alias}.{used}"), True
+        note = "argparse stays eager (used by --help)" if sc.keep else ""
+        if rewritten:
             kind = "star import" if sc.key in STAR else "from-import"
-            note = f"rewritten as sympy.Symbol ({tool} has no lazy {kind})"
-        elif sc.key == "cli_help":
-            text += cli + CLI_MAIN
-            note = "argparse stays eager (used by --help)"
-        return Script(text, note)
+            what = "sympy.Symbol" if sc.key in FROM | STAR else "module attributes"
+            note = "; ".join(
+                filter(None, [note, f"rewritten as {what} ({tool} has no lazy {kind})"])
+            )
+        return Script(PROLOGUE + header + "".join(ln + "\n" for ln in lines) + code, note)
 
     return build
 
 
 def _lazy_importer(sc: Scenario) -> Script:
-    """The scenario's statement inside ``with lazy_importer():``, its module declared."""
+    """The scenario's imports inside ``with lazy_importer():``, their modules declared."""
     text = PROLOGUE + LAZY_IMPORTER
-    if sc.key == "cli_help":
-        return Script(text + CLI_LAZY_IMPORTER + CLI_MAIN, "argparse stays eager (used by --help)")
-    if not sc.body:
+    if not sc.imports:
         return Script(text)
-    statement, _, use = sc.body.partition("\n\n")
-    module = "networkx" if sc.key == "import_networkx" else "sympy"
-    text += f"\n__lazy_modules__ = {{{module!r}}}\n\nwith lazy_importer():\n    {statement}\n"
-    if use:
-        text += "\n" + use
+    lazy = [(ln, m) for ln, m, _ in _imports(sc) if m not in sc.keep]
+    text += "".join(ln + "\n" for ln, m, _ in _imports(sc) if m in sc.keep)
+    declared = ", ".join(repr(m) for m in sorted({m for _, m in lazy}))
+    text += f"\n__lazy_modules__ = {{{declared}}}\n\nwith lazy_importer():\n"
+    text += "".join(f"    {ln}\n" for ln, _ in lazy) + sc.code
+    note = "argparse stays eager (used by --help)" if sc.keep else ""
     # It forwards star imports to the import system unchanged.
-    return Script(text, "executes at statement (no lazy star import)" if sc.key in STAR else "")
+    return Script(text, "executes at statement (no lazy star import)" if sc.key in STAR else note)
 
 
 def _sage(sc: Scenario) -> Script | None:
-    text = PROLOGUE + SAGE
+    """``lazy_import(module, names)``: it binds names, so a module's attributes the program
+    reads (``json.dumps``) are bound as names (``dumps``) and read as such."""
     if sc.key in ("import_sympy", "import_networkx"):
         return None  # lazy_import binds names from a module; a top-level module has no form
-    if sc.key in FROM:
-        text += 'lazy_import("sympy", "Symbol")\n'
-    elif sc.key in STAR:
-        text += 'lazy_import("sympy", "*")\n'
-    elif sc.key == "cli_help":
-        return Script(text + CLI_SAGE, "names bound as LazyImport proxies")
-    if sc.key in USE:
-        text += 'Symbol("x")\n'
+    text, code = PROLOGUE + SAGE, sc.code
+    for line, module, name in _imports(sc):
+        if module in sc.keep:
+            text += line + "\n"
+        elif name is not None:
+            text += f'lazy_import("{module}", "{name}")\n'
+        else:
+            used = sorted(set(re.findall(rf"(?<![\w.]){re.escape(module)}\.(\w+)", code)))
+            names = json.dumps(used if len(used) > 1 else used[0])
+            text += f'lazy_import("{module}", {names})\n'
+            for attr in used:
+                code = code.replace(f"{module}.{attr}", attr)
+    text += code
     if sc.key in STAR:
         # Sage fills its star-import cache from sage.all at start-up; here: one learning run.
         learn = (
@@ -332,7 +406,7 @@ def _sage(sc: Scenario) -> Script | None:
             'get_star_imports("sympy")\nsave_cache_file()\n'
         )
         return Script(text, "warm pickle cache; star form deprecated (warns)", prepare=learn)
-    return Script(text)
+    return Script(text, "names bound as LazyImport proxies" if sc.key in CLIS else "")
 
 
 def _lazyhook(sc: Scenario) -> Script:
@@ -344,13 +418,14 @@ def _lazyhook_cold(sc: Scenario) -> Script:
 
 
 _BUILDERS: dict[str, Callable[[Scenario], Script | None]] = {
+    "floor": _floor,
     "eager": _eager,
     "lazyloader": _lazyloader(LAZYLOADER_MAIN),
     "lazyloader_all": _lazyloader(LAZYLOADER_ALL),
-    "lazy_loader": _per_module(LAZY_LOADER, "lazy.load", "lazy_loader", CLI_LAZY_LOADER),
+    "lazy_loader": _per_module(LAZY_LOADER, "lazy.load", "lazy_loader"),
     "sage": _sage,
     "lazy_importer": _lazy_importer,
-    "lazyload": _per_module(LAZYLOAD, "lazyload.lazy", "lazyload-py", CLI_LAZYLOAD),
+    "lazyload": _per_module(LAZYLOAD, "lazyload.lazy", "lazyload-py"),
     "lazyhook": _lazyhook,
     "lazyhook_cold": _lazyhook_cold,
 }

@@ -17,6 +17,7 @@ for pattern checks, no ``platformdirs`` — ~20 ms here — for the cache direct
 
 import os
 import sys
+import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ _FALSE = ("0", "false", "no", "off", "")
 
 # LAZYHOOK_STRICT_STARTUP: lazy modules resolved before ``startup_finished()`` are reported.
 startup = {"finished": False, "strict": False}
+
+# Process-wide tables the start-up path writes and the name cache reads (here: a module of
+# their own would cost ~75 us at every start).  When lazyhook was loaded, and the stamp
+# ``(path, size, mtime_ns, ctime_ns, inode)`` the finder took of each source it found, before
+# the import system read it (``_sources`` trusts those).
+LOADED_NS = time.time_ns()
+stamps: "dict[str, tuple[str, int, int, int, int]]" = {}
 
 
 def warn_setting(source: str, message: str) -> None:

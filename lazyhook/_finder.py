@@ -8,30 +8,28 @@ loader: ``create_module`` is the real one, ``exec_module`` turns the module into
 (``_module.make_lazy``) instead of running its body.
 
 This file is on the start-up path and runs for every import not yet in ``sys.modules``: it
-imports only ``sys``, ``time`` and ``_config``.  The code it needs later is loaded when first
+imports only ``os``, ``sys`` and ``_config``.  The code it needs later is loaded when first
 needed and kept in documented hooks (module globals below): ``_interp`` at the first import
-the policy selects, ``_sources`` when the first source is stamped, ``_lazy`` and ``_exec``
-(``_module`` and ``_execute``) when the first lazy module is created.
+the policy selects, ``_reads`` at the first it would make lazy, ``_lazy`` and ``_exec``
+(``_module`` and ``_execute``) when the first lazy module is created.  The stamps it takes
+go to ``_config.stamps`` (read by ``_sources``).
 """
 
+import os
 import sys
-import time
 
+from lazyhook import _config
 from lazyhook._config import Settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
 
-# When lazyhook was loaded: files changed after this may have been read in an older version.
-LOADED_NS = time.time_ns()
-
 # Hooks: the modules this one uses once they are needed (None until then).  ``_lazy`` being
 # None also means "no lazy module exists in this process", which the hot path relies on.
 _interp: "ModuleType | None" = None
 _lazy: "ModuleType | None" = None
 _exec: "ModuleType | None" = None
-_sources: "ModuleType | None" = None
 _reads: "ModuleType | None" = None
 
 # Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
@@ -64,6 +62,8 @@ def load_lazy() -> "ModuleType":
 
 def _bindings_read(frame: "FrameType") -> bool:
     global _reads
+    if frame.f_code.co_filename[:1] == "<":
+        return True  # -c, the prompt, exec'd strings: see _reads (not loaded for them)
     if _reads is None:
         from lazyhook import _reads as reads
 
@@ -77,13 +77,13 @@ def lazy_support() -> "ModuleType | None":
 
 
 def _stamp(fullname: str, origin: str) -> None:
-    global _sources
-    if _sources is None:
-        from lazyhook import _sources as sources
-
-        sources.note_loaded(LOADED_NS)
-        _sources = sources
-    _sources.stamp_before_read(fullname, origin)
+    """Stamp *origin*, which the import system is about to read for *fullname* (the table is
+    ``_config.stamps``, which ``_sources`` reads: no module to load for it)."""
+    try:
+        st = os.stat(origin)
+    except OSError:
+        return
+    _config.stamps[fullname] = (origin, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 class eager:

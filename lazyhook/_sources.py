@@ -15,15 +15,16 @@ content digest.  Size and mtime must match.  ctime and inode cannot be set back 
 or ``chmod``-ed: where they differ and size and mtime match, the digest decides — the file is
 read once and, if unchanged, the entry is refreshed (``unchanged`` reports it).
 
-Stamps are taken before the import system reads a file: the finder calls
-``stamp_before_read`` for every import it sees while a lazy body runs.  A file nobody stamped
-before it was read (imported before ``install()``, or excluded) is stamped when recorded, and
-trusted only if it is older than the process.
+Stamps are taken before the import system reads a file: the finder stamps every import it
+sees while a lazy body runs, into ``_config.stamps``.  A file nobody stamped before it was
+read (imported before ``install()``, or excluded) is stamped when recorded, and trusted only
+if it is older than the process.
 """
 
 import os
 import sys
-import time
+
+from lazyhook import _config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,12 +33,13 @@ if TYPE_CHECKING:
     Stamp = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime, inode, digest
     Dep = tuple[str, str]  # module name, the file it resolves to ("" for nowhere)
 
-# module name -> (path, size, mtime, ctime, inode), taken before the import system read it.
-stamps: "dict[str, tuple[str, int, int, int, int]]" = {}
+# module name -> (path, size, mtime, ctime, inode), taken by the finder before the import
+# system read it (the table lives in _config: the finder fills it without loading this file).
+stamps = _config.stamps
 
 _MTIME_MARGIN_NS = 1_000_000_000  # file-system timestamp granularity and clock skew
 _DIGEST_PRIME = (1 << 61) - 1  # a Mersenne prime: one pass of C arithmetic, no hashlib
-_loaded_ns = time.time_ns()
+_loaded_ns = _config.LOADED_NS
 _start_ns: "list[int]" = []
 _where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
 
@@ -51,12 +53,6 @@ def well_formed(value: object) -> bool:
         and all(type(x) is int for x in s[1:])
         for s in value
     )
-
-
-def note_loaded(ns: int) -> None:
-    """The finder's hook: lazyhook was loaded at *ns* (earlier than this file)."""
-    global _loaded_ns
-    _loaded_ns = min(_loaded_ns, ns)
 
 
 def _stat(path: str) -> "tuple[str, int, int, int, int] | None":
@@ -74,13 +70,6 @@ def digest(path: str) -> int:
             return int.from_bytes(f.read(), "little") % _DIGEST_PRIME
     except OSError:
         return -1
-
-
-def stamp_before_read(fullname: str, origin: str) -> None:
-    """Stamp *origin*, which the import system is about to read for module *fullname*."""
-    now = _stat(origin)
-    if now is not None:
-        stamps[fullname] = now
 
 
 def stamp(path: str, before: "tuple[str, int, int, int, int] | None" = None) -> "Stamp | None":
@@ -166,7 +155,9 @@ def contributors(
         out.append(src)
         for dep in _bytecode.wholesale_imports(mod_code, mod):
             dep_mod = sys.modules.get(dep)
-            deps[dep] = _origin(dep_mod) or "" if dep_mod is not None else ""
+            # As ``where`` answers: a file, "?" for a module without one (built-in, frozen),
+            # "" for nowhere (a star import in ``try`` that failed).
+            deps[dep] = (_origin(dep_mod) or "?") if dep_mod is not None else ""
             if dep_mod is not None:
                 todo.append((dep, dep_mod, None))
     return out, sorted(deps.items())
