@@ -74,8 +74,10 @@ def wholesale_imports(code: "CodeType", module: object) -> "list[str]":
     out: list[str] = []
     for k, (op, arg) in enumerate(ins):
         if op == _IMPORT_NAME and k + 1 < len(ins) and _is_star(ins[k + 1]):
-            level = ins[k - 2][1] if k >= 2 and ins[k - 2][0] == _LOAD_CONST else 0
-            level_value = code.co_consts[level] if level else 0
+            # LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME.  (The level's constant may be
+            # co_consts[0]: a package __init__ whose first statement is ``from .x import *``.)
+            has_level = k >= 2 and ins[k - 2][0] == _LOAD_CONST
+            level_value = code.co_consts[ins[k - 2][1]] if has_level else 0
             out.append(_absolute(code.co_names[arg], level_value, package))
         elif op in (_LOAD_ATTR, _LOAD_METHOD) and _attr_name(code, op, arg) == "__all__":
             dotted = _dotted_before(code, ins, k)

@@ -120,8 +120,7 @@ class Entry:
         self.star = stored.star if stored.star is not None else tuple(
             n for n in names if n[0] != "_"
         )  # fmt: skip
-        # What the lazy module answers for ``__all__`` to the import machinery: a list, as
-        # Python would find it, made once (a star import reads it twice).
+        # ``__all__`` as answered to the import machinery: a list, made once (read twice).
         self.star_list = list(self.star)
         self.has_getattr = bool(stored.flags & _FLAG_GETATTR)
         self.kinds: dict[str, str] = dict(zip(names, stored.kinds, strict=True))
@@ -221,7 +220,7 @@ class NameCache:
         if not fresh:
             return False
         fresh, kind_sources = _sources.unchanged(stored.kind_sources)
-        if not fresh or not _sources.resolves(stored.deps):
+        if not fresh or not _sources.resolves(stored.deps, stored.sources):
             return False
         if sources or kind_sources:
             # Moved, not changed (an image copied, a chmod -R): refresh where writable.
@@ -417,8 +416,8 @@ def ran(
     """Module *name*, whose *entry* was used, has just run: did the entry tell the truth?
 
     If not (and not because its files changed since: an edit racing the run is no lie), the
-    namespaces a star import filled get what was missing — never over a name the program
-    bound since — one warning is shown, and True tells the caller to relearn it."""
+    star-filled namespaces get what was missing (never over a name the program bound since),
+    one warning is shown, and True tells the caller to relearn it."""
     for cache in _caches.values():
         cache.note_ran(name)
     d = getattr(module, "__dict__", None)
@@ -430,10 +429,11 @@ def ran(
         real_star = [n for n in star if type(n) is str]
     else:
         real_star = sorted(n for n in names if n[:1] != "_")
-    missing = [n for n in real_star if n not in entry.star]
-    missing += [n for n in names if n not in entry.names and n not in missing]
-    extra = [n for n in entry.star if n not in real_star]
-    extra += [n for n in entry.names if n not in names and n not in extra]
+    promised, real = set(entry.star), set(real_star)  # sets: sympy has 921 names
+    missing = [n for n in real_star if n not in promised]
+    missing += names - entry.names - set(missing)
+    extra = [n for n in entry.star if n not in real]
+    extra += entry.names - names - set(extra)
     if not missing and not extra:
         return False
     invalidate(name)

@@ -273,6 +273,15 @@ class LazyFinder:
         self, interp: "ModuleType", frame: "FrameType", importer: "str | None", fullname: str
     ) -> bool:
         """Is the import statement running in *frame* one the policy makes lazy?"""
+        settings = self.settings
+        if (
+            settings.filter is None
+            and "__lazy_modules__" not in frame.f_globals
+            and not settings.lazy_import(importer, fullname, False)
+        ):
+            # Eager whatever the statement is (a package's own imports in boundary mode: ~600
+            # while sympy runs): no need to read the exception table or the importer's code.
+            return False
         kind = interp.import_kind(frame)
         if kind != interp.STATEMENT and kind != interp.IN_WITH:
             return False  # functions, try blocks, __import__() calls: eager, as PEP 810 has it
@@ -281,7 +290,7 @@ class LazyFinder:
             # with contextlib.suppress(ImportError) / warnings.catch_warnings(): the block is
             # there for what the import does at the statement.
             return False
-        if not self.settings.lazy_import(importer, fullname, declared):
+        if not settings.lazy_import(importer, fullname, declared):
             return False
         # Declared lazy (PEP 810) is the program's own word; otherwise an import whose names
         # its module never reads is there for its side effects: eager (see _reads).

@@ -64,10 +64,17 @@ def _stat(path: str) -> "tuple[str, int, int, int, int] | None":
 
 
 def digest(path: str) -> int:
-    """A 61-bit digest of the file's content (-1 if it cannot be read)."""
+    """A 61-bit digest of the file's content, or of a directory's sorted entry names (-1 if
+    it cannot be read)."""
     try:
         with open(path, "rb") as f:
             return int.from_bytes(f.read(), "little") % _DIGEST_PRIME
+    except IsADirectoryError:
+        try:
+            listing = "\0".join(sorted(os.listdir(path))).encode("utf-8", "surrogateescape")
+        except OSError:
+            return -1
+        return int.from_bytes(listing, "little") % _DIGEST_PRIME
     except OSError:
         return -1
 
@@ -150,17 +157,40 @@ def contributors(
                 return [], []  # no file decides its names: nothing to validate against
             continue
         src = _settled_stamp(mod_name, origin)
-        if src is None or (mod_code is None and (mod_code := _code_of(mod)) is None):
+        if src is None:
             return [], []
         out.append(src)
+        if mod_code is None and (mod_code := _code_of(mod)) is None:
+            if mod_name == name:
+                return [], []
+            continue  # an extension module (decimal's _decimal): its file's stamp decides
         for dep in _bytecode.wholesale_imports(mod_code, mod):
             dep_mod = sys.modules.get(dep)
-            # As ``where`` answers: a file, "?" for a module without one (built-in, frozen),
-            # "" for nowhere (a star import in ``try`` that failed).
-            deps[dep] = (_origin(dep_mod) or "?") if dep_mod is not None else ""
+            # Recorded as ``where`` answers when the entry is checked: the file, "?" for a
+            # module without one (built-in, frozen), and for one not imported (a star import
+            # in ``try`` that failed, or in a branch that did not run: decimal's _pydecimal)
+            # where it would be found now, "" for nowhere.
+            deps[dep] = (_origin(dep_mod) or "?") if dep_mod is not None else where(dep)
             if dep_mod is not None:
                 todo.append((dep, dep_mod, None))
+    # The directories that decide where the submodules among them resolve, stamped too: a
+    # file or package added, removed or renamed beside one changes its directory's mtime.
+    # While they hold, ``resolves`` need not search for those submodules again (networkx: ~180
+    # searches, ~15 ms a run, become ~15 stats).
+    for directory in sorted({d for n, o in deps.items() if (d := _deciding_dir(n, o))}):
+        dir_stamp = stamp(directory)
+        if dir_stamp is not None:
+            out.append(dir_stamp)
     return out, sorted(deps.items())
+
+
+def _deciding_dir(name: str, origin: str) -> str:
+    """The directory whose entries decide where submodule *name* (found at *origin*)
+    resolves; "" for a top-level module (``sys.path`` decides) or one without a file."""
+    if "." not in name or origin in ("", "?"):
+        return ""
+    parent = os.path.dirname(origin)
+    return os.path.dirname(parent) if os.path.basename(origin).startswith("__init__.") else parent
 
 
 def _origin(module: object) -> "str | None":
@@ -178,9 +208,14 @@ def _code_of(module: object) -> "CodeType | None":
         return None
 
 
-def resolves(deps: "tuple[Dep, ...]") -> bool:
-    """Does every dependency still resolve to the file recorded for it ("" = nowhere)?"""
+def resolves(deps: "tuple[Dep, ...]", sources: "tuple[Stamp, ...]" = ()) -> bool:
+    """Does every dependency still resolve to the file recorded for it ("" = nowhere)?  A
+    submodule whose deciding directory is among *sources* (stamps that were found to hold)
+    resolves as it did."""
+    stamped = {s[0] for s in sources}
     for name, origin in deps:
+        if _deciding_dir(name, origin) in stamped:
+            continue
         if where(name) != origin:
             return False
     return True

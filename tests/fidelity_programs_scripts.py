@@ -250,6 +250,31 @@ dumps([1, 2])
 
 PDB_INPUT = "next\nnext\nuntil 19\np WORD.pattern\ncontinue\nquit\n"
 
+NAMES_EVERYWHERE = """\
+\"\"\"attrs, click and numpy, run with lazy names bound in library code too (names=True).\"\"\"
+import attrs
+import click
+import numpy as np
+
+
+@attrs.define
+class Point:
+    x: float
+    y: float = 0.0
+
+
+@click.command()
+@click.option("--scale", type=float, default=2.0, show_default=True)
+@click.argument("values", nargs=-1, type=float)
+def main(scale, values):
+    arr = np.asarray(values, dtype=float) * scale
+    arr += 1
+    click.echo(f"{Point(float(arr.sum()))} {arr.tolist()} {np.newaxis is None} {arr.dtype}")
+
+
+main()
+"""
+
 SCRIPTS: dict[str, str] = {
     "sympy_star.py": SYMPY_STAR,
     "solve_eq.py": SYMPY_NAMES,
@@ -259,4 +284,5 @@ SCRIPTS: dict[str, str] = {
     "flask_app.py": FLASK_APP,
     "render.py": RENDER,
     "wordfreq.py": WORDFREQ,
+    "names_everywhere.py": NAMES_EVERYWHERE,
 }

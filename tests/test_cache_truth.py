@@ -69,6 +69,22 @@ def test_every_star_import_spelling_is_tracked(sandbox: Sandbox, spelling: str) 
     assert names_of(r) == "['ADDED', 'OLD']"
 
 
+def test_a_relative_star_import_as_first_statement_is_tracked(sandbox: Sandbox) -> None:
+    # No docstring, nothing before it: the level's constant is co_consts[0] (networkx's
+    # ``algorithms/components/__init__.py``); it was read as level 0, so the dependency was
+    # recorded as the top-level name "sub", found nowhere, and the real file never checked.
+    sandbox.write(
+        {"pkg/__init__.py": "from .sub import *\n", "pkg/sub.py": "def OLD():\n    pass\n"}
+    )
+    code = USE_A.replace("from a import *", "from pkg import *")
+    sandbox.run(code)
+    check = "import lazyhook\nprint(lazyhook.name_cache().raw('pkg').deps)\n"
+    deps = sandbox.run(check).lines
+    assert deps == [f"(('pkg.sub', {str(sandbox.src / 'pkg' / 'sub.py')!r}),)"], deps
+    (sandbox.src / "pkg" / "sub.py").write_text("def OLD():\n    pass\ndef ADDED():\n    pass\n")
+    assert names_of(sandbox.run(code)) == "['ADDED', 'OLD']"
+
+
 def test_a_missing_star_dependency_in_try_is_checked_to_stay_missing(sandbox: Sandbox) -> None:
     code = "try:\n    from optional_b import *\nexcept ImportError:\n    pass\nOWN = 1\n"
     sandbox.write({"a.py": RUN + code})

@@ -107,6 +107,13 @@ PROGRAMS = [
     P("stdlib-script", "city_stats.py cities.csv", names=True),
     P("wordfreq", "wordfreq.py guide.rst", names=True),
     P("wordfreq-missing-file", "wordfreq.py no-such-file.txt", names=True),
+    # names=True (lazy names in library code too): attrs, click and numpy must work (issue 12)
+    P("names-all", "names_everywhere.py --scale 1.5 1 2 3", env={"LAZYHOOK_NAMES": "all"}),
+    P(
+        "names-all-mode-all",
+        "names_everywhere.py 4 5",
+        env={"LAZYHOOK_NAMES": "all", "LAZYHOOK_MODE": "all"},
+    ),
     # --- popular CLIs from PyPI
     P("black", "{bin}/black --check --diff messy.py"),
     P("isort", "{bin}/isort --diff --check-only messy.py"),
@@ -181,7 +188,7 @@ PACKAGES = [
     "pygments", "markdown", "rich", "yamllint", "tabulate", "jinja2", "httpie", "flask",
     "sqlparse", "radon", "sqlite-utils", "csvkit", "coverage", "pylint", "virtualenv", "twine",
     "pipdeptree", "bandit", "vulture", "autopep8", "sphinx", "sqlfluff", "ipython",
-    "cookiecutter", "mkdocs", "nox",
+    "cookiecutter", "mkdocs", "nox", "attrs", "click", "numpy",
 ]  # fmt: skip
 WHEELHOUSE = ["six"]
 PROGRAM = {p.name: p for p in PROGRAMS}
