@@ -146,8 +146,7 @@ class NameCache:
         self.cache_dir = cache_dir
         self.path = _config.cache_file(cache_dir)
         self._store: Store | None = None
-        # Not re-entrant on purpose: a signal handler interrupting this thread inside the
-        # lock must not see half-updated state; it treats the cache as a miss (``_locked``).
+        # Not re-entrant: a signal handler inside the lock treats the cache as a miss.
         self._lock = allocate_lock()
         self._owner: int | None = None
         self._queued: dict[str, Stored] = {}
@@ -261,6 +260,8 @@ class NameCache:
         is worked out at the next flush, from the values as they are now."""
         d = getattr(module, "__dict__", {})
         values = {n: d[n] for n in names if n in d}
+        if type(star := values.get("__all__")) is list:  # as now (numpy extends numpy.dtypes')
+            values["__all__"] = list(star)
         if not self._locked():
             return  # a signal handler interrupted this thread here: learn it another time
         try:
@@ -272,8 +273,7 @@ class NameCache:
         self._schedule()
 
     def _schedule(self) -> None:
-        # Coalesce: at exit, or during a long run when the last write is over a second old —
-        # but never from inside an import (the analysis reads files).
+        # At exit, or when the last write is over a second old; never inside an import.
         if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _interp.inside_import():
             self.flush()
 

@@ -302,7 +302,11 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         st.snapshot = {}
     if rep is not None:
         rep.seconds = time.perf_counter() - t0
-    body_names = tuple(d)
+    # Not the submodules the import system bound on it (during the body or before): whether
+    # one is there depends on what else this process imported, so entries never promise one
+    # (they are answered from sys.modules when bound).
+    modules, prefix = sys.modules, st.name + "."
+    body_names = tuple(n for n, v in d.items() if modules.get(prefix + n, d) is not v)
     _swap_early_writes(st, d, 1)
     st.early_writes.clear()
     _finish(st, entry_before, body_names)

@@ -295,8 +295,11 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind in "ds" and not star:
-        value = _NO  # C code needs the exact type: run the module at the statement
+    elif kind in "dso" and not star:
+        # C code needs the exact type (containers, computed scalars); other objects are often
+        # compared by identity (``x is UNSET`` with a sentinel captured as a default): run the
+        # module at the statement and bind the real object.
+        value = _NO
     elif kind in "ce" and name in st.match_classes:
         value = _NO  # a ``case C()`` pattern demands the real class
     elif kind == "e":

@@ -302,8 +302,9 @@ _PROTOCOLS["__rdivmod__"] = lambda s, o: divmod(_real(o), _get(s))
 
 
 def protocols_of(cls: type) -> str:
-    """The protocol methods *cls* defines, of those a stand-in can mirror (comma-joined)."""
-    return ",".join(sorted(n for n in _PROTOCOLS if hasattr(cls, n)))
+    """The protocol methods *cls*'s instances have (comma-joined), from its MRO: ``hasattr(cls,
+    n)`` would also find the metaclass's (every class has ``__call__``; a Sentinel has not)."""
+    return ",".join(sorted(n for n in _PROTOCOLS if any(n in vars(k) for k in cls.__mro__)))
 
 
 _object_classes: "dict[str, type]" = {}
@@ -401,8 +402,7 @@ def _exception_real(cls: object) -> type:
     return _exception_values[id(cls)]  # type: ignore[return-value]
 
 
-def _register_pickle() -> None:
-    # pickle asks copyreg before it treats a class with a custom metaclass as a global.
+def _register_pickle() -> None:  # pickle asks copyreg first for a class with a metaclass
     import copyreg
 
     copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))

@@ -289,7 +289,7 @@ def test_stale_cache_that_lies_raises_import_error_and_is_rewritten(sandbox: San
         import lazyhook, os
         c = lazyhook.name_cache()
         s = c.raw("big")
-        s.names, s.kinds = s.names + ("GHOST",), s.kinds + "o"
+        s.names, s.kinds = s.names + ("GHOST",), s.kinds + "f"  # a function: a stand-in
         c.put("big", s)
         print(c.flush())
         """

@@ -372,7 +372,7 @@ import time as _time
 _time.sleep(0.1)  # midway: other threads arrive while the body runs
 
 
-class _Two(int):  # an object, not a literal: a from-import binds a lazy name for it
+class _Two(int):  # an object, not a literal: a star import binds a lazy name for it
     pass
 
 
@@ -390,7 +390,7 @@ if mode == "lazyhook":
     import lazyhook
     lazyhook.install()
     import stress_slowmod as slow
-    from stress_slowmod import compute, B
+    from stress_slowmod import *  # compute and B: lazy names (B, an object, only via a star)
     lazy = [lazyhook.is_lazy(slow), lazyhook.is_lazy(compute), lazyhook.is_lazy(B)]
 else:
     import importlib.machinery, importlib.util, types
@@ -494,7 +494,7 @@ def test_threads_race_on_first_use(shared: Path, tmp_path: Path) -> None:
     warm = H.write_script(
         tmp_path,
         "warm.py",
-        "import lazyhook\nlazyhook.install()\nfrom stress_slowmod import compute, B\n",
+        "import lazyhook\nlazyhook.install()\nfrom stress_slowmod import *\n",
     )
     ran = H.run(warm, [], env)
     assert ran.clean and ran.out.count("RUN ") == 1, ran.describe()  # cold: learns
