@@ -302,11 +302,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         st.snapshot = {}
     if rep is not None:
         rep.seconds = time.perf_counter() - t0
-    # Not the submodules the import system bound on it (during the body or before): whether
-    # one is there depends on what else this process imported, so entries never promise one
-    # (they are answered from sys.modules when bound).
-    modules, prefix = sys.modules, st.name + "."
-    body_names = tuple(n for n, v in d.items() if modules.get(prefix + n, d) is not v)
+    body_names = tuple(d)
     _swap_early_writes(st, d, 1)
     st.early_writes.clear()
     _finish(st, entry_before, body_names)
@@ -375,7 +371,19 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
         # Did the entry tell the truth?  If not: relearn it, repair what a star import bound.
         from lazyhook import _cache
 
-        if _cache.ran(st.name, st.entry, replacement, body_names, st.namespaces):
+        # A submodule is in the namespace or not depending on when (and whether) this process
+        # imported it — during the body, before it (set aside until now), or not at all when
+        # what imported it eagerly was deferred (mode "all"): no difference either way.
+        kinds, details, prefix = st.entry.kinds, st.entry.details, st.name + "."
+        subs = {n for n in st.entry.names if kinds[n] == "m" and details.get(n) == prefix + n}
+        for n in body_names:  # type(), not getattr: a stand-in would resolve
+            if (
+                issubclass(type(d.get(n)), _ModuleType)
+                and _mod_getattr(d[n], "__name__") == prefix + n
+            ):
+                subs.add(n)
+        seen = [n for n in body_names if n not in subs] + [n for n in subs if n in st.entry.names]
+        if _cache.ran(st.name, st.entry, replacement, tuple(seen), st.namespaces):
             st.learn_on_run = True
     st.namespaces.clear()
 
