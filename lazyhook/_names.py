@@ -192,15 +192,12 @@ def _mro_entries(self: object, bases: "tuple[object, ...]") -> "tuple[object, ..
 
 
 def _method_get(self: object, obj: object, cls: "type | None" = None) -> object:
-    # A lazy function as a class attribute: what the real object gives as a descriptor.
-    real = _get(self)
+    real = _get(self)  # a lazy function as a class attribute: what the real one gives
     get = getattr(type(real), "__get__", None)
     return real if get is None else get(real, obj, cls)
 
 
-# Every class gets the property: a class without a docstring has ``__doc__ = None`` of its own,
-# which would hide the base's property from pydoc.
-_DOC = vars(LazyName)["__doc__"]
+_DOC = vars(LazyName)["__doc__"]  # for every class: its own None would hide it from pydoc
 
 
 class LazyCallable(LazyName):
@@ -304,13 +301,17 @@ _PROTOCOLS["__rdivmod__"] = lambda s, o: divmod(_real(o), _get(s))
 def protocols_of(cls: type) -> str:
     """The protocol methods *cls*'s instances have (comma-joined), from its MRO: ``hasattr(cls,
     n)`` would also find the metaclass's (every class has ``__call__``; a Sentinel has not)."""
-    return ",".join(sorted(n for n in _PROTOCOLS if any(n in vars(k) for k in cls.__mro__)))
+    found = _protocols.get(cls)  # per type: sympy's ~900 functions share one
+    if found is None:
+        seen = set().union(*(vars(k) for k in cls.__mro__))
+        found = _protocols[cls] = ",".join(sorted(n for n in _PROTOCOLS if n in seen))
+    return found
 
 
+_protocols: "dict[type, str]" = {}
 _object_classes: "dict[str, type]" = {}
-# What every class stand-in has beyond its metaclass's protocols: class statements use
-# __mro_entries__, ``Generic[T]`` is ``__class_getitem__`` reached through ``x[...]``.  A
-# callable may carry a __mro_entries__ of its own (typing.NamedTuple, TypedDict).
+# Beyond a class's metaclass protocols: class statements use __mro_entries__, ``Generic[T]``
+# is __class_getitem__ reached through ``x[...]``; NamedTuple is a callable with its own.
 _CLASS_EXTRAS = ",__mro_entries__,__getitem__,__call__"
 _CALLABLE_EXTRAS = ",__mro_entries__,__call__"
 
@@ -326,8 +327,6 @@ def _object_class(protocols: str) -> type:
 
 
 _TYPES: "set[type]" = {LazyName, LazyCallable, LazyClass}
-
-
 _classes: "dict[tuple[str, object], type]" = {}  # (kind, protocols) -> stand-in class
 
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 stamps = _config.stamps
 
 _MTIME_MARGIN_NS = 1_000_000_000  # file-system timestamp granularity and clock skew
-_DIGEST_PRIME = (1 << 61) - 1  # a Mersenne prime: one pass of C arithmetic, no hashlib
 _loaded_ns = _config.LOADED_NS
 _start_ns: "list[int]" = []
 _where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
@@ -64,17 +63,21 @@ def _stat(path: str) -> "tuple[str, int, int, int, int] | None":
 
 
 def digest(path: str) -> int:
-    """A 61-bit digest of the file's content, or of a directory's sorted entry names (-1 if
-    it cannot be read)."""
+    """The CRC-32 of the file's content, or of a directory's sorted entry names (-1 if it
+    cannot be read).  Needed when learning (a write: zlib is loaded for it anyway) and, on
+    the read path, only when a file's ctime or inode moved.  (A big-integer digest cost
+    ~0.35 ms per 100 kB: ~20 ms for the files of sympy's entries.)"""
+    import zlib
+
     try:
         with open(path, "rb") as f:
-            return int.from_bytes(f.read(), "little") % _DIGEST_PRIME
+            return zlib.crc32(f.read())
     except IsADirectoryError:
         try:
             listing = "\0".join(sorted(os.listdir(path))).encode("utf-8", "surrogateescape")
         except OSError:
             return -1
-        return int.from_bytes(listing, "little") % _DIGEST_PRIME
+        return zlib.crc32(listing)
     except OSError:
         return -1
 
