@@ -100,13 +100,22 @@ class LazyState:
         # own __class__ (gh-117182), the class is left alone when the body is done.
         self.lazy_class: type = type(module)
         self.importer: dict[str, object] | None = None  # the importing module's globals
-        # Writes of the import system's attributes made before the body ran (``_module``):
-        # name -> (the value before the first such write, the value written; ABSENT for a
-        # delete).  The body runs with the originals and the writes land after it, as eagerly.
+        # Import-system attributes written before the body ran (``write_early``): name ->
+        # (the value before the first such write, the value written; ABSENT: none).
         self.early_writes: dict[str, tuple[object, object]] = {}
-        # Names the code of the from-import statement being answered uses as ``case C()``
-        # patterns (``_reads.match_classes``): classes it binds at the statement.
+        # Names the code of the from-import being answered uses as ``case C()`` patterns.
         self.match_classes: frozenset[str] = frozenset()
+
+    def write_early(self, name: str, value: object) -> bool:
+        """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body
+        runs with the original, the write lands again after it.  False: deleting nothing."""
+        d = _mod_getattr(self.module, "__dict__")
+        if value is ABSENT and name not in d:
+            return False
+        before = self.early_writes.get(name, (d.get(name, ABSENT), None))[0]
+        self.early_writes[name] = (before, value)
+        _put(d, name, value)
+        return True
 
     def real_value(self, name: str) -> object:
         """The hook ``_names`` calls: the real object for lazy name *name* of this module.
@@ -313,11 +322,14 @@ def _swap_early_writes(st: LazyState, d: "dict[str, object]", which: int) -> Non
     """Put the early-written attributes to their originals (*which* 0: before the body) or to
     the values written (1: after it)."""
     for name, values in st.early_writes.items():
-        value = values[which]
-        if value is ABSENT:
-            d.pop(name, None)
-        else:
-            d[name] = value
+        _put(d, name, values[which])
+
+
+def _put(d: "dict[str, object]", name: str, value: object) -> None:
+    if value is ABSENT:
+        d.pop(name, None)
+    else:
+        d[name] = value
 
 
 def reset(st: LazyState, d: "dict[str, object]") -> None:
@@ -371,9 +383,8 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
         # Did the entry tell the truth?  If not: relearn it, repair what a star import bound.
         from lazyhook import _cache
 
-        # A submodule is in the namespace or not depending on when (and whether) this process
-        # imported it — during the body, before it (set aside until now), or not at all when
-        # what imported it eagerly was deferred (mode "all"): no difference either way.
+        # A submodule is in the namespace or not depending on when (if at all) this process
+        # imported it (during the body, before it, never in mode "all"): no difference.
         kinds, details, prefix = st.entry.kinds, st.entry.details, st.name + "."
         subs = {n for n in st.entry.names if kinds[n] == "m" and details.get(n) == prefix + n}
         for n in body_names:  # type(), not getattr: a stand-in would resolve

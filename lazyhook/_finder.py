@@ -62,8 +62,12 @@ def load_lazy() -> "ModuleType":
 
 def _bindings_read(frame: "FrameType") -> bool:
     global _reads
-    if frame.f_code.co_filename[:1] == "<":
-        return True  # -c, the prompt, exec'd strings: see _reads (not loaded for them)
+    code = frame.f_code
+    if code.co_filename[:1] == "<" or code.co_name != "<module>":
+        # The prompt, -c, exec'd strings: the rest of the program is not visible (and _reads
+        # is not loaded for them).  A class body: what it binds is read as attributes of the
+        # class, from anywhere.
+        return True
     if _reads is None:
         from lazyhook import _reads as reads
 
@@ -274,23 +278,21 @@ class LazyFinder:
     ) -> bool:
         """Is the import statement running in *frame* one the policy makes lazy?"""
         settings = self.settings
-        if (
-            settings.filter is None
-            and "__lazy_modules__" not in frame.f_globals
-            and not settings.lazy_import(importer, fullname, False)
-        ):
-            # Eager whatever the statement is (a package's own imports in boundary mode: ~600
-            # while sympy runs): no need to read the exception table or the importer's code.
+        # Without a filter or a declaration the policy does not depend on the statement's
+        # shape: ask it once, before reading the exception table or the importer's code (a
+        # package's own imports in boundary mode, ~600 while sympy runs, stop here).
+        plain = settings.filter is None and "__lazy_modules__" not in frame.f_globals
+        if plain and not settings.lazy_import(importer, fullname, False):
             return False
         kind = interp.import_kind(frame)
         if kind != interp.STATEMENT and kind != interp.IN_WITH:
             return False  # functions, try blocks, __import__() calls: eager, as PEP 810 has it
-        declared = interp.declared_lazy(frame)
+        declared = not plain and interp.declared_lazy(frame)
         if kind == interp.IN_WITH and not declared:
             # with contextlib.suppress(ImportError) / warnings.catch_warnings(): the block is
             # there for what the import does at the statement.
             return False
-        if not settings.lazy_import(importer, fullname, declared):
+        if not plain and not settings.lazy_import(importer, fullname, declared):
             return False
         # Declared lazy (PEP 810) is the program's own word; otherwise an import whose names
         # its module never reads is there for its side effects: eager (see _reads).

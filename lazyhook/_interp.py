@@ -37,10 +37,10 @@ _OPCODES = {
 (
     IMPORT_NAME,
     IMPORT_FROM,
-    _STAR_OP,
-    _STAR_ARG,
-    _LOAD_CONST,
-    _EXTENDED_ARG,
+    STAR_OP,
+    STAR_ARG,
+    LOAD_CONST,
+    EXTENDED_ARG,
     _PUSH_EXC_INFO,
     _WITH_EXCEPT_START,
 ) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)
@@ -59,7 +59,6 @@ _NAME_OPCODES = {
 (STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
  MATCH_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
-EXTENDED_ARG, LOAD_CONST, STAR_OP, STAR_ARG = _EXTENDED_ARG, _LOAD_CONST, _STAR_OP, _STAR_ARG
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
@@ -179,7 +178,7 @@ _guards: "dict[object, object]" = {}
 def _at(co: bytes, i: int) -> int:
     """The offset of the instruction proper at *i*: 3.10's f_lasti may point at its
     EXTENDED_ARG prefix (a module with over 255 names)."""
-    while co[i] == _EXTENDED_ARG and i + 2 < len(co):
+    while co[i] == EXTENDED_ARG and i + 2 < len(co):
         i += 2
     return i
 
@@ -293,7 +292,7 @@ def from_import_read(frame: "FrameType") -> int:
     op = co[i]
     if op == IMPORT_FROM:
         return FROM
-    if op == _STAR_OP and (_STAR_ARG < 0 or co[i + 1] == _STAR_ARG):
+    if op == STAR_OP and (STAR_ARG < 0 or co[i + 1] == STAR_ARG):
         return STAR
     return NOT_FROM_IMPORT
 
@@ -311,11 +310,11 @@ def module_level(code: "CodeType") -> bool:
     return not (code.co_flags & CO_OPTIMIZED) and code.co_name == "<module>"
 
 
-def _oparg(co: bytes, i: int) -> "tuple[int, int]":
+def oparg(co: bytes, i: int) -> "tuple[int, int]":
     """(full oparg, offset of its first EXTENDED_ARG prefix) of the instruction at *i*."""
     arg = co[i + 1]
     shift = 8
-    while i >= 2 and co[i - 2] == _EXTENDED_ARG:
+    while i >= 2 and co[i - 2] == EXTENDED_ARG:
         i -= 2
         arg |= co[i + 1] << shift
         shift += 8
@@ -328,14 +327,14 @@ def import_target(frame: "FrameType") -> "tuple[str, int]":
     name`` in every supported version."""
     code = frame.f_code
     co = code.co_code
-    arg, start = _oparg(co, _at(co, frame.f_lasti))
+    arg, start = oparg(co, _at(co, frame.f_lasti))
     name: str = code.co_names[arg]
     level = 0
     fromlist_at = start - 2
-    if fromlist_at >= 2 and co[fromlist_at] == _LOAD_CONST:
-        level_at = _oparg(co, fromlist_at)[1] - 2
-        if level_at >= 0 and co[level_at] == _LOAD_CONST:
-            value = code.co_consts[_oparg(co, level_at)[0]]
+    if fromlist_at >= 2 and co[fromlist_at] == LOAD_CONST:
+        level_at = oparg(co, fromlist_at)[1] - 2
+        if level_at >= 0 and co[level_at] == LOAD_CONST:
+            value = code.co_consts[oparg(co, level_at)[0]]
             if type(value) is int:
                 level = value
     return name, level

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from types import CodeType
     from typing import Any
 
-    from lazyhook._cache import Stored
-
     Learned = tuple[object, tuple[str, ...], dict[str, object], CodeType | None]
 
 # The kinds, one letter each (``_cache`` stores them, ``_module._bind`` binds by them).
@@ -45,8 +43,10 @@ _SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None), tuple, 
 _CONTAINERS = frozenset({dict, list, set, bytearray})
 
 
-def encode(stored: "Stored") -> "tuple[Any, ...]":
-    """The on-disk form: names and star list as single newline-joined strings (marshal
+def encode(stored: "Any") -> "tuple[Any, ...]":
+    """The on-disk form of a ``_cache.Stored`` (typed ``Any``: naming the class, even for the
+    type checker only, would make ``_cache`` and this module import each other): names and
+    star list as single newline-joined strings (marshal
     then decodes a handful of objects instead of one per name, and splitting is in C),
     and the details as ``(table, refs, special)``: the protocol lists of classes,
     callables and objects repeat (sympy: 940 names, ~40 distinct lists), so each distinct

@@ -160,11 +160,7 @@ def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -
         if frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED and value is not _NO:
             st.submodules[name] = value
             return
-        d = _mod_getattr(module, "__dict__")
-        if name in _EARLY_WRITES and st.owner is None and (value is not _NO or name in d):
-            before = st.early_writes.get(name, (d.get(name, _NO), None))[0]
-            st.early_writes[name] = (before, value)
-            d.pop(name, None) if value is _NO else d.__setitem__(name, value)
+        if name in _EARLY_WRITES and st.owner is None and st.write_early(name, value):
             return
         execute(st, frame)
     if type(module) is _LazyModule:  # the body itself, or still initialising in a cycle
@@ -295,18 +291,13 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind in "dso" and not star:
-        # C code needs the exact type (containers, computed scalars); other objects are often
-        # compared by identity (``x is UNSET`` with a sentinel captured as a default): run the
-        # module at the statement and bind the real object.
-        value = _NO
-    elif kind in "ce" and name in st.match_classes:
-        value = _NO  # a ``case C()`` pattern demands the real class
-    elif kind == "e":
+    elif kind == "e" and name not in st.match_classes:
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"
-    else:
+    elif _plain(kind, name, star, st.match_classes):
         value = names_support().stand_in(st, name, kind, detail)
+    else:
+        value = _NO  # see _plain: the module runs at the statement, the real object is bound
     if value is _NO:
         how = "at the statement"
     elif how in ("stand-in", "exception class"):
@@ -315,6 +306,14 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
         rep.bound[how] = rep.bound.get(how, 0) + 1
         rep.lazy_names += how in ("stand-in", "exception class")
     return value
+
+
+def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
+    """Is a name of *kind* bound as an ordinary stand-in?  Functions, and classes not used as
+    ``case C()`` patterns (match demands a real class).  Other objects only in a star import:
+    named explicitly, C code needs their exact type (containers, computed scalars) or code
+    compares them by identity (``x is UNSET``, the sentinel captured as a default)."""
+    return kind == "f" or (kind == "c" and name not in match) or (star and kind in "ods")
 
 
 def _module_named(name: object) -> object:
@@ -373,7 +372,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
             value = made.get(name)
             if value is None:
                 kind = kinds[name]
-                if kind in "fods" or kind == "c" and name not in match:
+                if _plain(kind, name, True, match):
                     value = made[name] = make(st, name, kind, details.get(name))
                     plain += 1
                 else:

@@ -39,12 +39,12 @@ _read: "dict[object, tuple[frozenset[str], frozenset[str]] | None]" = {}
 
 
 def bindings_read(frame: "FrameType") -> bool:
-    """Does the module running *frame* read what its import statement at ``f_lasti`` binds?"""
+    """Does the module running *frame* read what its import statement at ``f_lasti`` binds?
+
+    *frame* runs module-level code from a real file: the finder answers "read" for the
+    prompt, ``-c``, exec'd strings and class bodies before asking.
+    """
     code = frame.f_code
-    if code.co_filename[:1] == "<" or code.co_name != "<module>":
-        # The prompt, -c, exec'd strings: the rest of the program is not visible.  A class
-        # body: what it binds is read as attributes of the class, from anywhere.
-        return True
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:
         return True  # a star import (the name cache's business), or an unexpected shape
@@ -67,7 +67,7 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
     """The names the import at offset *i* stores, and for ``import a.b.c`` (binding ``a``)
     ``"a.b.c"``, whose use names the attribute ``c``; None for a star import."""
     co = code.co_code
-    target: str = code.co_names[_arg(co, i)]
+    target: str = code.co_names[_interp.oparg(co, i)[0]]
     names: list[str] = []
     j = i + 2
     while j < len(co):
@@ -75,7 +75,7 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
         if op == _interp.STAR_OP and (_interp.STAR_ARG < 0 or co[j + 1] == _interp.STAR_ARG):
             return None
         if op in _STORES:
-            names.append(code.co_names[_arg(co, j)])
+            names.append(code.co_names[_interp.oparg(co, j)[0]])
         elif op not in _BETWEEN:
             break
         j += 2
@@ -83,15 +83,6 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
         return None
     dotted = "." in target and names == [target.partition(".")[0]]
     return names, target if dotted else None
-
-
-def _arg(co: bytes, i: int) -> int:
-    arg, shift, k = co[i + 1], 8, i
-    while k >= 2 and co[k - 2] == _interp.EXTENDED_ARG:
-        k -= 2
-        arg |= co[k + 1] << shift
-        shift += 8
-    return arg
 
 
 def _names_read(code: "CodeType") -> "tuple[frozenset[str], frozenset[str]] | None":
@@ -123,22 +114,34 @@ def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> 
             into.update(x for x in c if type(x) is str)
 
 
+def _instructions(co: bytes) -> "list[tuple[int, int]]":
+    """(opcode, oparg) of each instruction of *co*, EXTENDED_ARG folded and 3.11+'s inline
+    CACHE entries (opcode 0) skipped.  Kept here rather than shared with ``_bytecode``, which
+    imports ``opcode`` and is off the path of a warm run."""
+    ins: list[tuple[int, int]] = []
+    cache_skipped = _interp.GLOBAL_FLAG_BIT  # 3.11+
+    ext = 0
+    for k in range(0, len(co), 2):
+        op = co[k]
+        if op == _interp.EXTENDED_ARG:
+            ext = (ext | co[k + 1]) << 8
+        elif op or not cache_skipped:
+            ins.append((op, ext | co[k + 1]))
+            ext = 0
+    return ins
+
+
 def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
     """(names the module-level *code* loads — LOAD_NAME, LOAD_GLOBAL... — the indices of the
     constants its import statements use as from-lists).  Stores and deletes are not reads."""
-    co, names = code.co_code, code.co_names
+    names = code.co_names
     load_name, load_global = _interp.LOAD_NAME, _interp.LOAD_GLOBAL
     dict_or_globals, shift = _interp.LOAD_FROM_DICT_OR_GLOBALS, _interp.GLOBAL_FLAG_BIT
     load_const, import_name = _interp.LOAD_CONST, _interp.IMPORT_NAME
     loads: set[str] = set()
     fromlists: set[int] = set()
-    ext = last_const = 0
-    for k in range(0, len(co), 2):
-        op = co[k]
-        if op == _interp.EXTENDED_ARG:
-            ext = (ext | co[k + 1]) << 8
-            continue
-        arg, ext = ext | co[k + 1], 0
+    last_const = 0
+    for op, arg in _instructions(code.co_code):
         if op == load_name or op == dict_or_globals:
             loads.add(names[arg])
         elif op == load_global:
@@ -172,16 +175,8 @@ def match_classes(code: "CodeType") -> "frozenset[str]":
 
 
 def _matched_in(code: "CodeType") -> "list[str]":
-    co, shift = code.co_code, _interp.GLOBAL_FLAG_BIT
-    ins: list[tuple[int, int]] = []  # (opcode, oparg), EXTENDED_ARG folded, CACHEs skipped
-    ext = 0
-    for k in range(0, len(co), 2):
-        op = co[k]
-        if op == _interp.EXTENDED_ARG:
-            ext = (ext | co[k + 1]) << 8
-        elif op or not shift:  # 3.11+: opcode 0 is an inline CACHE entry
-            ins.append((op, ext | co[k + 1]))
-            ext = 0
+    shift = _interp.GLOBAL_FLAG_BIT
+    ins = _instructions(code.co_code)
     out = []
     for k in range(2, len(ins)):
         if ins[k][0] == _interp.MATCH_CLASS and ins[k - 1][0] == _interp.LOAD_CONST:
