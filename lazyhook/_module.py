@@ -442,7 +442,7 @@ def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
 
 
 _interp.watch_import_calls(_after_import_call)
-_interp.hide_module_from_warnings(globals())
+_interp.hide_module_from_warnings()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 sys.addaudithook = _audit_stub(sys.addaudithook)  # type: ignore[assignment]

@@ -445,5 +445,4 @@ def is_unresolved(obj: object) -> bool:
 real_object = _real  # the real object for a lazy name (resolving it); others unchanged
 
 
-_interp.hide_module_from_warnings(globals())
-_interp.hide_from_warnings(_PROTOCOLS)
+_interp.hide_module_from_warnings()  # _PROTOCOLS' functions too: their code is this module's

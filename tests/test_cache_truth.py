@@ -215,6 +215,7 @@ def test_an_omission_is_repaired_when_the_module_runs(sandbox: Sandbox) -> None:
 def test_cache_verify_checks_the_same_rule(sandbox: Sandbox) -> None:
     sandbox.write(STAR_A)
     sandbox.run(USE_A)
+    sandbox.run("import lazyhook\nlazyhook.install()\nfrom b import OLD\nOLD()\n")  # b learned
     verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
     ok = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
     assert ok.returncode == 0 and "0 stale" in ok.stdout, ok.stdout + ok.stderr
@@ -294,7 +295,7 @@ def test_a_root_run_keeps_a_shared_cache_shared(tmp_path_factory: pytest.TempPat
         (path,) = [os.path.join(cache, n) for n in os.listdir(cache) if n.endswith(".lzc")]
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
         # An ordinary root run that learns one new module rewrites the file...
-        learn = run("-c", "import lazyhook; lazyhook.install()\nimport shm_b\nshm_b.f()\n")
+        learn = run("-c", "import lazyhook; lazyhook.install()\nfrom shm_b import f\nf()\n")
         assert learn.returncode == 0 and learn.stderr == "", learn.stderr
         assert "shm_b" in lazyhook_entries(py, env)
         # ... and it stays readable by everyone, and root's.
@@ -324,8 +325,9 @@ def test_a_warm_run_rewrites_nothing_when_star_imports_come_from_builtins(
     # its dependency was recorded as "nowhere" but checked as "somewhere without a file", so
     # every warm run found the entries stale, relearned and rewrote the cache.
     code = (
-        "import lazyhook\nlazyhook.install()\nimport operator, ast, locale\n"
-        "print(operator.add(1, 2), ast.literal_eval('4'), callable(locale.getlocale))\n"
+        "import lazyhook\nlazyhook.install()\nfrom operator import add\n"
+        "from ast import literal_eval\nfrom locale import getlocale\n"
+        "print(add(1, 2), literal_eval('4'), callable(getlocale))\n"
     )
     sandbox.run(code)
     (path,) = sandbox.cache.glob("*.lzc")
