@@ -117,9 +117,8 @@ class Entry:
         names = stored.names
         self.names = frozenset(names)
         self.explicit_star = stored.star is not None
-        self.star = stored.star if stored.star is not None else tuple(
-            n for n in names if n[0] != "_"
-        )  # fmt: skip
+        star = stored.star  # () is an explicit, empty __all__
+        self.star = star if star is not None else tuple(n for n in names if n[0] != "_")
         # ``__all__`` as answered to the import machinery: a list, made once (read twice).
         self.star_list = list(self.star)
         self.has_getattr = bool(stored.flags & _FLAG_GETATTR)
@@ -266,8 +265,7 @@ class NameCache:
             return  # a signal handler interrupted this thread here: learn it another time
         try:
             self._learned[name] = (module, names, values, code)
-            self._queued.pop(name, None)
-            self._drop.discard(name)
+            self._queued.pop(name, None)  # (a drop stays until an analysed entry replaces it)
         finally:
             self._unlock()
         self._schedule()
@@ -326,7 +324,9 @@ class NameCache:
         if not self._locked():
             return False
         try:
-            self._drop |= dead - self._queued.keys()
+            # An analysed entry supersedes a drop; a relearn that could not be analysed (files
+            # too recent to trust) leaves it: no lie stays on disk.
+            self._drop = (self._drop | dead) - self._queued.keys()
             put, drop, touch = self._queued, self._drop, self._used
             self._queued, self._drop = {}, set()
             self._last_write = time.monotonic()

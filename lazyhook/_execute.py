@@ -250,8 +250,7 @@ def _first_use_site(frame: "FrameType | None") -> "tuple[str, int] | None":
 def _startup_warning(name: str, site: "tuple[str, int]") -> None:
     from lazyhook import _warn
 
-    # Modules that showing a warning resolves (linecache, tokenize...) are lazyhook's doing,
-    # not the program's start-up.
+    # Modules resolved by showing a warning (linecache, tokenize...) are not the program's.
     if not _warn.emitting:
         msg = f"lazy module {name!r} was resolved during start-up at {site[0]}:{site[1]}"
         _warn.warn_once(f"startup:{name}", msg)
@@ -278,18 +277,18 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         rep.used_at = _first_use_site(frame)
         if startup["strict"] and not startup["finished"] and rep.used_at is not None:
             _startup_warning(st.name, rep.used_at)
-    # Only from-imports that want lazy names consult the name cache (and learn on a miss):
-    # looking up every module that ran cost a boundary-mode CLI ~3 ms for unused entries.
+    # Only from-imports wanting lazy names consult the name cache (learning on a miss): looking
+    # up every module that ran cost a CLI ~3 ms.  Imports made while a body to be learned runs
+    # are stamped by the finder before they are read: they may decide its cached names.
     st.snapshot = dict(d)
     _swap_early_writes(st, d, 0)  # the body sees what the import system set, as eagerly
     entry_before = sys.modules.get(st.name)  # mock.patch.dict(sys.modules) may hold a fake
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
     t0 = time.perf_counter()
-    # Imports made while a lazy body runs get stamped by the finder before they are read:
-    # they are the sources that may decide this module's cached names.
-    state = _interp.state
+    state, learning = _interp.state, int(st.learn_on_run)
     state.running += 1
+    state.learning += learning
     from lazyhook import _attribution
 
     _attribution.enter(sys._getframe(), st.site, st.importer)
@@ -306,6 +305,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     finally:
         _attribution.leave()
         state.running -= 1
+        state.learning -= learning
         if spec is not None:
             spec._initializing = False  # type: ignore[attr-defined]
         st.snapshot = {}

@@ -122,9 +122,11 @@ class ThreadState(_local):
 
     # Depth of ``lazyhook.eager()`` blocks: imports started inside one are eager.
     eager_depth = 0
-    # Lazy bodies running in this thread (nested): imports made meanwhile are stamped by the
-    # finder before they are read, as they may decide the running module's cached names.
+    # Lazy bodies running in this thread (nested).
     running = 0
+    # Of those, bodies to be learned (and ``cache warm``): imports made meanwhile are stamped
+    # by the finder before they are read, as they may decide the cached names.
+    learning = 0
     # The module ``import_lazily`` is importing (its missing parents are lazy too).
     forced: "str | None" = None
     # The lazy bodies running in this thread, innermost last (see _attribution).
@@ -348,8 +350,8 @@ def forced_lazy(fullname: str) -> bool:
 
 
 def import_lazily(name: str) -> object:
-    """Import module *name* as a lazy module, whatever the policy says (a from-import is
-    binding it as a name of its lazy parent).  ``ImportError`` as the import would raise."""
+    """Import *name* as a lazy module whatever the policy (a from-import binds it as a name
+    of its lazy parent); ``ImportError`` as the import would raise."""
     state.forced = name
     try:
         return _bootstrap._gcd_import(name)
@@ -417,9 +419,8 @@ _HIDDEN_SUFFIX = " (runs lazy bodies, like importlib._bootstrap)"
 def hide_from_warnings(*objects: object) -> None:
     """Rename the code of these functions (and of the methods of these classes, and of the
     functions in these dicts), nested code included."""
-    # Not `from types import FunctionType`: this runs while the first lazy module is being
-    # created, and when that module is `types` itself (not loaded at start-up on every
-    # Python), it is still empty in sys.modules here and the from-import fails.
+    # Not `from types import FunctionType`: this runs while the first lazy module is created,
+    # and when that is `types` itself, it is still empty in sys.modules here.
     FunctionType = type(_hide)  # the class, named as in `types`
 
     for obj in objects:
@@ -437,9 +438,8 @@ def hide_from_warnings(*objects: object) -> None:
 
 
 def _hide(code: "CodeType") -> None:
-    # In place and in C, nested code included: importlib's own way of giving the code of a
-    # moved .pyc its file's name.  (code.replace() and reassigning __code__, for the ~200
-    # functions of the modules a warm from-import loads, cost ~0.5 ms.)
+    # In place and in C, nested code included: importlib's own fix for a moved .pyc's names.
+    # (code.replace() for the ~200 functions a warm from-import loads cost ~0.5 ms.)
     if _HIDDEN_SUFFIX not in code.co_filename:
         _imp._fix_co_filename(code, code.co_filename + _HIDDEN_SUFFIX)  # type: ignore[attr-defined]
 

@@ -34,8 +34,8 @@ _BETWEEN = frozenset(
     {_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG, 0}
 )  # 0: 3.11+'s inline CACHE entries
 _STORES = frozenset({_interp.STORE_NAME, _interp.STORE_GLOBAL})
-# code object -> (names its module reads, names it mentions at all), or None for "everything".
-_read: "dict[object, tuple[frozenset[str], frozenset[str]] | None]" = {}
+# code object -> what is known of the names its module reads, filled tier by tier (_Tiers).
+_read: "dict[object, _Tiers]" = {}
 
 
 def bindings_read(frame: "FrameType") -> bool:
@@ -48,19 +48,78 @@ def bindings_read(frame: "FrameType") -> bool:
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:
         return True  # a star import (the name cache's business), or an unexpected shape
-    if code not in _read:
+    tiers = _read.get(code)
+    if tiers is None:
         if len(_read) > 1024:
             _read.clear()
-        _read[code] = _names_read(code)
-    known = _read[code]
-    if known is None:
-        return True
-    read, mentioned = known
+        tiers = _read[code] = _Tiers(code)
     names, dotted = bound
-    if dotted is not None and dotted in read:  # sys.modules["a.b.c"]
-        return True
     attribute = None if dotted is None else dotted.rpartition(".")[2]
-    return any(n in read for n in names) and (attribute is None or attribute in mentioned)
+    # Cheapest evidence first: most imports are read by the module's own code or a function's
+    # (a stdlib module's ``import re as _re``); only a miss needs every constant of every
+    # nested code (the strings), and only a final miss the dynamic-access check.
+    for tier in range(3):
+        read = tiers.get(tier)
+        if (dotted is not None and dotted in read) or (  # sys.modules["a.b.c"]
+            any(n in read for n in names) and (attribute is None or tiers.mentions(attribute))
+        ):
+            return True
+    return tiers.dynamic()
+
+
+class _Tiers:
+    """The names a module's code reads, worked out lazily in three tiers: names its
+    module-level code loads, names any nested code (functions, classes, comprehensions)
+    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``); plus whether it
+    reads dynamically (``globals()``, ``eval``...: then it reads everything)."""
+
+    __slots__ = ("code", "tiers", "fromlists")
+
+    def __init__(self, code: "CodeType") -> None:
+        self.code = code
+        self.tiers: list[set[str]] = []
+        self.fromlists: set[int] = set()
+
+    def get(self, tier: int) -> "set[str]":
+        while len(self.tiers) <= tier:
+            self.tiers.append(self._compute(len(self.tiers)))
+        return self.tiers[tier]
+
+    def _compute(self, tier: int) -> "set[str]":
+        code = self.code
+        if tier == 0:
+            loads, self.fromlists = _module_scan(code)
+            return loads
+        code_type = type(code)
+        nested = [c for c in code.co_consts if type(c) is code_type]
+        found: set[str] = set()
+        if tier == 1:
+            while nested:
+                sub = nested.pop()
+                found.update(sub.co_names)
+                nested.extend([c for c in sub.co_consts if type(c) is code_type])
+            return found
+        _strings(code.co_consts, found, skip=self.fromlists)
+        while nested:  # one pass over each nested code's constants
+            sub = nested.pop()
+            for c in sub.co_consts:
+                t = type(c)
+                if t is str:
+                    found.add(c)
+                elif t is code_type:
+                    nested.append(c)
+                elif t is tuple:
+                    found.update(x for x in c if type(x) is str)
+        return found
+
+    def mentions(self, name: str) -> bool:
+        """Does the module's code name *name* anywhere (read, stored or as a string)?"""
+        return name in self.code.co_names or any(name in self.get(k) for k in range(3))
+
+    def dynamic(self) -> bool:
+        return not all(_DYNAMIC.isdisjoint(self.get(k)) for k in range(3)) or not (
+            _DYNAMIC.isdisjoint(self.code.co_names)
+        )
 
 
 def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
@@ -83,33 +142,6 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
         return None
     dotted = "." in target and names == [target.partition(".")[0]]
     return names, target if dotted else None
-
-
-def _names_read(code: "CodeType") -> "tuple[frozenset[str], frozenset[str]] | None":
-    """(the names *code*'s module reads, every name or string it mentions), as described
-    above; None if it reads dynamically.  (Once per importing module in a process: argparse's
-    ~120 us, locale's ~300 us; a boundary-mode CLI analyses a dozen stdlib modules.)"""
-    loads, fromlists = _module_scan(code)
-    strings: set[str] = set()
-    _strings(code.co_consts, strings, skip=fromlists)
-    code_type = type(code)
-    nested = [c for c in code.co_consts if type(c) is code_type]
-    inner: set[str] = set()
-    while nested:  # one pass over each nested code's constants
-        sub = nested.pop()
-        inner.update(sub.co_names)
-        for c in sub.co_consts:
-            t = type(c)
-            if t is str:
-                strings.add(c)
-            elif t is code_type:
-                nested.append(c)
-            elif t is tuple:
-                strings.update(x for x in c if type(x) is str)
-    read = loads | inner | strings
-    if not _DYNAMIC.isdisjoint(read) or not _DYNAMIC.isdisjoint(code.co_names):
-        return None
-    return frozenset(read), frozenset(read.union(code.co_names))
 
 
 def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:

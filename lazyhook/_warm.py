@@ -18,6 +18,7 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
     lazyhook.install(include=modules, mode="all", cache_dir=cache_dir)
     # Every import made here feeds the cache: the finder stamps each source before it is read.
     _interp.state.running += 1
+    _interp.state.learning += 1
     cache = lazyhook.name_cache(cache_dir)
     cache.shared = shared
     tty = sys.stderr.isatty()
