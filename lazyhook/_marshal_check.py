@@ -91,7 +91,11 @@ class _Walk:
             numbered = byte > 0x7F and code not in _UNNUMBERED
             if numbered:
                 self.refs += 1
-            if code in _CONTAINERS:
+            if code == 0x7A or code == 0x5A:  # short ascii, 1-byte size: most strings here
+                pos += 1 + blob[pos]
+            elif code == 0x69:  # int32
+                pos += 4
+            elif code in _CONTAINERS:
                 pos = self._open(blob, code, pos, numbered)
                 if pos == -1:
                     return False

@@ -45,11 +45,12 @@ _where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per
 
 def well_formed(value: object) -> bool:
     """Is *value* (read from disk) a tuple of well-formed stamps?"""
+    # One flat test per stamp, no inner generator: networkx's entry has ~200 stamps.
     return isinstance(value, tuple) and all(
-        isinstance(s, tuple)
+        type(s) is tuple
         and len(s) == 6
         and type(s[0]) is str
-        and all(type(x) is int for x in s[1:])
+        and type(s[1]) is type(s[2]) is type(s[3]) is type(s[4]) is type(s[5]) is int
         for s in value
     )
 
@@ -95,21 +96,23 @@ def stamp(path: str, before: "tuple[str, int, int, int, int] | None" = None) -> 
 def unchanged(sources: "tuple[Stamp, ...]") -> "tuple[bool | None, tuple[Stamp, ...]]":
     """(True if every stamp still holds, False if one changed, None if a file is gone;
     the stamps as they are now when some only moved: ctime or inode, same content)."""
-    refreshed: list[Stamp] = []
-    for src in sources:
-        now = _stat(src[0])
-        if now is None:
+    # os.stat inline and the refreshed list built only if something moved: one stat and two
+    # comparisons per stamp (networkx's entry: ~200).
+    stat, refreshed = os.stat, None
+    for k, src in enumerate(sources):
+        try:
+            st = stat(src[0])
+        except OSError:
             return None, ()
-        if now[1] != src[1] or now[2] != src[2]:
+        if st.st_size != src[1] or st.st_mtime_ns != src[2]:
             return False, ()
-        if now[3] != src[3] or now[4] != src[4]:
+        if st.st_ctime_ns != src[3] or st.st_ino != src[4]:
             if digest(src[0]) != src[5]:
                 return False, ()
-            refreshed.append((*now, src[5]))
-        else:
-            refreshed.append(src)
-    moved = any(a is not b for a, b in zip(refreshed, sources, strict=True))
-    return True, tuple(refreshed) if moved else ()
+            if refreshed is None:
+                refreshed = list(sources)
+            refreshed[k] = (src[0], st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, src[5])
+    return True, () if refreshed is None else tuple(refreshed)
 
 
 def _process_start_ns() -> int:
@@ -192,8 +195,8 @@ def _deciding_dir(name: str, origin: str) -> str:
     resolves; "" for a top-level module (``sys.path`` decides) or one without a file."""
     if "." not in name or origin in ("", "?"):
         return ""
-    parent = os.path.dirname(origin)
-    return os.path.dirname(parent) if os.path.basename(origin).startswith("__init__.") else parent
+    parent, base = os.path.split(origin)
+    return os.path.dirname(parent) if base.startswith("__init__.") else parent
 
 
 def _origin(module: object) -> "str | None":
