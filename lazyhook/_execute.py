@@ -286,12 +286,12 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
     t0 = time.perf_counter()
-    state, learning = _interp.state, int(st.learn_on_run)
-    state.running += 1
-    state.learning += learning
     from lazyhook import _attribution
 
     _attribution.enter(sys._getframe(), st.site, st.importer)
+    state, learning = _interp.state, int(st.learn_on_run)
+    state.running += 1  # (right before the try: nothing in between can fail)
+    state.learning += learning
     try:
         st.loader.exec_module(module)  # type: ignore[attr-defined]
     except BaseException as exc:  # noqa: BLE001 - _surface re-raises it

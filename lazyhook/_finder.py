@@ -226,7 +226,7 @@ class LazyFinder:
 
     def _judge(self, fullname: str, path: "object", caller: "FrameType | None") -> "object | None":
         """A selected import: a spec with a lazy loader if it is to be lazy, else None (or a
-        plain spec, stamped for the name cache while a lazy body runs)."""
+        plain spec, stamped for the name cache while a body to be learned runs)."""
         interp = _interp or load_interp()
         if not interp.SUPPORTED:
             self._decline()

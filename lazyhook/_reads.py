@@ -81,9 +81,13 @@ class _Tiers:
         self.fromlists: set[int] = set()
 
     def get(self, tier: int) -> "set[str]":
-        while len(self.tiers) <= tier:
-            self.tiers.append(self._compute(len(self.tiers)))
-        return self.tiers[tier]
+        # A new list each time, swapped in whole: two threads filling the same code's tiers
+        # may both compute one, never leave it half or twice in the list.
+        tiers = self.tiers
+        while len(tiers) <= tier:
+            tiers = [*tiers, self._compute(len(tiers))]
+            self.tiers = tiers
+        return tiers[tier]
 
     def _compute(self, tier: int) -> "set[str]":
         code = self.code

@@ -16,9 +16,10 @@ or ``chmod``-ed: where they differ and size and mtime match, the digest decides 
 read once and, if unchanged, the entry is refreshed (``unchanged`` reports it).
 
 Stamps are taken before the import system reads a file: the finder stamps every import it
-sees while a lazy body runs, into ``_config.stamps``.  A file nobody stamped before it was
-read (imported before ``install()``, or excluded) is stamped when recorded, and trusted only
-if it is older than the process.
+sees while a body to be learned runs, into ``_config.stamps``.  A file nobody stamped before
+it was read (imported before ``install()``, outside such a body, or excluded) is stamped when
+recorded, and trusted only if its ctime is older than the process: unlike mtime, nobody can
+set ctime back (``tar``, ``cp -p`` and ``rsync -a`` restore an old mtime on new content).
 """
 
 import os
@@ -128,12 +129,12 @@ def _process_start_ns() -> int:
 
 def _settled_stamp(name: str, origin: str) -> "Stamp | None":
     """*origin*'s stamp if its names can be trusted: stamped by the finder before the import
-    system read it, or else older than this process."""
+    system read it, or else unchanged (ctime) since before this process started."""
     before = stamps.get(name)
     if before is not None and before[0] == origin:
         return stamp(origin, before)
     now = stamp(origin)
-    if now is None or now[2] >= _process_start_ns() - _MTIME_MARGIN_NS:
+    if now is None or now[3] >= _process_start_ns() - _MTIME_MARGIN_NS:  # ctime: see above
         return None  # may have changed after it was read: a later run learns it
     return now
 

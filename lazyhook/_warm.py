@@ -1,9 +1,11 @@
 """``python -m lazyhook._warm CACHE_DIR SHARED MODULE...``: learn modules' names into a cache.
 
-What ``python -m lazyhook cache warm`` runs in a fresh interpreter: each module is imported
-lazily and then forced, so that its names are learned exactly as in an ordinary run — at the
-end of its own body, before anything else binds attributes on it — and every source is
-stamped before it is read.  Prints one line on stderr per module that could not be learned
+What ``python -m lazyhook cache warm`` runs in a fresh interpreter: every module is imported
+lazily and its entry consulted as a from-import would consult it, then each is forced, so
+that its names are learned exactly as in an ordinary run — at the end of its own body, before
+anything else binds attributes on it (a module run as another's parent or dependency too) —
+an entry it has is checked against what the body really binds, and every source is stamped
+before it is read.  Prints one line on stderr per module that could not be learned
 and one if the cache file could not be written, nothing else (the CLI reads the cache
 afterwards and says what was recorded); exit status 1 if anything failed.
 """
@@ -11,7 +13,7 @@ afterwards and says what was recorded); exit status 1 if anything failed.
 import sys
 
 import lazyhook
-from lazyhook import _cache, _interp
+from lazyhook import _cache, _execute, _interp
 
 
 def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
@@ -23,13 +25,24 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
     cache.shared = shared
     tty = sys.stderr.isatty()
     failed = 0
-    for i, name in enumerate(modules, 1):
-        if tty:
-            sys.stderr.write(f"\r[{i}/{len(modules)}] {name[:60]:60}")
+    imported = []
+    for name in modules:
         try:
             # An import statement, not importlib.import_module(): statements are what the
-            # finder makes lazy, so the module's own run records its names.
+            # finder makes lazy.  All first, so that a module that runs as another's parent or
+            # dependency is learned from its own body too.
             exec(f"import {name}", {})
+            st = _execute.pending(sys.modules[name])
+            if st is not None:
+                _execute.entry(st)  # a miss: learned when its body ends; a hit: checked then
+            imported.append(name)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next module
+            failed += 1
+            sys.stderr.write(f"lazyhook: cannot learn {name}: {type(exc).__name__}: {exc}\n")
+    for i, name in enumerate(imported, 1):
+        if tty:
+            sys.stderr.write(f"\r[{i}/{len(imported)}] {name[:60]:60}")
+        try:
             module = lazyhook.resolve(sys.modules[name])
             if not cache.knows(name):  # it had run before it could be made lazy
                 _cache.learn(name, module, cache_dir)

@@ -343,3 +343,31 @@ def test_a_warm_run_rewrites_nothing_when_star_imports_come_from_builtins(
         before.st_mtime_ns,
         before.st_size,
     )
+
+
+def test_a_file_changed_under_an_old_mtime_is_not_trusted(sandbox: Sandbox) -> None:
+    # x is read before lazyhook could stamp it, then rewritten with its old size and mtime
+    # restored (as tar, cp -p and rsync -a do).  Learning m (``from x import *``) must not
+    # trust x's file for the names the process read from the old one: its ctime moved.
+    sandbox.write({"x.py": "OLDNAME = 1\n", "m.py": "from x import *\nA = 1\n"})
+    time.sleep(1.2)  # x.py older than the next process, beyond the clock-granularity margin
+    r = sandbox.run(
+        """
+        import os
+        import x  # eager, before install(): not stamped
+        st = os.stat(x.__file__)
+        with open(x.__file__, "w") as f:
+            f.write("NEWNAME = 1\\n")  # same size
+        os.utime(x.__file__, ns=(st.st_atime_ns, st.st_mtime_ns))
+        import lazyhook
+        lazyhook.install()
+        from m import A
+        print(A)
+        """
+    )
+    assert r.lines == ["1"]
+    code = (
+        "import lazyhook\nlazyhook.install()\nfrom m import *\n"
+        "print(sorted(k for k in globals() if k.isupper()))\n"
+    )
+    assert sandbox.run(code).lines == ["['A', 'NEWNAME']"]  # eagerly: NEWNAME

@@ -5,6 +5,7 @@ fresh ``python -m lazyhook`` process — exit statuses, what goes to stdout and 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -119,6 +120,29 @@ def test_cache_verify_exits_1_when_stale_and_takes_cache_dir_after_the_action(
     ):
         r = lazyhook(*argv, cwd=tmp_path)
         assert r.returncode == 1 and r.stdout == "stale: wm\n0 valid, 1 stale\n", (argv, r.stdout)
+
+
+def test_cache_warm_learns_each_module_from_its_own_body(tmp_path: Path) -> None:
+    # wa writes on wb, and wp runs as wp.sub's parent before wp's own turn: each entry must
+    # still hold what its own body bound (no EXTRA, no submodule), as an ordinary run learns.
+    (tmp_path / "wa.py").write_text("import wb\nwb.EXTRA = 1\n")
+    (tmp_path / "wb.py").write_text("Y = 2\n")
+    (tmp_path / "wp").mkdir()
+    (tmp_path / "wp" / "__init__.py").write_text("X = 1\n")
+    (tmp_path / "wp" / "sub.py").write_text("Z = 3\n")
+    cache = str(tmp_path / "c")
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    mods = ["wa", "wb", "wp.sub", "wp"]
+    r = lazyhook("cache", "warm", "--cache-dir", cache, *mods, cwd=tmp_path, **env)
+    assert r.returncode == 0 and "4/4 modules recorded" in r.stdout, r.stdout + r.stderr
+    code = (
+        f"import lazyhook\nc = lazyhook.name_cache({cache!r})\n"
+        "print(sorted(n for n in c.raw('wb').names if n[0] != '_'),"
+        " sorted(n for n in c.raw('wp').names if n[0] != '_'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={
+        **os.environ, **env})  # fmt: skip
+    assert out.stdout == "['Y'] ['X']\n", out.stdout + out.stderr
 
 
 def test_cache_warm_of_a_missing_module_says_what_was_recorded(tmp_path: Path) -> None:
