@@ -247,7 +247,7 @@ class LazyFinder:
         if not lazy and (self.settings.names is False or not interp.state.learning):
             # An eager import outside any body being learned: not worth a stat (~3 us each; a
             # cold sympy makes ~600).  If it turns out to feed a name-cache entry, the cache stamps
-            # it then, trusting only a file older than the process (see _sources).
+            # it then, trusting only a file unchanged since the process began (see _sources).
             return None
         return self._lazy_spec(interp, fullname, path, frame if lazy else False)
 
