@@ -12,12 +12,11 @@ An entry for module ``x`` promises, while it is valid, exactly what running ``x`
   resolved, ``kind_sources``: stamps of what decides the kinds.
 
 It is valid while ``x`` comes from the same file, every stamp holds, and every dependency
-still resolves to the same file (or still to nothing).  Anything else is a miss, and a miss
-means "execute for real, then record".  When a module runs, what it really bound is compared
-with what its entry promised (``_execute``): a difference rewrites the entry and repairs the
-namespaces a star import filled.  An uncaught NameError, AttributeError or ImportError at
-exit invalidates the entries used for modules that never ran.  So a wrong entry costs at most
-one failing run.
+still resolves to the same file (or still to nothing).  Anything else is a miss: "execute for
+real, then record".  When a module whose entry was used runs, what it bound is compared with
+the entry (``_execute``): a difference rewrites it and repairs what a star import filled.
+An uncaught NameError, AttributeError or ImportError at exit invalidates the entries used for
+modules that never ran.  So a wrong entry costs at most one failing run.
 
 Reading needs this file, ``_sources`` (stamps) and the store reader; learning (``_learn``)
 and writing (``_store_write``) load at the first write (at exit, or a second after a learn).
@@ -225,7 +224,7 @@ class NameCache:
             refreshed = Stored(stored.names, stored.star, stored.flags, sources or stored.sources,
                                stored.deps, stored.kinds, stored.details,
                                kind_sources or stored.kind_sources)  # fmt: skip
-            self.put(module, refreshed)
+            self._queue(module, refreshed)  # decoded just now: no round trip through put's check
         return True
 
     def knows(self, module: str) -> bool:
@@ -243,6 +242,9 @@ class NameCache:
         """Queue *stored* as *module*'s entry; it reaches the disk at the next batched write."""
         if decode(stored.encode()) is None:
             raise ValueError(f"not a valid name-cache entry for {module!r}")
+        self._queue(module, stored)
+
+    def _queue(self, module: str, stored: Stored) -> None:
         if not self._locked():
             return
         try:
@@ -311,15 +313,13 @@ class NameCache:
             learned, self._learned = self._learned, {}
         finally:
             self._unlock()
-        if learned:
-            from lazyhook import _learn
+        from lazyhook import _learn, _store_write
 
+        if learned:
             for name, analysed in _learn.analyse(learned, Stored).items():
                 self._queued.setdefault(name, analysed)
         if not self._queued and not self._drop:
             return True
-        from lazyhook import _learn, _store_write
-
         dead = _learn.dead_entries(self)
         if not self._locked():
             return False

@@ -93,6 +93,15 @@ LOADED_NS = time.time_ns()
 stamps: "dict[str, tuple[str, int, int, int, int]]" = {}
 
 
+def stat_stamp(path: str) -> "tuple[str, int, int, int, int] | None":
+    """``(path, size, mtime_ns, ctime_ns, inode)`` from one ``stat``, None if it fails."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def warn_setting(source: str, message: str) -> None:
     """One ``LazyhookWarning`` per *source* (e.g. ``environment variable LAZYHOOK_MODE``),
     attributed to it: no line of code is to blame.  Never raised, even under ``-W error``
@@ -386,9 +395,13 @@ def cache_file(cache_dir: str) -> str:
     Keyed by interpreter tag and ``sys.prefix`` so that two virtual environments (whose
     modules and names differ) never thrash one file.
     """
-    # FNV-1a over the prefix: stable across processes, unlike hash(), without hashlib.
-    h = 0xCBF29CE484222325
-    for byte in os.fsencode(sys.prefix):
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     tag = sys.implementation.cache_tag or sys.implementation.name
-    return os.path.join(cache_dir, f"names-{tag}-{h:016x}.lzc")
+    return os.path.join(cache_dir, f"names-{tag}-{fnv1a(sys.prefix):016x}.lzc")
+
+
+def fnv1a(path: str) -> int:
+    """A 64-bit FNV-1a hash of *path*: stable across processes, unlike hash(), no hashlib."""
+    h = 0xCBF29CE484222325
+    for byte in os.fsencode(path):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h

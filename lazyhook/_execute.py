@@ -148,6 +148,14 @@ class LazyState:
         sub = self.submodules.get(name)
         return sub if sub is not None and sub is sys.modules.get(f"{self.name}.{name}") else None
 
+    def bind_submodules(self, d: "dict[str, object]") -> None:
+        """Bind the kept-aside submodules in namespace *d*, as the import system does after
+        the parent's body ran (over whatever the body bound under those names)."""
+        for attr in self.submodules:
+            sub = self.submodule(attr)
+            if sub is not None:
+                d[attr] = sub
+
 
 class ModuleReport:
     """What ``lazyhook.report()`` shows for one lazy module."""
@@ -365,13 +373,8 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
     if pst is not None and pst.owner == get_ident() and pst.submodules.get(child) is module:
         del pst.submodules[child]
         _mod_getattr(pst.module, "__dict__")[child] = module
-    # Eagerly the import system binds a submodule on its parent after the parent's body ran,
-    # over whatever the body bound under that name.
     d = _mod_getattr(module, "__dict__")
-    for attr in st.submodules:
-        sub = st.submodule(attr)
-        if sub is not None:
-            d[attr] = sub
+    st.bind_submodules(d)
     if st.stand_ins:
         missing, resolved = names_support().settle(st.stand_ins, st.namespaces, replacement)
         rep = reports.get(st.name)
@@ -424,11 +427,7 @@ def forget(module: object) -> None:
     st = _pending.pop(id(module), None)
     if st is not None and type(module) is st.lazy_class:
         module.__class__ = _ModuleType
-        d = _mod_getattr(module, "__dict__")
-        for attr in st.submodules:
-            sub = st.submodule(attr)
-            if sub is not None:
-                d[attr] = sub
+        st.bind_submodules(_mod_getattr(module, "__dict__"))
 
 
 class _ForwardingModule(_ModuleType):

@@ -8,14 +8,13 @@ loader: ``create_module`` is the real one, ``exec_module`` turns the module into
 (``_module.make_lazy``) instead of running its body.
 
 This file is on the start-up path and runs for every import not yet in ``sys.modules``: it
-imports only ``os``, ``sys`` and ``_config``.  The code it needs later is loaded when first
+imports only ``sys`` and ``_config``.  The code it needs later is loaded when first
 needed and kept in documented hooks (module globals below): ``_interp`` at the first import
 the policy selects, ``_reads`` at the first it would make lazy, ``_lazy`` and ``_exec``
 (``_module`` and ``_execute``) when the first lazy module is created.  The stamps it takes
 go to ``_config.stamps`` (read by ``_sources``).
 """
 
-import os
 import sys
 
 from lazyhook import _config
@@ -55,19 +54,16 @@ def load_lazy() -> "ModuleType":
 
         _lazy, _exec = _module, _execute
         # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
-        load_interp().hide_from_warnings(_Loader, _ParentsFirstLoader, LazyFinder, eager)
-        load_interp().hide_from_warnings(lazyhook.resolve, _stamp, load_lazy)
+        load_interp().hide_from_warnings(
+            _Loader, _ParentsFirstLoader, LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy
+        )
     return _lazy
 
 
 def _bindings_read(frame: "FrameType") -> bool:
     global _reads
-    code = frame.f_code
-    if code.co_filename[:1] == "<" or code.co_name != "<module>":
-        # The prompt, -c, exec'd strings: the rest of the program is not visible (and _reads
-        # is not loaded for them).  A class body: what it binds is read as attributes of the
-        # class, from anywhere.
-        return True
+    if frame.f_code.co_filename[:1] == "<":
+        return True  # -c, the prompt, exec'd strings: "read" (see _reads), without loading it
     if _reads is None:
         from lazyhook import _reads as reads
 
@@ -83,11 +79,9 @@ def lazy_support() -> "ModuleType | None":
 def _stamp(fullname: str, origin: str) -> None:
     """Stamp *origin*, which the import system is about to read for *fullname* (the table is
     ``_config.stamps``, which ``_sources`` reads: no module to load for it)."""
-    try:
-        st = os.stat(origin)
-    except OSError:
-        return
-    _config.stamps[fullname] = (origin, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    now = _config.stat_stamp(origin)
+    if now is not None:
+        _config.stamps[fullname] = now
 
 
 class eager:

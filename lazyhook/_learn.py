@@ -109,26 +109,28 @@ def _analyse_one(
         ):
             return None  # eager star-import would raise or bind oddly: leave it eager
         star = tuple(star)
+    if code is None:
+        code = _sources._code_of(module)  # once: read by contributors and _literals
     sources, deps = _sources.contributors(name, module, code)
-    if not sources:
+    if not sources or code is None:
         return None
     literals = _literals(name, module, code)
     kinds, details, defining = classify(name, keys, values, literals)
     kind_sources = _sources.kind_sources(defining - {name})
     if kind_sources is None:
         return None
+    # A file that decides names and kinds alike (a package's star-imported module) is checked
+    # once, among the sources.
+    stamped = {s[0] for s in sources}
+    kind_sources = [s for s in kind_sources if s[0] not in stamped]
     flags = FLAG_GETATTR if "__getattr__" in values else 0
     return make(tuple(keys), star, flags, tuple(sources), tuple(deps), kinds, details,
                 tuple(kind_sources))  # fmt: skip
 
 
-def _literals(name: str, module: object, code: "CodeType | None") -> "dict[str, object]":
+def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]":
     """Names bound once to a constant, minus those a submodule of the same name would
     rebind when imported (the import system sets it on the package)."""
-    if code is None:
-        code = _sources._code_of(module)
-        if code is None:
-            return {}
     from lazyhook import _bytecode
 
     literals = _bytecode.constant_assignments(code)

@@ -396,15 +396,16 @@ def _exception_real(cls: object) -> type:
     real = _exception_values.get(id(cls))
     if real is None:
         owner: Owner = type.__getattribute__(cls, "_lh_owner")
-        real = owner.real_value(type.__getattribute__(cls, "_lh_name"))
-        _exception_values.setdefault(id(cls), real)
-    return _exception_values[id(cls)]  # type: ignore[return-value]
+        name = type.__getattribute__(cls, "_lh_name")
+        real = _exception_values.setdefault(id(cls), owner.real_value(name))
+    return real  # type: ignore[return-value]
 
 
 def _register_pickle() -> None:  # pickle asks copyreg first for a class with a metaclass
     import copyreg
 
-    copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
+    if LazyExceptionType not in copyreg.dispatch_table:  # once, not per stand-in
+        copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
 
 
 def settle(

@@ -41,10 +41,13 @@ _read: "dict[object, _Tiers]" = {}
 def bindings_read(frame: "FrameType") -> bool:
     """Does the module running *frame* read what its import statement at ``f_lasti`` binds?
 
-    *frame* runs module-level code from a real file: the finder answers "read" for the
-    prompt, ``-c``, exec'd strings and class bodies before asking.
+    The prompt, ``-c`` and exec'd strings cannot be seen whole: their imports count as read
+    (the finder checks that before loading this module), and so do a class body's (what it
+    binds is read as attributes of the class, from anywhere).
     """
     code = frame.f_code
+    if code.co_filename[:1] == "<" or code.co_name != "<module>":
+        return True
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:
         return True  # a star import (the name cache's business), or an unexpected shape
@@ -158,23 +161,6 @@ def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> 
             into.update(x for x in c if type(x) is str)
 
 
-def _instructions(co: bytes) -> "list[tuple[int, int]]":
-    """(opcode, oparg) of each instruction of *co*, EXTENDED_ARG folded and 3.11+'s inline
-    CACHE entries (opcode 0) skipped.  Kept here rather than shared with ``_bytecode``, which
-    imports ``opcode`` and is off the path of a warm run."""
-    ins: list[tuple[int, int]] = []
-    cache_skipped = _interp.GLOBAL_FLAG_BIT  # 3.11+
-    ext = 0
-    for k in range(0, len(co), 2):
-        op = co[k]
-        if op == _interp.EXTENDED_ARG:
-            ext = (ext | co[k + 1]) << 8
-        elif op or not cache_skipped:
-            ins.append((op, ext | co[k + 1]))
-            ext = 0
-    return ins
-
-
 def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
     """(names the module-level *code* loads — LOAD_NAME, LOAD_GLOBAL... — the indices of the
     constants its import statements use as from-lists).  Stores and deletes are not reads."""
@@ -183,8 +169,11 @@ def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
     load_global, shift = _interp.LOAD_GLOBAL, _interp.GLOBAL_FLAG_BIT
     wanted = {_interp.LOAD_NAME, _interp.LOAD_FROM_DICT_OR_GLOBALS, load_global}
     if len(names) > 127 and _interp.EXTENDED_ARG in ops:
-        # A name index that may need EXTENDED_ARG (3.11+'s LOAD_GLOBAL holds index << 1).
-        found = {(op, arg) for op, arg in _instructions(co) if op in wanted}
+        # A name index that may need EXTENDED_ARG (3.11+'s LOAD_GLOBAL holds index << 1):
+        # rare enough to pay for _bytecode's full decoder (and its ``opcode`` import).
+        from lazyhook._bytecode import instructions
+
+        found = {(op, arg) for op, arg in instructions(code) if op in wanted}
     else:
         # One comprehension over (opcode, oparg) pairs: ~4x faster than decoding every
         # instruction in a loop (locale's module code has ~10,000).
@@ -226,8 +215,10 @@ def match_classes(code: "CodeType") -> "frozenset[str]":
 
 
 def _matched_in(code: "CodeType") -> "list[str]":
+    from lazyhook._bytecode import instructions  # only for code that has a MATCH_CLASS
+
     shift = _interp.GLOBAL_FLAG_BIT
-    ins = _instructions(code.co_code)
+    ins = instructions(code)
     out = []
     for k in range(2, len(ins)):
         if ins[k][0] == _interp.MATCH_CLASS and ins[k - 1][0] == _interp.LOAD_CONST:

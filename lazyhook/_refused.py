@@ -82,8 +82,5 @@ def report(path: str, why: str) -> None:
 
 
 def _marker(path: str) -> str:
-    # FNV-1a, as for the cache file's own name: stable across processes, no hashlib.
-    h = 0xCBF29CE484222325
-    for byte in os.fsencode(path):
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return os.path.join(_config.default_cache_dir(), "refused", f"{h:016x}")
+    # Hashed as the cache file's own name is: stable across processes.
+    return os.path.join(_config.default_cache_dir(), "refused", f"{_config.fnv1a(path):016x}")

@@ -56,12 +56,7 @@ def well_formed(value: object) -> bool:
     )
 
 
-def _stat(path: str) -> "tuple[str, int, int, int, int] | None":
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+_stat = _config.stat_stamp  # the stamp the finder takes, without the digest
 
 
 def digest(path: str) -> int:

@@ -287,7 +287,7 @@ class Store:
             if parsed == "foreign":
                 return ("foreign", b"", [], [], 0)
             status, detail = "corrupt", parsed
-        if status == "refused" or detail == "not a regular file":
+        if status == "refused":
             # Not ours to trust: moved aside (then rebuilt) where that is safe, else reported
             # once across runs (_refused).
             from lazyhook import _refused
@@ -335,7 +335,7 @@ class Store:
     def _read_fd(self, fd: int) -> "tuple[str, str, bytes]":
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return ("corrupt", "not a regular file", b"")
+            return ("refused", "not a regular file", b"")
         if not trusted(st):
             return ("refused", "writable by other users or owned by another user", b"")
         size = st.st_size
