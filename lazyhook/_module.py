@@ -200,7 +200,10 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
     declared = _interp.declared_lazy(importer)
     if kind == _interp.IN_WITH and not declared:
         return True
-    return not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared)
+    if not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared):
+        return True
+    # As the finder judges (_lazy_statement): an unread import is there for side effects.
+    return not declared and not _reads.bindings_read(importer)
 
 
 def _force(module: "ModuleType", frame: "FrameType | None") -> None:
@@ -317,8 +320,7 @@ def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
 
 
 def _module_named(name: object) -> object:
-    """The module *name* as a from-import would bind it: from ``sys.modules``, or imported
-    now as a lazy module (``_NO`` if it cannot be)."""
+    """Module *name* as a from-import binds it: from sys.modules, else imported lazily now."""
     if not isinstance(name, str):
         return _NO
     module: object = sys.modules.get(name)

@@ -60,7 +60,7 @@ def _load_own_code() -> None:
     import warnings  # noqa: F401
     import zlib  # noqa: F401
 
-    from lazyhook import (  # noqa: F401  # noqa: F401
+    from lazyhook import (  # noqa: F401
         _atomic,
         _attribution,
         _bytecode,
@@ -69,6 +69,7 @@ def _load_own_code() -> None:
         _lock,
         _merge,
         _names,
+        _refused,
         _report,
         _sources,
         _store,

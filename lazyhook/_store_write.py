@@ -203,11 +203,10 @@ def _prepare_directory(store: "_store.Store", shared: bool) -> None:
     except OSError as exc:
         raise _oserror(exc, "creating its directory", readonly_ok=True) from None
     if not _store.trusted(st):
-        _warn(
-            f"store-refused:{store.path}",
-            f"lazyhook: refusing to use name cache {store.path} (its directory is writable by "
-            "others or owned by another user)",
-        )
+        from lazyhook import _refused
+
+        # As the reader reports it (same words): once across runs, not at every write.
+        _refused.report(store.path, "its directory is writable by others or owned by another user")
         raise WriteFailed("refused", "untrusted directory", warn=False)
     if shared and os.name != "nt" and st.st_mode & 0o055 != 0o055:
         try:

@@ -395,6 +395,22 @@ def test_an_import_nothing_reads_is_made_for_its_side_effects_and_stays_eager(
         assert run.runs == ["plugin_a", "app", "app.signals", "banner"], run.out + run.err
 
 
+def test_an_unread_import_of_an_already_lazy_module_runs_it(sandbox: Sandbox) -> None:
+    # Another module imported `plugins` lazily (it reads it later); this statement is made for
+    # the side effects alone.  Eagerly they happened by now: the lazy module must run here, as
+    # the finder's rule has it for a module not yet imported.
+    sandbox.write(
+        {
+            "plugins.py": RUN + "print('registered')\n",
+            "user.py": "import plugins\ndef f():\n    return plugins\n",
+        }
+    )
+    code = INSTALL + "import user\nuser.f\nimport plugins\nprint('end')\n"
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["registered", "end"]
+    same_outcome(eager, cold, warm)
+
+
 def test_a_declared_or_unseen_import_stays_lazy_even_if_unread(sandbox: Sandbox) -> None:
     # PEP 810's declaration is the program's own word; code not from a file (-c, exec of a
     # string, the prompt) cannot be seen whole, so its imports count as read.

@@ -634,6 +634,7 @@ def test_a_refused_cache_is_reported_once_across_runs(path: str) -> None:
         W._reported.clear()  # a later run: a fresh process would have an empty set
         with lazy_warnings() as got:
             assert Store(path).status() == "refused"
+            assert Store(path).write({"x": 2}) is False  # the writer reports it the same way
         assert got == []  # the marker in this user's cache directory remembers it
         os.chmod(path, 0o640)  # the refused file changed: worth one more warning
         W._reported.clear()
