@@ -255,13 +255,14 @@ def _first_use_site(frame: "FrameType | None") -> "tuple[str, int] | None":
     return None if user is None else (user.f_code.co_filename, user.f_lineno)
 
 
-def _startup_warning(name: str, site: "tuple[str, int]") -> None:
-    from lazyhook import _warn
-
-    # Modules resolved by showing a warning (linecache, tokenize...) are not the program's.
-    if not _warn.emitting:
-        msg = f"lazy module {name!r} was resolved during start-up at {site[0]}:{site[1]}"
-        _warn.warn_once(f"startup:{name}", msg)
+def bind_on_running_parent(st: LazyState) -> None:
+    """Importing a submodule binds it on its parent, the first time only: for one kept aside
+    (imported lazily before the parent ran), that is when the parent's body imports it."""
+    parent_name, _, child = st.name.rpartition(".")
+    pst = _pending.get(id(sys.modules.get(parent_name)))
+    if pst is not None and pst.owner == get_ident() and pst.submodules.get(child) is st.module:
+        del pst.submodules[child]
+        _mod_getattr(pst.module, "__dict__")[child] = st.module
 
 
 def execute_parents(name: str, frame: "FrameType | None") -> None:
@@ -284,7 +285,9 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     if rep is not None:
         rep.used_at = _first_use_site(frame)
         if startup["strict"] and not startup["finished"] and rep.used_at is not None:
-            _startup_warning(st.name, rep.used_at)
+            from lazyhook import _warn
+
+            _warn.resolved_during_startup(st.name, rep.used_at)
     # Only from-imports wanting lazy names consult the name cache (learning on a miss): looking
     # up every module that ran cost a CLI ~3 ms.  Imports made while a body to be learned runs
     # are stamped by the finder before they are read: they may decide its cached names.
@@ -365,14 +368,7 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             module.__class__ = _ModuleType
     del _pending[id(module)]
     st.statement = None
-    # Running a submodule means importing it, which binds it on its parent — the first time
-    # only, and for one kept aside (imported lazily before the parent ran) that was earlier:
-    # if the parent's body is what imports it now, bind it now, as eagerly.
-    parent_name, _, child = st.name.rpartition(".")
-    pst = _pending.get(id(sys.modules.get(parent_name)))
-    if pst is not None and pst.owner == get_ident() and pst.submodules.get(child) is module:
-        del pst.submodules[child]
-        _mod_getattr(pst.module, "__dict__")[child] = module
+    bind_on_running_parent(st)  # running a submodule means importing it
     d = _mod_getattr(module, "__dict__")
     st.bind_submodules(d)
     if st.stand_ins:

@@ -37,6 +37,7 @@ from lazyhook._execute import (
     _forward,
     _ForwardingModule,
     _pending,
+    bind_on_running_parent,
     entry,
     execute,
     loaded_names,
@@ -174,8 +175,13 @@ def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -
 def _spec_read(module: "ModuleType", frame: "FrameType") -> None:
     """``module.__spec__`` is being read: if an eager import of it is asking, run it now."""
     st = _pending.get(id(module))
-    if st is not None and st.owner is None and _eager_import(st, frame):
+    if st is None or st.owner is not None:
+        return
+    if _eager_import(st, frame):
         execute(st, frame)
+    elif _interp.import_kind(frame) != _interp.NOT_A_STATEMENT:
+        # A statement finding it in sys.modules: eagerly, imported and bound on its parent.
+        bind_on_running_parent(st)
 
 
 def _eager_import(st: LazyState, frame: "FrameType") -> bool:
@@ -358,14 +364,8 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     bound: dict[str, object] = {}
     # The common kinds inline (sympy: ~900 of 921 names): ~1 us a name instead of ~4 through
     # _bind, whose counts are added once at the end.
-    known, kinds, details, made, match = (
-        entry.names,
-        entry.kinds,
-        entry.details,
-        st.stand_ins,
-        st.match_classes,
-    )
-    make = names_support().stand_in
+    known, kinds, details = entry.names, entry.kinds, entry.details
+    made, match, make = st.stand_ins, st.match_classes, names_support().stand_in
     plain = 0
     for name in names:
         if name not in known:

@@ -51,3 +51,12 @@ def warn_once(cause: str, message: str, stacklevel: int = 2, origin: "str | None
             pass
     finally:
         emitting = False
+
+
+def resolved_during_startup(name: str, site: "tuple[str, int]") -> None:
+    """``strict_startup``: lazy module *name* was resolved (first used at *site*) during
+    start-up.  Modules resolved by showing a warning (linecache, tokenize...) are not the
+    program's: not reported."""
+    if not emitting:
+        msg = f"lazy module {name!r} was resolved during start-up at {site[0]}:{site[1]}"
+        warn_once(f"startup:{name}", msg, stacklevel=2)

@@ -188,6 +188,30 @@ def test_a_packages_own_import_of_a_lazy_submodule_registers_it(sandbox: Sandbox
     same_outcome(eager, cold, warm)
 
 
+@pytest.mark.parametrize("form", ["import kp.sub", "import kp.sub as s", "from kp import sub"])
+def test_a_submodule_imported_lazily_first_is_bound_when_its_package_imports_it(
+    sandbox: Sandbox, form: str
+) -> None:
+    # mode="all": __main__ imports kp.sub lazily before kp runs; kp's own (lazy) import of it
+    # must bind it on kp as eagerly, where kp's body imported it first and found it bound.
+    sandbox.write(
+        {
+            "kp/__init__.py": RUN + f"import sys\n{form}\n"
+            "print('bound:', sys.modules[__name__].sub.X)\n"
+            "def f():\n    return (kp, s, sub) if 0 else None\n",
+            "kp/sub.py": RUN + "X = 1\n",
+        }
+    )
+    code = (
+        'import lazyhook\nlazyhook.install(mode="all")\n'
+        + "import kp.sub\nprint('before use')\nprint(kp.sub.X, kp.f())\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["bound: 1", "before use", "1 None"]
+    assert cold.lines == ["before use", "bound: 1", "1 None"], cold.err
+    assert warm.lines == cold.lines and warm.returncode == cold.returncode == 0, warm.err
+
+
 def test_reload_of_a_from_imported_submodule_not_yet_run(sandbox: Sandbox) -> None:
     sandbox.write(
         {"app2/__init__.py": "", "app2/plugins.py": RUN + "N = [1]\ndef f():\n    return N\n"}
