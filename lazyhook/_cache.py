@@ -73,13 +73,9 @@ def decode(stored: object) -> "Stored | None":
         return None
     if star_list is not None and not all(map(str.isidentifier, star_list)):
         return None
-    if type(flags) is not int or not sources or not _sources.well_formed(sources):
-        return None
-    if not _sources.well_formed(kind_sources):
-        return None
-    if not (isinstance(deps, tuple) and all(
-        isinstance(d, tuple) and len(d) == 2 and type(d[0]) is type(d[1]) is str for d in deps
-    )):  # fmt: skip
+    sources, kind_sources = _sources.unpack(sources), _sources.unpack(kind_sources)
+    deps = _sources.unpack_deps(deps)
+    if type(flags) is not int or not sources or kind_sources is None or deps is None:
         return None
     if type(kinds) is not str or len(kinds) != len(name_list) or not KINDS.issuperset(kinds):
         return None

@@ -66,8 +66,10 @@ def encode(stored: "Any") -> "tuple[Any, ...]":
         if detail is not None:
             special[name] = detail
     details = (tuple(table), "".join(refs), special)
-    return ("\n".join(stored.names), star, stored.flags, stored.sources, stored.deps, stored.kinds,
-            details, stored.kind_sources)  # fmt: skip
+    pack = _sources.pack
+    return ("\n".join(stored.names), star, stored.flags, pack(stored.sources),
+            _sources.pack_deps(stored.deps), stored.kinds, details,
+            pack(stored.kind_sources))  # fmt: skip
 
 
 def analyse(learned: "dict[str, Learned]", make: "Callable[..., Any]") -> "dict[str, Any]":

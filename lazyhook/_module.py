@@ -374,7 +374,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
             value = made.get(name)
             if value is None:
                 kind = kinds[name]
-                if _plain(kind, name, True, match):
+                if kind == "f" or (kind == "c" and name not in match) or kind in "ods":  # _plain
                     value = made[name] = make(st, name, kind, details.get(name))
                     plain += 1
                 else:

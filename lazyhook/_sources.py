@@ -44,8 +44,57 @@ _start_ns: "list[int]" = []
 _where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
 
 
-def well_formed(value: object) -> bool:
-    """Is *value* (read from disk) a tuple of well-formed stamps?"""
+# On disk (``_learn.encode``) stamps and dependencies are packed: marshal decodes, and the
+# store's validator walks, 2 objects for all of an entry's stamps instead of 7 per stamp
+# (networkx's entry: 201 stamps and 182 dependencies were 1,955 of its 2,430 objects, ~0.6 ms
+# in the validator alone).  Stamps: the paths NUL-joined, then the numbers little-endian, a
+# column at a time: sizes, mtimes, ctimes and digests as signed 64-bit, then the inodes
+# unsigned.  Dependencies: names and files alternating, NUL-joined.  What does not fit is
+# stored unpacked, the form earlier versions wrote, which is still read.
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def pack(stamps: "tuple[Stamp, ...]") -> object:
+    """The on-disk form of *stamps*."""
+    try:
+        columns = [
+            b"".join(s[i].to_bytes(8, "little", signed=True) for s in stamps)  # type: ignore[union-attr]
+            for i in (1, 2, 3, 5)
+        ]
+        columns.append(b"".join(s[4].to_bytes(8, "little") for s in stamps))
+    except OverflowError:
+        return stamps
+    if any("\0" in s[0] for s in stamps) or (len(stamps) == 1 and not stamps[0][0]):
+        return stamps  # not joinable, or not told apart from no stamp at all
+    return ("\0".join(s[0] for s in stamps), b"".join(columns))
+
+
+def unpack(value: object) -> "tuple[Stamp, ...] | None":
+    """Stamps from their on-disk form (either), or None if *value* is not one."""
+    if not (type(value) is tuple and len(value) == 2 and type(value[0]) is str):
+        return value if _well_formed(value) else None  # type: ignore[return-value]
+    paths, numbers = value
+    count = paths.count("\0") + 1 if paths else 0
+    if type(numbers) is not bytes or len(numbers) != 40 * count:
+        return None
+    signed, inodes = _numbers(numbers[: 32 * count], "q"), _numbers(numbers[32 * count :], "Q")
+    # zip in C: the columns are exactly *count* long each, by the length check above.
+    n = count
+    return tuple(zip(paths.split("\0") if n else (), signed[:n], signed[n : 2 * n],
+                     signed[2 * n : 3 * n], inodes, signed[3 * n :], strict=True))  # fmt: skip
+
+
+def _numbers(data: bytes, code: str) -> "list[int]":
+    if _LITTLE_ENDIAN:
+        return memoryview(data).cast(code).tolist()  # type: ignore[call-overload, no-any-return]
+    signed = code == "q"
+    return [
+        int.from_bytes(data[i : i + 8], "little", signed=signed) for i in range(0, len(data), 8)
+    ]
+
+
+def _well_formed(value: object) -> bool:
+    """Is *value* (read from disk) a tuple of well-formed unpacked stamps?"""
     # One flat test per stamp, no inner generator: networkx's entry has ~200 stamps.
     return isinstance(value, tuple) and all(
         type(s) is tuple
@@ -54,6 +103,25 @@ def well_formed(value: object) -> bool:
         and type(s[1]) is type(s[2]) is type(s[3]) is type(s[4]) is type(s[5]) is int
         for s in value
     )
+
+
+def pack_deps(deps: "tuple[Dep, ...]") -> object:
+    """The on-disk form of dependencies."""
+    if any("\0" in name or "\0" in origin for name, origin in deps):
+        return deps
+    return "\0".join([part for dep in deps for part in dep])
+
+
+def unpack_deps(value: object) -> "tuple[Dep, ...] | None":
+    """Dependencies from their on-disk form (either), or None if *value* is not one."""
+    if type(value) is str:
+        parts = value.split("\0") if value else []
+        return None if len(parts) % 2 else tuple(zip(parts[0::2], parts[1::2], strict=True))
+    if isinstance(value, tuple) and all(
+        isinstance(d, tuple) and len(d) == 2 and type(d[0]) is type(d[1]) is str for d in value
+    ):
+        return value
+    return None
 
 
 _stat = _config.stat_stamp  # the stamp the finder takes, without the digest
@@ -191,8 +259,16 @@ def _deciding_dir(name: str, origin: str) -> str:
     resolves; "" for a top-level module (``sys.path`` decides) or one without a file."""
     if "." not in name or origin in ("", "?"):
         return ""
+    if _ONE_SEP:  # str methods: ~4x cheaper than os.path's (networkx: 182 calls a lookup)
+        parent, _, base = origin.rpartition("/")
+        return parent.rpartition("/")[0] if base.startswith("__init__.") else parent
     parent, base = os.path.split(origin)
     return os.path.dirname(parent) if base.startswith("__init__.") else parent
+
+
+# Learning and checking both use _deciding_dir: an edge case it answers differently from
+# os.path ("/" at the root, "a//b") only costs the exact ``where`` check instead.
+_ONE_SEP = os.sep == "/" and os.altsep is None
 
 
 def _origin(module: object) -> "str | None":
