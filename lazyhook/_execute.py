@@ -126,9 +126,9 @@ class LazyState:
         """
         if _pending.get(id(self.module)) is self:
             execute(self, sys._getframe(2))
-        target = _forward.get(id(self.module), self.module)
         try:
-            return getattr(target, name)  # honours a PEP 562 __getattr__
+            # Honours a PEP 562 __getattr__, and forwards if the body replaced the module.
+            return getattr(self.module, name)
         except AttributeError:
             pass
         from lazyhook import _cache
@@ -173,7 +173,6 @@ class ModuleReport:
 
 
 _pending: dict[int, LazyState] = {}  # id(module) -> state, while the body has not run
-_forward: dict[int, object] = {}  # id(module) -> what its body put in sys.modules instead
 reports: dict[str, ModuleReport] = {}
 
 
@@ -361,8 +360,9 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
     replacement = now if now is not None and now is not entry_before else module
     if type(module) is st.lazy_class:
         if replacement is not module:
-            _forward[id(module)] = replacement
-            module.__class__ = _ForwardingModule
+            from lazyhook import _forwarding
+
+            _forwarding.forward(module, replacement, st.importer)
         else:
             # Only if the body left its class alone (gh-117182: it may assign its own).
             module.__class__ = _ModuleType
@@ -424,22 +424,6 @@ def forget(module: object) -> None:
     if st is not None and type(module) is st.lazy_class:
         module.__class__ = _ModuleType
         st.bind_submodules(_mod_getattr(module, "__dict__"))
-
-
-class _ForwardingModule(_ModuleType):
-    """A module whose body replaced its own ``sys.modules`` entry: forwards to the replacement."""
-
-    def __getattribute__(self, name: str) -> object:
-        return getattr(_forward[id(self)], name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(_forward[id(self)], name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(_forward[id(self)], name)
-
-    def __dir__(self) -> "list[str]":
-        return dir(_forward[id(self)])
 
 
 _interp.hide_module_from_warnings()

@@ -16,10 +16,9 @@ object for one name), with its class switched to ``_LazyModule`` until its body 
   apart (``_spec_read``).
 
 What a from-import binds for each name depends on the kind the cache learned (``_bind``): a
-literal is bound as its value, a module as the (lazy) module itself, an exception class of the
-module's own package as an exception stand-in, a class or callable or other object as a
-stand-in (``_names``), and a mutable container or non-literal builtin value named explicitly
-makes the module run at the statement.
+literal its value, a module the (lazy) module itself, an exception class of the module's own
+package an exception stand-in, a class, callable or other object a stand-in (``_names``); a
+mutable container or non-literal builtin value named explicitly runs the module at once.
 
 Loaded when the first lazy module is created, never at ``install()``.
 """
@@ -34,8 +33,6 @@ from lazyhook._execute import (
     ABSENT,
     LazyState,
     ModuleReport,
-    _forward,
-    _ForwardingModule,
     _pending,
     bind_on_running_parent,
     entry,
@@ -402,9 +399,12 @@ def force(obj: object) -> object:
     """Run *obj* (lazy module or lazy name) and return the real object; others unchanged."""
     if type(obj) is _LazyModule:
         _force(obj, sys._getframe(1))
-        return _forward.get(id(obj), obj)
-    if type(obj) is _ForwardingModule:
-        return _forward[id(obj)]
+    if isinstance(obj, _ModuleType):
+        if type(obj) is _ModuleType or type(obj) is _LazyModule:
+            return obj
+        from lazyhook import _forwarding  # a module subclass: perhaps one that forwards
+
+        return _forwarding.replacement(obj)
     names = loaded_names()
     return obj if names is None else names.real_object(obj)
 

@@ -65,6 +65,7 @@ def _load_own_code() -> None:
         _attribution,
         _bytecode,
         _cache,
+        _forwarding,
         _learn,
         _lock,
         _merge,

@@ -10,11 +10,14 @@ not just delayed — so such an import runs at the statement, as eagerly.
 "Read" is judged from the importing module's compiled code, once per code object: a name is
 read if the module-level code loads it, if any nested code (functions, classes,
 comprehensions) names it, or if any code holds it as a string constant (``__all__``,
-``getattr(m, "x")``, ``sys.modules["x"]``); code that uses ``globals()``, ``vars()``,
-``eval`` or ``exec`` reads everything.  For ``import a.b`` (binding ``a``), ``b`` must also
-be named somewhere.  Code whose file is not a real one (``<stdin>``, ``-c``, ``exec`` of a
-string) cannot be seen whole: its imports count as read.  The rule only ever makes an import
-eager, never lazy: a wrong "read" costs laziness, never an outcome.
+``getattr(m, "x")``, ``sys.modules["x"]``).  For ``import a.b`` (binding ``a``), ``b`` must
+also be named somewhere.  A read only through ``globals()``, ``vars()``, ``eval`` or ``exec``
+does not count: the import then runs at the statement, where such a read finds it as eagerly.
+(Counting any such code as reading everything deferred, and so lost, the side-effect imports
+of every module that merely mentioned ``__dict__`` or ``eval``: pandas' ``config_init``, which
+registers its options, under mode "all".)  Code whose file is not a real one (``<stdin>``,
+``-c``, ``exec`` of a string) cannot be seen whole: its imports count as read.  A wrong "not
+read" costs laziness, never an outcome.
 
 **Which names does it use as ``case C(...)`` patterns?**  ``match`` demands a real class
 there ("called match pattern must be a type"), which no stand-in is: a class of that name is
@@ -29,7 +32,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import CodeType, FrameType
 
-_DYNAMIC = frozenset({"globals", "vars", "locals", "eval", "exec", "__dict__"})
 _BETWEEN = frozenset(
     {_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG, 0}
 )  # 0: 3.11+'s inline CACHE entries
@@ -60,21 +62,20 @@ def bindings_read(frame: "FrameType") -> bool:
     attribute = None if dotted is None else dotted.rpartition(".")[2]
     # Cheapest evidence first: most imports are read by the module's own code or a function's
     # (a stdlib module's ``import re as _re``); only a miss needs every constant of every
-    # nested code (the strings), and only a final miss the dynamic-access check.
+    # nested code (the strings).
     for tier in range(3):
         read = tiers.get(tier)
         if (dotted is not None and dotted in read) or (  # sys.modules["a.b.c"]
             any(n in read for n in names) and (attribute is None or tiers.mentions(attribute))
         ):
             return True
-    return tiers.dynamic()
+    return False
 
 
 class _Tiers:
     """The names a module's code reads, worked out lazily in three tiers: names its
     module-level code loads, names any nested code (functions, classes, comprehensions)
-    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``); plus whether it
-    reads dynamically (``globals()``, ``eval``...: then it reads everything)."""
+    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``)."""
 
     __slots__ = ("code", "tiers", "fromlists")
 
@@ -122,11 +123,6 @@ class _Tiers:
     def mentions(self, name: str) -> bool:
         """Does the module's code name *name* anywhere (read, stored or as a string)?"""
         return name in self.code.co_names or any(name in self.get(k) for k in range(3))
-
-    def dynamic(self) -> bool:
-        return not all(_DYNAMIC.isdisjoint(self.get(k)) for k in range(3)) or not (
-            _DYNAMIC.isdisjoint(self.code.co_names)
-        )
 
 
 def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":

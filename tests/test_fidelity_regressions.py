@@ -7,7 +7,7 @@ behaviour.  The README's "Fidelity" section tells which suite showed each one.
 
 from __future__ import annotations
 
-from conftest import Sandbox
+from conftest import RUN, Sandbox, same_outcome
 
 
 def test_pkgutil_extend_path_namespace_package(sandbox: Sandbox) -> None:
@@ -224,3 +224,71 @@ def test_eager_child_import_under_a_lazy_parent_that_imports_it_runs_it_once(
     assert eager.runs == ["pkg.sub"] and eager.lines == ["True True"]
     r = sandbox.run(code)
     assert (r.runs, r.lines) == (eager.runs, eager.lines)
+
+
+def test_a_module_that_puts_a_proxy_of_itself_in_sys_modules(sandbox: Sandbox) -> None:
+    # twisted's deprecatedModuleAttribute (scrapy imports it): the body replaces its own
+    # sys.modules entry with a proxy that reads from the module object.  The importer's lazy
+    # module then forwards to the proxy, and the proxy to that module: eagerly it was a plain
+    # module, so the proxy must find the module's own namespace there (was: RecursionError).
+    sandbox.write(
+        {
+            "wrapped.py": "import sys\nx = 1\n"
+            "class _Proxy:\n"
+            "    def __init__(self, mod):\n"
+            "        object.__setattr__(self, '_m', mod)\n"
+            "    def __getattr__(self, name):\n"
+            "        print('via proxy:', name)\n"
+            "        return getattr(object.__getattribute__(self, '_m'), name)\n"
+            "    def __setattr__(self, name, value):\n"
+            "        setattr(object.__getattribute__(self, '_m'), name, value)\n"
+            "sys.modules[__name__] = _Proxy(sys.modules[__name__])\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sys
+        import wrapped
+        print(wrapped.x)
+        wrapped.y = 2
+        print(sys.modules["wrapped"].y, type(wrapped).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["via proxy: x", "1", "via proxy: y", "2 _Proxy"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_side_effect_import_in_a_module_that_mentions_dunder_dict_or_eval(
+    sandbox: Sandbox,
+) -> None:
+    # An attribute named __dict__ on any object, or a name or string "eval" (pandas exports a
+    # function eval), made the module count as reading every name dynamically, so its
+    # side-effect imports were deferred and never ran (pandas under mode="all": KeyError
+    # 'compute').  A dynamic read (globals(), eval) finds an eagerly run module anyway.
+    sandbox.write(
+        {
+            "registry.py": "REG = {}\n",
+            "plugin_registers.py": RUN + "import registry\nregistry.REG['x'] = 1\n",
+            "pkg/__init__.py": "import pkg._register\nfrom pkg._registry import REG\n"
+            "__all__ = ['REG', 'eval']\ndef eval(s):\n    return s\n",
+            "pkg/_registry.py": "REG = {}\n",
+            "pkg/_register.py": RUN + "from pkg._registry import REG\nREG['y'] = 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install(mode="all")
+        import plugin_registers  # for its side effect only
+        import registry
+        import pkg
+
+        class Obj:
+            def __init__(self):
+                self.__dict__.update(a=1)
+
+        print(registry.REG, globals()["pkg"].REG)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["{'x': 1} {'y': 2}"]
+    same_outcome(eager, cold, warm)

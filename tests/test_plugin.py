@@ -87,10 +87,13 @@ def test_include_option_and_ini(venv: Venv, tmp_path: Path) -> None:
 
 CALC_TEST = """\
 import calc
-import calc.extra  # imported, never used
+import calc.extra  # imported, used only by code no test runs
 
 def test_add():
     assert calc.add(1, 2) == 3
+
+def helper_no_test_calls():
+    return calc.extra.X
 """
 
 
