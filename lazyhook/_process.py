@@ -1,10 +1,12 @@
 """lazyhook and the rest of the process: a fork, and an audit hook.
 
-* A fork while another thread is inside an import: in the child, importlib's lock for that
-  module stays held forever (its thread does not exist there).  lazyhook imports its own code
-  at unpredictable times (a first lazy use, a cache write at exit), so before a fork it loads
-  all of it (``before_fork``), and in the child it puts a body another thread was running
-  back to its lazy state and drops that lock (``after_fork_in_child``).
+* A fork (``os.fork()``, multiprocessing's "fork"): eagerly every imported module had run
+  before it, so every pending lazy module runs now, once, in the parent (``before_fork``).
+  While another thread is inside an import, in the child importlib's lock for that module
+  stays held forever (its thread does not exist there).  lazyhook imports its own code at
+  unpredictable times (a first lazy use, a cache write at exit), so before a fork it loads
+  all of it, and in the child it puts a body another thread was running back to its lazy
+  state and drops that lock (``after_fork_in_child``).
 * An audit hook (``sys.addaudithook``) is how import blockers such as pip's are installed;
   after it, no new import may happen.  Eagerly every pending lazy module would have run by
   then: they all run now, and lazyhook loads its own code (``before_audit_hook``).
@@ -82,6 +84,10 @@ def _load_own_code() -> None:
 
 
 def before_fork() -> None:
+    # Eagerly every imported module had run before the fork: its state (a token, a
+    # connection, a counter) is shared by parent and child and its side effects happen once.
+    # Deferred past the fork, a body would run once per process.
+    run_all_pending()
     _load_own_code()
 
 

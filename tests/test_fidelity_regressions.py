@@ -292,3 +292,26 @@ def test_a_side_effect_import_in_a_module_that_mentions_dunder_dict_or_eval(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["{'x': 1} {'y': 2}"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_module_first_used_after_a_fork_ran_once_before_it(sandbox: Sandbox) -> None:
+    # Eagerly the body ran at the import, before the fork: parent and child share its state
+    # and its output appears once.  Deferred past the fork it ran once per process.
+    sandbox.write({"tok.py": RUN + "import os\nprint('tok body')\nTOKEN = os.urandom(8).hex()\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import os, sys
+        import tok
+        r, w = os.pipe()
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, tok.TOKEN.encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print("same token in parent and child:", os.read(r, 16).decode() == tok.TOKEN)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.out.splitlines() == ["RUN tok", "tok body", "same token in parent and child: True"]
+    same_outcome(eager, cold, warm)
