@@ -1,4 +1,9 @@
-"""Warnings a deferred body raises for its importer, attributed to the import statement.
+"""Warnings and errors of a deferred body, attributed to its import statement.
+
+A body's exception is raised as eager Python would have raised it at the import, with the
+import site noted (``surface``); an ``AttributeError`` becomes an ``ImportError`` chained to
+it, so that ``hasattr`` and ``getattr(m, x, default)`` cannot mistake it for a missing
+attribute.
 
 A module body that warns at its importer (``warnings.warn(..., stacklevel=2)``,
 ``warnings._deprecated``: ``import imghdr``) is attributed, eagerly, to the import statement —
@@ -103,3 +108,23 @@ def _at_import(message: object, category: object, body: "Body", source: object) 
     registry = globals_.setdefault("__warningregistry__", {})
     explicit: Any = warnings.warn_explicit
     explicit(message, category, filename, lineno, module, registry, globals_, source)
+
+
+def add_note(exc: BaseException, msg: str) -> None:
+    if hasattr(exc, "add_note"):
+        exc.add_note(msg)
+    elif exc.__cause__ is None:  # 3.10 has no notes: say it as the cause
+        exc.__cause__ = ImportError(msg)
+
+
+def surface(exc: BaseException, name: str, site: "tuple[str, int]") -> None:
+    """Raise module *name*'s body's exception as eager Python would have raised it at the
+    import (made at *site*), noted with the import site; an AttributeError as an ImportError
+    chained to it."""
+    where = f"{site[0]}:{site[1]}"
+    if isinstance(exc, AttributeError):
+        err = ImportError(f"{name!r} failed when first used (imported lazily at {where})")
+        err.name = name
+        raise err from exc
+    add_note(exc, f"lazyhook: {name!r} was imported lazily at {where} and failed when first used")
+    raise exc

@@ -34,6 +34,15 @@ else:
 
 _mod_getattr = _ModuleType.__getattribute__
 ABSENT = object()  # an attribute that is not there (early writes: a delete, or no original)
+# Attributes tools probe on every object of a namespace they scan, which no module defines:
+# answered "absent" by a lazy module without running the body — unless the body has run and
+# defined one — and by a package without running its pending submodules (ParentOfPending).
+# pytest's collector reads ``_mock_name`` (mocks), the fixture markers and ``__wrapped__``
+# (inspect.unwrap) of every object in a test module (measured with pytest 8.4 and 9.2).
+PROBES = frozenset(
+    {"_mock_name", "_mock_methods", "_pytestfixturefunction", "_fixture_function_marker",
+     "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
+)  # fmt: skip
 _names_mod: "ModuleType | None" = None  # lazyhook._names, once the first lazy name exists
 
 
@@ -139,7 +148,9 @@ class LazyState:
         file = getattr(self.module, "__file__", None) or "unknown location"
         err = ImportError(f"cannot import name {name!r} from {self.name!r} ({file})")
         err.name = self.name
-        _add_note(err, "lazyhook: its name cache was stale (the entry has been invalidated)")
+        from lazyhook._attribution import add_note
+
+        add_note(err, "lazyhook: its name cache was stale (the entry has been invalidated)")
         raise err
 
     def submodule(self, name: str) -> object:
@@ -147,6 +158,10 @@ class LazyState:
         holds under its name (else ``None``)."""
         sub = self.submodules.get(name)
         return sub if sub is not None and sub is sys.modules.get(f"{self.name}.{name}") else None
+
+    def pending_submodule(self) -> bool:
+        """Is a submodule imported lazily under this module while it was lazy still lazy?"""
+        return any(_pending.get(id(sub)) is not None for sub in self.submodules.values())
 
     def bind_submodules(self, d: "dict[str, object]") -> None:
         """Bind the kept-aside submodules in namespace *d*, as the import system does after
@@ -304,14 +319,14 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     state.learning += learning
     try:
         st.loader.exec_module(module)  # type: ignore[attr-defined]
-    except BaseException as exc:  # noqa: BLE001 - _surface re-raises it
+    except BaseException as exc:  # noqa: BLE001 - surface re-raises it
         # Back to the lazy state on the same object (never a half-initialised module, never a
         # second module object for one name): the next use runs the body again.
         reset(st, d)
         sys.modules[st.name] = entry_before if entry_before is not None else module
         if rep is not None:
             rep.failed += 1
-        _surface(exc, st)
+        _attribution.surface(exc, st.name, st.site)
     finally:
         _attribution.leave()
         state.running -= 1
@@ -365,7 +380,7 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             _forwarding.forward(module, replacement, st.importer)
         else:
             # Only if the body left its class alone (gh-117182: it may assign its own).
-            module.__class__ = _ModuleType
+            module.__class__ = ParentOfPending if st.pending_submodule() else _ModuleType
     del _pending[id(module)]
     st.statement = None
     bind_on_running_parent(st)  # running a submodule means importing it
@@ -398,24 +413,29 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
     st.namespaces.clear()
 
 
-def _add_note(exc: BaseException, msg: str) -> None:
-    if hasattr(exc, "add_note"):
-        exc.add_note(msg)
-    elif exc.__cause__ is None:  # 3.10 has no notes: say it as the cause
-        exc.__cause__ = ImportError(msg)
+class ParentOfPending(_ModuleType):
+    """A package that has run while submodules imported lazily under it have not.
 
+    Eagerly they had run, and a submodule's body may bind others on the package (``import
+    logging.config`` binds ``logging.handlers``): an attribute the package lacks runs them
+    first, in import order, and is looked up again.  Asked only on a miss, so a hit costs
+    nothing; a submodule that fails stays lazy (its own first use raises).
+    """
 
-def _surface(exc: BaseException, st: LazyState) -> None:
-    """Raise a body's exception as eager Python would have raised it at the import, noted
-    with the import site; an AttributeError as an ImportError chained to it."""
-    where = f"{st.site[0]}:{st.site[1]}"
-    msg = f"lazyhook: {st.name!r} was imported lazily at {where} and failed when first used"
-    if isinstance(exc, AttributeError):
-        err = ImportError(f"{st.name!r} failed when first used (imported lazily at {where})")
-        err.name = st.name
-        raise err from exc
-    _add_note(exc, msg)
-    raise exc
+    def __getattr__(self, name: str) -> object:
+        # Not for dunders, tools' probes, or _handle_fromlist's probe of a from-import's names
+        # (a missing one it imports as a submodule itself: ``from . import b``).
+        frame = sys._getframe(1)
+        skip = name[:2] == "__" or name in PROBES or frame.f_code is _interp.HANDLE_FROMLIST
+        if not skip and type(self) is ParentOfPending:
+            self.__class__ = _ModuleType  # type: ignore[assignment]
+            prefix = _mod_getattr(self, "__name__") + "."
+            for st in [s for s in _pending.values() if s.name.startswith(prefix)]:
+                try:
+                    execute(st, frame)
+                except Exception:  # noqa: BLE001 - its own first use raises it again
+                    pass
+        return _mod_getattr(self, name)  # found now, or the module's own AttributeError
 
 
 def forget(module: object) -> None:

@@ -31,8 +31,10 @@ from lazyhook import _interp, _reads
 from lazyhook._config import Settings
 from lazyhook._execute import (
     ABSENT,
+    PROBES,
     LazyState,
     ModuleReport,
+    ParentOfPending,
     _pending,
     bind_on_running_parent,
     entry,
@@ -61,18 +63,10 @@ _mod_dir = _ModuleType.__dir__
 # Read without executing: what the import system set on the module before its body would run,
 # and what tools probe on every module they see (unittest's warning-registry reset walks
 # sys.modules; pytest's collector probes ``__test__``, ``__bases__`` and the attributes in
-# _PROBES).
+# PROBES).
 _PASSTHROUGH = frozenset(
     {"__name__", "__loader__", "__package__", "__path__", "__file__", "__cached__",
      "__class__", "__warningregistry__", "__test__", "__bases__"}
-)  # fmt: skip
-# Attributes tools probe on every object of a namespace they scan, which no module defines:
-# answered "absent" without running the body — unless the body has run and defined one.
-# pytest's collector reads ``_mock_name`` (mocks), the fixture markers and ``__wrapped__``
-# (inspect.unwrap) of every object in a test module (measured with pytest 8.4 and 9.2).
-_PROBES = frozenset(
-    {"_mock_name", "_mock_methods", "_pytestfixturefunction", "_fixture_function_marker",
-     "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
 )  # fmt: skip
 
 # Written without running the body (regrtest makes every module's __file__ absolute, walking
@@ -122,6 +116,9 @@ def make_lazy(
     st.importer = importer
     module.__class__ = st.lazy_class = _LazyModule
     _pending[id(module)] = st
+    parent = sys.modules.get(st.name.rpartition(".")[0])
+    if type(parent) is _ModuleType:  # a package that has run: a miss may need this module
+        parent.__class__ = ParentOfPending
     reports[st.name] = ModuleReport(site)
 
 
@@ -139,7 +136,7 @@ def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
         value = _from_import(st, module, name, frame)
     if value is not _NO:
         return value
-    if name in _PROBES and name not in _mod_getattr(module, "__dict__"):
+    if name in PROBES and name not in _mod_getattr(module, "__dict__"):
         raise AttributeError(f"module {st.name!r} has no attribute {name!r}")
     execute(st, frame)
     if type(module) is _LazyModule:

@@ -315,3 +315,59 @@ def test_a_module_first_used_after_a_fork_ran_once_before_it(sandbox: Sandbox) -
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.out.splitlines() == ["RUN tok", "tok body", "same token in parent and child: True"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_package_attribute_a_pending_submodule_binds(sandbox: Sandbox) -> None:
+    # `import logging.config` binds logging.handlers on logging (its body imports it).  With
+    # logging.config still lazy, `logging.handlers` was missing: a miss on a package whose
+    # submodules imported lazily have not run runs them first, as eagerly they had run.
+    sandbox.write(
+        {
+            "pk/__init__.py": RUN + "BASE = 1\n",
+            "pk/config.py": RUN + "import pk.handlers\ndef configure():\n    return 'ok'\n",
+            "pk/handlers.py": RUN + "class Handler:\n    pass\n",
+            "pk/other.py": RUN,
+            "pk/extra.py": RUN,
+        }
+    )
+    # Both orders: the package lazy when its submodule is imported, and already run.
+    for first in ("", "print(pk.BASE)\n"):
+        code = (
+            "import lazyhook\nlazyhook.install()\nimport sys\nimport pk\n"
+            + first
+            + "import pk.config, pk.other\n"
+            + "from pk import extra  # the import system's probe of pk.extra: not a use\n"
+            + "print(pk.handlers.Handler.__name__, pk.config.configure())\n"
+            + "print(hasattr(pk, 'missing'), hasattr(pk, '_mock_name'))\n"
+            + "def later():\n    return pk.other, extra\n"
+        )
+        eager, cold, warm = sandbox.eager_cold_warm(code)
+        assert eager.lines[-2:] == ["Handler ok", "False False"], eager.out + eager.err
+        assert cold.lines[-2:] == eager.lines[-2:] and cold.returncode == 0, cold.out + cold.err
+        assert warm.lines == cold.lines and warm.err == "", warm.out + warm.err
+
+
+def test_a_missing_package_attribute_still_raises_the_modules_own_error(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.write(
+        {
+            "pg/__init__.py": "def __getattr__(name):\n"
+            "    raise AttributeError(f'pg has no {name}, try pg.real')\n",
+            "pg/sub.py": "X = 1\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pg
+        import pg.sub
+        try:
+            pg.nothing
+        except AttributeError as e:
+            print(e)
+        print(pg.sub.X)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["pg has no nothing, try pg.real", "1"]
+    same_outcome(eager, cold, warm)
