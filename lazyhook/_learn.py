@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     Learned = tuple[object, tuple[str, ...], dict[str, object], CodeType | None]
 
-# The kinds, one letter each (``_cache`` stores them, ``_module._bind`` binds by them).
+# The kinds, one letter each (``_cache`` stores them, ``_bind`` binds by them).
 LITERAL = "v"  # bound once, at module level, to a constant: bound as that value
 MODULE = "m"  # a module (detail: its __name__): bound as that (lazy) module
 EXCEPTION = "e"  # an exception class of the module's own package (detail: builtin base...)

@@ -15,10 +15,7 @@ object for one name), with its class switched to ``_LazyModule`` until its body 
   ``__spec__`` for every import of a module already in ``sys.modules``: that read tells them
   apart (``_spec_read``).
 
-What a from-import binds for each name depends on the kind the cache learned (``_bind``): a
-literal its value, a module the (lazy) module itself, an exception class of the module's own
-package an exception stand-in, a class, callable or other object a stand-in (``_names``); a
-mutable container or non-literal builtin value named explicitly runs the module at once.
+What a from-import binds for each name depends on the kind the cache learned (``_bind``).
 
 Loaded when the first lazy module is created, never at ``install()``.
 """
@@ -40,7 +37,6 @@ from lazyhook._execute import (
     entry,
     execute,
     loaded_names,
-    names_support,
     reports,
 )
 
@@ -51,7 +47,6 @@ if TYPE_CHECKING:
     from types import ModuleType as _ModuleType
     from typing import Any
 
-    from lazyhook._cache import Entry
 else:
     _ModuleType = type(sys)
 
@@ -76,7 +71,7 @@ _EARLY_WRITES = frozenset(
     {"__file__", "__cached__", "__path__", "__loader__", "__package__", "__warningregistry__"}
 )
 _NO = ABSENT
-_PROBE, _FROM, _STAR = _interp.PROBE, _interp.FROM, _interp.STAR
+_PROBE, _FROM = _interp.PROBE, _interp.FROM
 
 
 class _LazyModule(_ModuleType):
@@ -131,7 +126,9 @@ def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
     if stmt is not None and stmt[0] is frame and stmt[1] == frame.f_lasti:
         # The same from-import statement as the previous read (a star import reads ~2 names
         # per star name): its decision stands, skip re-deciding (measured ~1 us).
-        value = _answer(st, module, name, stmt[2])
+        from lazyhook import _bind  # loaded by that statement
+
+        value = _bind.answer(st, name, stmt[2])
     else:
         value = _from_import(st, module, name, frame)
     if value is not _NO:
@@ -238,6 +235,11 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     declared = _interp.declared_lazy(target, st.name)
     if not st.settings.binds_names(importer, st.name, declared) or entry(st) is None:
         return _NO
+    from lazyhook import _bind  # with the first answer from the name cache
+
+    names = _reads.statement_names(frame) if how == _FROM else None
+    if names and _bind.literals_only(st, names):
+        return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
     if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
@@ -248,140 +250,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how)
     st.match_classes = _reads.match_classes(target.f_code)
-    return _answer(st, module, name, how)
-
-
-def _answer(st: LazyState, module: "ModuleType", name: str, how: int) -> object:
-    """The from-import answer for *name*, once the statement is known to get lazy names."""
-    entry: Entry = st.entry  # type: ignore[assignment]
-    if name == "__all__":
-        # Answered even for a module that defines none: hasattr(x, '__all__') may then differ
-        # before and after execution (documented).
-        if how == _PROBE:
-            # _handle_fromlist reads __all__ only to import the star names that are not
-            # attributes yet (submodules): hand it just those, not ~900 names to probe.
-            return [n for n in entry.star if n not in entry.names and n not in st.submodules]
-        if how == _STAR:
-            return _bind_star(st, entry, st.statement[0])  # type: ignore[index]
-        return entry.star_list
-    sub = st.submodule(name)
-    if sub is not None and name not in entry.names:
-        return sub  # a submodule the import system bound on this lazy parent: the same eagerly
-    if name in entry.names:
-        return _bind(st, entry, name, star=False)
-    if how == _PROBE and not entry.has_getattr:
-        # Not a name of the module: _handle_fromlist then imports it as a submodule, exactly
-        # as it would after executing the module.
-        raise AttributeError(name)
-    return _NO
-
-
-def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
-    """What a from-import binds for *name* (``_NO``: run the module at the statement)."""
-    made = st.stand_ins.get(name)
-    if made is not None:
-        return made
-    kind = entry.kinds[name]
-    detail = entry.details.get(name)
-    rep = reports.get(st.name)
-    how = "stand-in"
-    if kind == "v":  # a literal: the value itself
-        value: object = detail
-        how = "value"
-    elif kind == "m":  # a module: that module, lazy if it is not imported yet
-        value = _module_named(detail)
-        how = "module"
-    elif kind == "x":  # an exception class from elsewhere: the real class if loaded
-        value = _loaded_object(detail)
-        how = "real object"
-    elif kind == "e" and name not in st.match_classes:
-        value = names_support().exception_stand_in(st, name, detail) or _NO
-        how = "exception class"
-    elif _plain(kind, name, star, st.match_classes):
-        value = names_support().stand_in(st, name, kind, detail)
-    else:
-        value = _NO  # see _plain: the module runs at the statement, the real object is bound
-    if value is _NO:
-        how = "at the statement"
-    elif how in ("stand-in", "exception class"):
-        st.stand_ins[name] = value
-    if rep is not None:
-        rep.bound[how] = rep.bound.get(how, 0) + 1
-        rep.lazy_names += how in ("stand-in", "exception class")
-    return value
-
-
-def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
-    """Is a name of *kind* bound as an ordinary stand-in?  Functions, and classes not used as
-    ``case C()`` patterns (match demands a real class).  Other objects only in a star import:
-    named explicitly, C code needs their exact type (containers, computed scalars) or code
-    compares them by identity (``x is UNSET``, the sentinel captured as a default)."""
-    return kind == "f" or (kind == "c" and name not in match) or (star and kind in "ods")
-
-
-def _module_named(name: object) -> object:
-    """Module *name* as a from-import binds it: from sys.modules, else imported lazily now."""
-    if not isinstance(name, str):
-        return _NO
-    module: object = sys.modules.get(name)
-    if module is None:
-        try:
-            module = _interp.import_lazily(name)
-        except ImportError:
-            return _NO
-    return module
-
-
-def _loaded_object(detail: object) -> object:
-    """The object at (module, qualname) if that module is loaded and has run, else ``_NO``."""
-    if not (isinstance(detail, tuple) and len(detail) == 2):
-        return _NO
-    module = sys.modules.get(detail[0])
-    if module is None or id(module) in _pending or "." in detail[1]:
-        return _NO
-    return getattr(module, detail[1], _NO)
-
-
-def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
-    """A star import reads ``__all__`` and then each name: bind them all at once instead.
-
-    Binds every star name into the statement's namespace and answers an empty ``__all__``, so
-    the interpreter's own loop has nothing left to do (measured: ~1.4 us a name through
-    getattr, for sympy's 921).  Without ``__all__``, the public submodules the import system
-    bound on the module are bound too, as eagerly.  If any name cannot be bound lazily, the
-    whole list is answered instead and the interpreter asks name by name (and that name runs
-    the module, as eagerly).
-    """
-    names = list(entry.star)
-    if not entry.explicit_star:
-        names += [n for n in st.submodules if n[0] != "_" and n not in entry.names]
-    bound: dict[str, object] = {}
-    # The common kinds inline (sympy: ~900 of 921 names): ~1 us a name instead of ~4 through
-    # _bind, whose counts are added once at the end.
-    known, kinds, details = entry.names, entry.kinds, entry.details
-    made, match, make = st.stand_ins, st.match_classes, names_support().stand_in
-    plain = 0
-    for name in names:
-        if name not in known:
-            value = st.submodule(name)
-        else:
-            value = made.get(name)
-            if value is None:
-                kind = kinds[name]
-                if kind == "f" or (kind == "c" and name not in match) or kind in "ods":  # _plain
-                    value = made[name] = make(st, name, kind, details.get(name))
-                    plain += 1
-                else:
-                    value = _bind(st, entry, name, True)
-        if value is None or value is _NO:
-            return entry.star_list
-        bound[name] = value
-    rep = reports.get(st.name)
-    if rep is not None and plain:
-        rep.bound["stand-in"] = rep.bound.get("stand-in", 0) + plain
-        rep.lazy_names += plain
-    frame.f_locals.update(bound)
-    return []
+    return _bind.answer(st, name, how)
 
 
 def is_lazy(obj: object) -> bool:

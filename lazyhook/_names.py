@@ -1,7 +1,7 @@
 """Lazy names: the stand-ins a from-import binds while the module has not run.
 
 What a from-import binds depends on the name's kind, learned with the name (``_cache.KINDS``;
-``_module._bind`` decides).  This file makes the stand-ins:
+``_bind`` decides).  This file makes the stand-ins:
 
 * a class made per set of protocol methods the real object's type defines (``protocols_of``):
   no ``__call__`` for what is not callable, no ``__iter__`` for what is not iterable, no

@@ -65,6 +65,7 @@ def _load_own_code() -> None:
     from lazyhook import (  # noqa: F401
         _atomic,
         _attribution,
+        _bind,
         _bytecode,
         _cache,
         _forwarding,

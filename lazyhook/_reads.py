@@ -19,6 +19,9 @@ registers its options, under mode "all".)  Code whose file is not a real one (``
 ``-c``, ``exec`` of a string) cannot be seen whole: its imports count as read.  A wrong "not
 read" costs laziness, never an outcome.
 
+**Which names does a from-import statement take?**  (``statement_names``: a statement that
+takes only literals, bound as their values, would never run its module.)
+
 **Which names does it use as ``case C(...)`` patterns?**  ``match`` demands a real class
 there ("called match pattern must be a type"), which no stand-in is: a class of that name is
 bound at the from-import statement instead (``match_classes``).
@@ -145,6 +148,27 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
         return None
     dotted = "." in target and names == [target.partition(".")[0]]
     return names, target if dotted else None
+
+
+def statement_names(frame: "FrameType") -> "list[str]":
+    """The names a from-import statement takes, if *frame* is at its first ``IMPORT_FROM``
+    (else [], and [] for any shape not recognised)."""
+    code = frame.f_code
+    co, i = code.co_code, _interp.import_offset(frame)
+    j = i - 2
+    while j >= 0 and co[j] in (_interp.EXTENDED_ARG, 0):  # its own prefix; 3.11+'s caches
+        j -= 2
+    if j < 0 or co[j] != _interp.IMPORT_NAME:
+        return []
+    names: list[str] = []
+    while i < len(co):
+        op = co[i]
+        if op == _interp.IMPORT_FROM:
+            names.append(code.co_names[_interp.oparg(co, i)[0]])
+        elif op not in _BETWEEN and op not in _STORES:
+            break
+        i += 2
+    return names
 
 
 def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:

@@ -371,3 +371,28 @@ def test_a_missing_package_attribute_still_raises_the_modules_own_error(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["pg has no nothing, try pg.real", "1"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_from_import_of_literals_only_runs_its_module(sandbox: Sandbox) -> None:
+    # Bound as values, literals would never run the module: with a warm cache its body
+    # (output, registrations, logging set-up) never ran although the program used the import.
+    # Such a statement runs the module there, as eagerly; one that also binds a stand-in
+    # stays lazy (the stand-in's first use runs it).
+    sandbox.write(
+        {
+            "m.py": RUN + "PLAIN = 5\nNAME = 'x'\n",
+            "dyn.py": RUN + "__all__ = ['PLAIN']\nPLAIN = 5\n",
+            "mixed.py": RUN + "PLAIN = 5\ndef f():\n    return 1\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from m import PLAIN, NAME
+        from dyn import *
+        from mixed import PLAIN as P2, f
+        print(PLAIN, NAME, P2, lazyhook.is_lazy(f))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.runs == cold.runs == ["m", "dyn", "mixed"]  # cold: learning at the statement
+    assert warm.runs == ["m", "dyn"] and warm.lines == ["5 x 5 True"], warm.out + warm.err

@@ -147,15 +147,22 @@ def test_constants_passed_to_apis_that_need_the_exact_type(sandbox: Sandbox) -> 
 
 
 def test_identity_of_literals_and_defaults(sandbox: Sandbox) -> None:
-    files = {"sentinels.py": "newaxis = None\nDEFAULT_TIMEOUT = None\nFLAGS = ('-q', '-x')\n"}
+    files = {
+        "sentinels.py": "newaxis = None\nDEFAULT_TIMEOUT = None\nFLAGS = ('-q', '-x')\n"
+        "def helper():\n    return 1\n"
+    }
+    # With a name that is not a literal: a statement of literals only runs its module (nothing
+    # it binds would ever run it: test_fidelity_regressions).
     code = """
-    from sentinels import newaxis, DEFAULT_TIMEOUT, FLAGS
+    from sentinels import newaxis, DEFAULT_TIMEOUT, FLAGS, helper
     def fetch(timeout=DEFAULT_TIMEOUT):
         return "default" if timeout is None else "given"
     print(newaxis is None, fetch(), FLAGS is FLAGS, type(FLAGS).__name__)
+    def later():
+        return helper
     """
     got = check(sandbox, files, code)
-    assert got == {"value": 3}
+    assert got == {"value": 3, "stand-in": 1}
 
 
 def test_in_place_operators_keep_the_callers_object(sandbox: Sandbox) -> None:
