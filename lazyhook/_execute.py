@@ -4,11 +4,11 @@ The state of every lazy module that has not run (``LazyState``, in ``_pending``)
 with what running it means: its still-lazy parents run first, outermost first (the order
 invariant); the body runs under importlib's own per-module lock, so importlib's deadlock
 detection applies as for a circular import and lazyhook holds no lock of its own; a body that
-raises leaves the module in its lazy state on the same object, ready to run again (an
-``AttributeError`` becomes an ``ImportError`` chained to it, so that ``hasattr`` and
-``getattr(m, x, default)`` cannot mistake it for a missing attribute); a body that completes
-gets back the submodules the import system bound on it meanwhile, settles its lazy names and,
-if the cache had no entry, teaches the cache its names.
+raises leaves the module in its lazy state on the same object, ready to run again (its error
+raised as ``_attribution`` says); a body that completes gets back the submodules the import
+system bound on it meanwhile, settles its lazy names and, if the cache had no entry, teaches
+the cache its names.  A package that ran before its lazily imported submodules runs them on
+an attribute miss (``ParentOfPending``).
 
 ``_module`` (the lazy module objects, and the process around them: fork, audit hooks) calls
 in here; this file does not import it.
@@ -64,26 +64,10 @@ def names_support() -> "ModuleType":
 class LazyState:
     """Book-keeping for one module that has not run yet."""
 
-    __slots__ = (
-        "module",
-        "name",
-        "loader",
-        "site",
-        "settings",
-        "owner",
-        "snapshot",
-        "submodules",
-        "stand_ins",
-        "namespaces",
-        "entry",
-        "checked",
-        "learn_on_run",
-        "statement",
-        "lazy_class",
-        "importer",
-        "early_writes",
-        "match_classes",
-    )
+    __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
+                 "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
+                 "statement", "lazy_class", "importer", "early_writes",
+                 "match_classes")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
@@ -208,19 +192,6 @@ def has_pending_parent(fullname: str) -> bool:
             return True
         i = fullname.find(".", i + 1)
     return False
-
-
-def entry(st: LazyState) -> "Entry | None":
-    """The module's valid cache entry (consulted once), or None."""
-    if not st.checked:
-        from lazyhook import _cache
-
-        spec = _mod_getattr(st.module, "__spec__")
-        origin = getattr(spec, "origin", None)
-        st.entry = _cache.lookup(st.name, origin, st.settings.cache_dir)
-        st.checked = True
-        st.learn_on_run = st.entry is None
-    return st.entry
 
 
 def execute(st: LazyState, frame: "FrameType | None") -> None:
@@ -384,6 +355,7 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
     del _pending[id(module)]
     st.statement = None
     bind_on_running_parent(st)  # running a submodule means importing it
+    settle_package(st.name.rpartition(".")[0])
     d = _mod_getattr(module, "__dict__")
     st.bind_submodules(d)
     if st.stand_ins:
@@ -414,28 +386,48 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
 
 
 class ParentOfPending(_ModuleType):
-    """A package that has run while submodules imported lazily under it have not.
+    """A package that has run while submodules imported lazily under it have not.  Eagerly
+    they had run, and a body may bind siblings on the package (``import logging.config``
+    binds ``logging.handlers``): a miss runs them, in import order, and looks again.  Reads
+    cost ~0.1 us more until the last of them has run (then the class goes back); a module's
+    own PEP 562 ``__getattr__`` is asked after them, as eagerly."""
 
-    Eagerly they had run, and a submodule's body may bind others on the package (``import
-    logging.config`` binds ``logging.handlers``): an attribute the package lacks runs them
-    first, in import order, and is looked up again.  Asked only on a miss, so a hit costs
-    nothing; a submodule that fails stays lazy (its own first use raises).
-    """
-
-    def __getattr__(self, name: str) -> object:
+    def __getattribute__(self, name: str) -> object:
+        try:
+            return _object_getattr(self, name)  # the namespace, not yet PEP 562's __getattr__
+        except AttributeError:
+            pass
         # Not for dunders, tools' probes, or _handle_fromlist's probe of a from-import's names
         # (a missing one it imports as a submodule itself: ``from . import b``).
-        frame = sys._getframe(1)
-        skip = name[:2] == "__" or name in PROBES or frame.f_code is _interp.HANDLE_FROMLIST
-        if not skip and type(self) is ParentOfPending:
-            self.__class__ = _ModuleType  # type: ignore[assignment]
-            prefix = _mod_getattr(self, "__name__") + "."
-            for st in [s for s in _pending.values() if s.name.startswith(prefix)]:
-                try:
-                    execute(st, frame)
-                except Exception:  # noqa: BLE001 - its own first use raises it again
-                    pass
-        return _mod_getattr(self, name)  # found now, or the module's own AttributeError
+        if name[:2] != "__" and name not in PROBES:
+            try:
+                frame: FrameType | None = sys._getframe(1)
+            except ValueError:  # straight from C, no Python caller
+                frame = None
+            if frame is None or frame.f_code is not _interp.HANDLE_FROMLIST:
+                settle_package(_mod_getattr(self, "__name__"), frame, run=True)
+        return _mod_getattr(self, name)  # found now, or the module's own __getattr__/error
+
+
+_object_getattr = object.__getattribute__
+
+
+def settle_package(name: str, frame: "FrameType | None" = None, run: bool = False) -> bool:
+    """Run (*run*) the lazy submodules of package *name* marked ``ParentOfPending``; once none
+    is left it is a plain module again.  True if any ran."""
+    package, prefix = sys.modules.get(name), name + "."
+    if type(package) is not ParentOfPending:
+        return False
+    # Those another thread is running too: execute waits for them (its module lock).
+    todo = [st for st in _pending.values() if st.name.startswith(prefix)]
+    for st in todo if run else ():
+        try:
+            execute(st, frame)
+        except Exception:  # noqa: BLE001 - its own first use raises it again
+            pass
+    if not any(st.name.startswith(prefix) for st in list(_pending.values())):
+        package.__class__ = _ModuleType  # type: ignore[assignment]
+    return run and bool(todo)
 
 
 def forget(module: object) -> None:

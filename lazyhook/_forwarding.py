@@ -23,6 +23,7 @@ from lazyhook import _interp
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import CodeType
     from types import ModuleType as _ModuleType
 else:
     _ModuleType = type(sys)
@@ -40,14 +41,26 @@ def forward(
     files = {
         code.co_filename
         for klass in type(replacement).__mro__
+        if not klass.__module__.startswith("lazyhook")  # a lazy module put there: not its own
         for value in vars(klass).values()
-        if (code := getattr(value, "__code__", None)) is not None
+        # Plain functions only: a class attribute's own __getattr__ could raise or run code.
+        if (code := _code(value)) is not None
     }
     _targets[id(module)], _own_files[id(module)] = replacement, frozenset(files)
     module.__class__ = ForwardingModule
     for key, value in list(importer.items()) if importer is not None else ():
         if value is module:
             importer[key] = replacement  # type: ignore[index]
+
+
+def _code(value: object) -> "CodeType | None":
+    if type(value) is staticmethod or type(value) is classmethod:
+        value = getattr(value, "__func__", None)  # types checked first: no code of theirs runs
+    code: CodeType | None = getattr(value, "__code__", None) if type(value) is _FUNCTION else None
+    return code
+
+
+_FUNCTION = type(_code)
 
 
 def replacement(obj: object) -> object:
@@ -62,7 +75,11 @@ def _forwarded(
     *args: object,
 ) -> object:
     key = (id(module), get_ident())
-    if key in _inside or sys._getframe(2).f_code.co_filename in _own_files[id(module)]:
+    try:
+        caller = sys._getframe(2).f_code.co_filename
+    except ValueError:  # straight from C, no Python caller (an atexit callback's getattr)
+        caller = ""
+    if key in _inside or caller in _own_files[id(module)]:
         return plain(module, *args)  # the replacement reading the module it wraps
     _inside.add(key)
     try:

@@ -34,7 +34,6 @@ from lazyhook._execute import (
     ParentOfPending,
     _pending,
     bind_on_running_parent,
-    entry,
     execute,
     loaded_names,
     reports,
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from types import ModuleType as _ModuleType
     from typing import Any
 
+    from lazyhook._cache import Entry
 else:
     _ModuleType = type(sys)
 
@@ -81,21 +81,30 @@ class _LazyModule(_ModuleType):
         if name in _PASSTHROUGH:
             return _mod_getattr(self, name)
         if name == "__spec__":
-            _spec_read(self, sys._getframe(1))
+            _spec_read(self, _caller())
             return _mod_getattr(self, name)
-        return _access(self, name, sys._getframe(1))
+        return _access(self, name, _caller())
 
     def __setattr__(self, name: str, value: object) -> None:
-        _write(self, name, value, sys._getframe(1))
+        _write(self, name, value, _caller())
 
     def __delattr__(self, name: str) -> None:
-        _write(self, name, _NO, sys._getframe(1))
+        _write(self, name, _NO, _caller())
 
     def __dir__(self) -> "list[str]":
-        _force(self, sys._getframe(1))
+        _force(self, _caller())
         if type(self) is _LazyModule:
             return list(_mod_dir(self))
         return dir(self)
+
+
+def _caller() -> "FrameType | None":
+    """The code using a lazy module (two frames up), or None: straight from C, with no Python
+    code on the stack (an ``atexit`` callback ``getattr(module, "x")``) there is none."""
+    try:
+        return sys._getframe(2)
+    except ValueError:
+        return None
 
 
 def make_lazy(
@@ -117,18 +126,20 @@ def make_lazy(
     reports[st.name] = ModuleReport(site)
 
 
-def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
+def _access(module: "ModuleType", name: str, frame: "FrameType | None") -> object:
     st = _pending.get(id(module))
     if st is None or st.owner == get_ident():
         # Finished meanwhile, or the body itself (re-entrant use while it runs, as eagerly).
         return _mod_getattr(module, name)
     stmt = st.statement
-    if stmt is not None and stmt[0] is frame and stmt[1] == frame.f_lasti:
+    if frame is None:
+        value = _NO
+    elif stmt is not None and stmt[0] is frame and stmt[1] == frame.f_lasti:
         # The same from-import statement as the previous read (a star import reads ~2 names
         # per star name): its decision stands, skip re-deciding (measured ~1 us).
-        from lazyhook import _bind  # loaded by that statement
+        from lazyhook._bind import answer  # loaded by that statement
 
-        value = _bind.answer(st, name, stmt[2])
+        value = answer(st, name, stmt[2])
     else:
         value = _from_import(st, module, name, frame)
     if value is not _NO:
@@ -143,13 +154,17 @@ def _access(module: "ModuleType", name: str, frame: "FrameType") -> object:
     return getattr(module, name)
 
 
-def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -> None:
+def _write(module: "ModuleType", name: str, value: object, frame: "FrameType | None") -> None:
     """A write (or, with ``_NO``, a delete) on a lazy module: the body runs first, then the
     write lands on the finished module, as eagerly.  The import system binding a submodule
     on its parent is kept aside instead: eagerly the parent had run before that binding."""
     st = _pending.get(id(module))
     if st is not None and st.owner != get_ident():
-        if frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED and value is not _NO:
+        if (
+            frame is not None
+            and frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED
+            and value is not _NO
+        ):
             st.submodules[name] = value
             return
         if name in _EARLY_WRITES and st.owner is None and st.write_early(name, value):
@@ -163,10 +178,10 @@ def _write(module: "ModuleType", name: str, value: object, frame: "FrameType") -
         setattr(module, name, value)
 
 
-def _spec_read(module: "ModuleType", frame: "FrameType") -> None:
+def _spec_read(module: "ModuleType", frame: "FrameType | None") -> None:
     """``module.__spec__`` is being read: if an eager import of it is asking, run it now."""
     st = _pending.get(id(module))
-    if st is None or st.owner is not None:
+    if st is None or st.owner is not None or frame is None:
         return
     if _eager_import(st, frame):
         execute(st, frame)
@@ -203,6 +218,19 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
     return not declared and not _reads.bindings_read(importer)
 
 
+def entry(st: LazyState) -> "Entry | None":
+    """The module's valid cache entry (consulted once), or None."""
+    if not st.checked:
+        from lazyhook import _cache
+
+        spec = _mod_getattr(st.module, "__spec__")
+        origin = getattr(spec, "origin", None)
+        st.entry = _cache.lookup(st.name, origin, st.settings.cache_dir)
+        st.checked = True
+        st.learn_on_run = st.entry is None
+    return st.entry
+
+
 def _force(module: "ModuleType", frame: "FrameType | None") -> None:
     st = _pending.get(id(module))
     if st is not None:
@@ -235,10 +263,10 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     declared = _interp.declared_lazy(target, st.name)
     if not st.settings.binds_names(importer, st.name, declared) or entry(st) is None:
         return _NO
-    from lazyhook import _bind  # with the first answer from the name cache
+    from lazyhook._bind import answer, literals_only  # with the first answer from the cache
 
     names = _reads.statement_names(frame) if how == _FROM else None
-    if names and _bind.literals_only(st, names):
+    if names and literals_only(st, names):
         return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
     if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
@@ -250,7 +278,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how)
     st.match_classes = _reads.match_classes(target.f_code)
-    return _bind.answer(st, name, how)
+    return answer(st, name, how)
 
 
 def is_lazy(obj: object) -> bool:

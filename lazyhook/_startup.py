@@ -35,7 +35,7 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
     # anything, so a disabled start costs what a bare start costs (importing lazyhook,
     # _config and _finder to decide cost ~1.1 ms).  The common switch is the whole line site
     # compiles; the rest is compiled only when it runs (the line as one ``exec`` cost a
-    # disabled start ~150 us, measured cold: ~40 now).  Any other value is lazyhook's to judge
+    # disabled start ~150 us, measured cold: ~55 now).  Any other value is lazyhook's to judge
     # (an invalid one warns).
     rest = (
         "import sys\n"

@@ -13,7 +13,7 @@ afterwards and says what was recorded); exit status 1 if anything failed.
 import sys
 
 import lazyhook
-from lazyhook import _cache, _execute, _interp
+from lazyhook import _cache, _execute, _interp, _module
 
 
 def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
@@ -34,7 +34,7 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
             exec(f"import {name}", {})
             st = _execute.pending(sys.modules[name])
             if st is not None:
-                _execute.entry(st)  # a miss: learned when its body ends; a hit: checked then
+                _module.entry(st)  # a miss: learned when its body ends; a hit: checked then
             imported.append(name)
         except Exception as exc:  # noqa: BLE001 - report and go on with the next module
             failed += 1

@@ -396,3 +396,77 @@ def test_a_from_import_of_literals_only_runs_its_module(sandbox: Sandbox) -> Non
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.runs == cold.runs == ["m", "dyn", "mixed"]  # cold: learning at the statement
     assert warm.runs == ["m", "dyn"] and warm.lines == ["5 x 5 True"], warm.out + warm.err
+
+
+def test_modules_replacing_themselves_in_less_common_ways(sandbox: Sandbox) -> None:
+    # Found by a review of the forwarding module: a module replaced by another (lazy) module;
+    # a replacement class whose class attributes answer any getattr; the replacement read
+    # straight from C (an atexit callback) with no Python caller.
+    sandbox.write(
+        {
+            "other.py": RUN + "foo = 42\n",
+            "alias.py": "import sys\nimport other\nsys.modules[__name__] = other\n",
+            "confmod.py": "import sys, types\n"
+            "class AttrDict(dict):\n    def __getattr__(self, k):\n        return self[k]\n"
+            "class ConfModule(types.ModuleType):\n    defaults = AttrDict(debug=False)\n"
+            "    def __getattr__(self, name):\n"
+            "        return self.defaults.get(name, 'default-' + name)\n"
+            "sys.modules[__name__] = ConfModule(__name__)\n",
+            "repl.py": "import sys, types\nsys.modules[__name__] = types.SimpleNamespace(foo=7)\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import atexit
+        import alias, confmod, repl
+        holder = [repl]
+        atexit.register(getattr, holder[0], "foo")
+        atexit.register(print, "exit")
+        print(alias.foo, confmod.debug, confmod.color, repl.foo)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.out.splitlines() == ["RUN other", "42 False default-color 7", "exit"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_package_waiting_for_submodules_between_threads_and_afterwards(
+    sandbox: Sandbox,
+) -> None:
+    # Found by review: the package's class went back before the pending body had run, so a
+    # second thread's miss found a plain module; the class stayed until a miss although the
+    # submodule had run; a package's own __getattr__ was asked twice per miss.
+    sandbox.write(
+        {
+            "pq/__init__.py": "seen = []\ndef __getattr__(name):\n"
+            "    seen.append(name)\n    raise AttributeError(name)\n",
+            "pq/a.py": "import time\ntime.sleep(0.4)\nimport pq.b\n",
+            "pq/b.py": "V = 1\n",
+            "pq/c.py": "W = 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import threading, time, types
+        import pq
+        pq.seen
+        import pq.a, pq.c
+        def later():
+            return pq.a, pq.c
+        out = []
+        def read(tag):
+            try:
+                out.append((tag, pq.b.V))
+            except AttributeError as e:
+                out.append((tag, "ERR " + str(e)))
+        t1 = threading.Thread(target=read, args=("t1",))
+        t2 = threading.Thread(target=read, args=("t2",))
+        t1.start(); time.sleep(0.1); t2.start(); t1.join(); t2.join()
+        print(sorted(out))
+        getattr(pq, "__version__", None); getattr(pq, "__version__", None)
+        print(pq.seen, pq.c.W, type(pq) is types.ModuleType)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["[('t1', 1), ('t2', 1)]", "['__version__', '__version__'] 2 True"]
+    same_outcome(eager, cold, warm)
