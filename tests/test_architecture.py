@@ -101,3 +101,35 @@ def test_no_sys_modules_peeks() -> None:
                 text = ast.unparse(node)
                 if "sys.modules" in text:
                     assert "'lazyhook" not in text and '"lazyhook' not in text, f"{name}: {text}"
+
+
+def _module_level_imports(tree: ast.Module) -> set[str]:
+    top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    return _imports(ast.Module(body=top, type_ignores=[]))
+
+
+def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(), list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(edges.get(name, ()))
+    return seen
+
+
+def test_before_a_fork_lazyhook_loads_every_module_it_may_import_later() -> None:
+    # _process._load_own_code is a hand-kept list: after a fork, a module another thread was
+    # importing would stay locked forever in the child; after an import blocker's audit hook,
+    # no import is possible.  Every lazyhook module the lazy-module machinery can import
+    # later (inside functions, transitively) must be loaded by then.
+    modules = _modules()
+    anywhere = {name: _imports(tree) - {name} for name, tree in modules.items()}
+    top = {name: _module_level_imports(tree) - {name} for name, tree in modules.items()}
+    later = _closure({"lazyhook._module", "lazyhook._process"}, anywhere)
+    load = next(
+        n for n in ast.walk(modules["lazyhook._process"])
+        if isinstance(n, ast.FunctionDef) and n.name == "_load_own_code"
+    )  # fmt: skip
+    loaded = _closure({"lazyhook", "lazyhook._module", "lazyhook._process"} | _imports(load), top)
+    assert later - loaded == set()
