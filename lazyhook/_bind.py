@@ -69,10 +69,10 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind == "e" and name not in st.match_classes:
+    elif kind == "e" and name not in st.real_classes:
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"
-    elif _plain(kind, name, star, st.match_classes):
+    elif _plain(kind, name, star, st.real_classes):
         value = names_support().stand_in(st, name, kind, detail)
     else:
         value = _NO  # see _plain: the module runs at the statement, the real object is bound
@@ -98,9 +98,10 @@ def literals_only(st: LazyState, names: "list[str]") -> bool:
 
 def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
     """Is a name of *kind* bound as an ordinary stand-in?  Functions, and classes not used as
-    ``case C()`` patterns (match demands a real class).  Other objects only in a star import:
-    named explicitly, C code needs their exact type (containers, computed scalars) or code
-    compares them by identity (``x is UNSET``, the sentinel captured as a default)."""
+    ``case C()`` patterns or passed to ``X.register()`` (both demand a real class).  Other
+    objects only in a star import: named explicitly, C code needs their exact type
+    (containers, computed scalars) or code compares them by identity (``x is UNSET``, the
+    sentinel captured as a default)."""
     return kind == "f" or (kind == "c" and name not in match) or (star and kind in "ods")
 
 
@@ -146,7 +147,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     # The common kinds inline (sympy: ~900 of 921 names): ~1 us a name instead of ~4 through
     # _bind, whose counts are added once at the end.
     known, kinds, details = entry.names, entry.kinds, entry.details
-    made, match, make = st.stand_ins, st.match_classes, names_support().stand_in
+    made, match, make = st.stand_ins, st.real_classes, names_support().stand_in
     plain = 0
     for name in names:
         if name not in known:

@@ -5,7 +5,8 @@ know from a code object rather than from a running frame.
   ``m.__all__`` (``wholesale_imports``; exact, unlike a text scan, and sourceless modules too);
 * which names a module binds exactly once, at module level, to a constant
   (``constant_assignments``: the values a from-import may bind as they are);
-* 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``).
+* 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
+* which names a code passes to ``X.register(...)`` (``registered``: must be real classes).
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
 start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 only).
@@ -52,6 +53,20 @@ def instructions(code: "CodeType") -> "list[tuple[int, int]]":
             continue  # CACHE
         out.append((op, ext | co[i + 1]))
         ext = 0
+    return out
+
+
+def registered(code: "CodeType") -> "list[str]":
+    """Names *code* passes straight to a ``register`` method (``ABC.register(C)``,
+    ``Hashable.register(C)``): ABCMeta's C code accepts only a real class there."""
+    ins = instructions(code)
+    out = []
+    for k in range(len(ins) - 1):
+        op, arg = ins[k]
+        if op in (_LOAD_METHOD, _LOAD_ATTR) and _attr_name(code, op, arg) == "register":
+            following, farg = ins[k + 1]
+            if following in (_LOAD_NAME, _LOAD_GLOBAL):
+                out.append(_attr_name(code, following, farg))
     return out
 
 

@@ -67,7 +67,7 @@ class LazyState:
     __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
                  "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
                  "statement", "lazy_class", "importer", "early_writes",
-                 "match_classes")  # fmt: skip
+                 "real_classes")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
@@ -96,8 +96,8 @@ class LazyState:
         # Import-system attributes written before the body ran (``write_early``): name ->
         # (the value before the first such write, the value written; ABSENT: none).
         self.early_writes: dict[str, tuple[object, object]] = {}
-        # Names the code of the from-import being answered uses as ``case C()`` patterns.
-        self.match_classes: frozenset[str] = frozenset()
+        # Names its code uses where only a real class will do (``case C()``, ``X.register(C)``).
+        self.real_classes: frozenset[str] = frozenset()
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body

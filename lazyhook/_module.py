@@ -277,7 +277,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
             st.namespaces.append(ns)
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how)
-    st.match_classes = _reads.match_classes(target.f_code)
+    st.real_classes = _reads.real_classes(target.f_code)
     return answer(st, name, how)
 
 

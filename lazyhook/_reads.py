@@ -22,9 +22,11 @@ read" costs laziness, never an outcome.
 **Which names does a from-import statement take?**  (``statement_names``: a statement that
 takes only literals, bound as their values, would never run its module.)
 
-**Which names does it use as ``case C(...)`` patterns?**  ``match`` demands a real class
-there ("called match pattern must be a type"), which no stand-in is: a class of that name is
-bound at the from-import statement instead (``match_classes``).
+**Which names does it use where only a real class will do?**  ``case C(...)`` patterns
+(``match`` demands a type: "called match pattern must be a type") and the argument of a
+``register`` method (``ABC.register(C)``: "Can only register classes", checked in C): no
+stand-in is a type, so a class of that name is bound at the from-import statement instead
+(``real_classes``).
 
 Loaded by the finder with the first import it makes lazy.
 """
@@ -213,12 +215,13 @@ def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
     return loads, fromlists
 
 
-# code object -> the names its code tree uses as match classes.
+# code object -> the names its code tree uses where only a real class will do.
 _matched: "dict[object, frozenset[str]]" = {}
 
 
-def match_classes(code: "CodeType") -> "frozenset[str]":
-    """Names *code* or any code nested in it loads right before a ``MATCH_CLASS``."""
+def real_classes(code: "CodeType") -> "frozenset[str]":
+    """Names *code* or any code nested in it loads right before a ``MATCH_CLASS`` or passes
+    to a ``register`` method."""
     found = _matched.get(code)
     if found is None:
         if len(_matched) > 1024:
@@ -229,6 +232,10 @@ def match_classes(code: "CodeType") -> "frozenset[str]":
             c = todo.pop()
             if _interp.MATCH_CLASS in c.co_code[::2]:
                 names.update(_matched_in(c))
+            if "register" in c.co_names:
+                from lazyhook._bytecode import registered
+
+                names.update(registered(c))
             todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
         found = _matched[code] = frozenset(names)
     return found

@@ -470,3 +470,30 @@ def test_a_package_waiting_for_submodules_between_threads_and_afterwards(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["[('t1', 1), ('t2', 1)]", "['__version__', '__version__'] 2 True"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_from_imported_class_registered_with_an_abc(sandbox: Sandbox) -> None:
+    # ABCMeta.register checks in C that its argument is a type: a class stand-in failed it
+    # ("Can only register classes") from the second run on.  A class the importing code
+    # passes to a register method is bound as the real class at the statement, as for match.
+    sandbox.write(
+        {
+            "shapes.py": RUN + "class D:\n    pass\nclass E:\n    pass\nclass F:\n    pass\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import abc, collections.abc
+        from shapes import D, E, F
+        class A(abc.ABC):
+            pass
+        A.register(D)
+        def later():
+            collections.abc.Hashable.register(E)
+        later()
+        print(issubclass(D, A), issubclass(E, collections.abc.Hashable), lazyhook.is_lazy(F))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True True False"]
+    assert warm.lines == eager.lines and warm.returncode == 0, warm.out + warm.err
