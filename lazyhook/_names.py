@@ -13,9 +13,8 @@ What a from-import binds depends on the name's kind, learned with the name (``_c
   builtin exception base (``exception_stand_in``), so ``except``, ``except (A, X)`` and
   ``raise X`` work while the module has not run; calling it makes a real instance.
 
-A call through a stand-in happens from C on the real object (``__call__`` is a descriptor that
-hands the real callable over), so no frame of lazyhook's shows in a traceback; built-in
-callables, which check exact argument types, get lazy-name arguments resolved first.
+A call through a stand-in happens from C on the real object (``__call__`` is a descriptor),
+so no frame of lazyhook's shows in a traceback; built-in callables get arguments resolved.
 
 Every stand-in lives as long as the process (weak references to one stay valid).  When its
 module runs, each is given its real object and replaced by it in the module-level namespaces
@@ -138,19 +137,30 @@ class LazyName:
 
 
 def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
+    """A stand-in pickles as its real object: by name where pickle would, else by value."""
     if isinstance(real, type(sys)):
         import importlib
 
         return importlib.import_module, (real.__name__,)
     qualname = getattr(real, "__qualname__", None)
     modname = getattr(real, "__module__", None)
-    by_reference = isinstance(real, type) or hasattr(real, "__code__")
-    if (by_reference or type(real) is type(len)) and isinstance(qualname, str):
-        if isinstance(modname, str):
-            import pkgutil
+    if not (isinstance(real, type) or hasattr(real, "__code__") or type(real) is type(len)):
+        reduced = real.__reduce_ex__(protocol)
+        if not isinstance(reduced, str):
+            return reduced
+        qualname = reduced  # pickle's rule: a global of the object's module
+    if isinstance(qualname, str) and isinstance(modname, str):
+        import pkgutil
 
+        try:
+            found = pkgutil.resolve_name(f"{modname}:{qualname}")
+        except Exception:  # noqa: BLE001 - not reachable by name: pickled as itself, below
+            found = None
+        if found is real:
             return pkgutil.resolve_name, (f"{modname}:{qualname}",)
-    return real.__reduce_ex__(protocol)
+    import copy  # not reachable by name (a lambda, a shadowed function): fails as eagerly
+
+    return copy.copy, (real,)
 
 
 class _Call:
@@ -305,11 +315,8 @@ def _class_for(kind: str, detail: object) -> type:
     if kind == "c":
         return _object_class((protocols or protocols_of(type)) + _CLASS_EXTRAS)
     if kind == "f":
-        return _object_class((protocols or protocols_of(_FUNCTION)) + _CALLABLE_EXTRAS)
+        return _object_class((protocols or protocols_of(type(_class_for))) + _CALLABLE_EXTRAS)
     return _object_class(protocols or "")
-
-
-_FUNCTION = type(_class_for)
 
 
 def stand_in(owner: "Owner", name: str, kind: str, detail: object) -> object:
@@ -334,6 +341,20 @@ _set_value = LazyName._lh_value.__set__  # type: ignore[attr-defined]
 
 class LazyExceptionType(type):
     """The metaclass of exception stand-ins: the class itself is lazy about the real one."""
+
+    def __new__(
+        mcls, name: str, bases: "tuple[type, ...]", ns: "dict[str, Any]", **kwargs: "Any"
+    ) -> type:
+        if "_lh_owner" in ns:  # a stand-in (exception_stand_in)
+            return super().__new__(mcls, name, bases, ns)
+        # A class statement subclassing a stand-in: eagerly its base (and metaclass) is the
+        # real class's, so the module runs here and the class is made from the real bases.
+        real = tuple(_exception_real(b) if type(b) is LazyExceptionType else b for b in bases)
+        meta: type = type
+        for base in real:
+            meta = type(base) if issubclass(type(base), meta) else meta
+        made: type = meta(name, real, ns, **kwargs)
+        return made
 
     def __call__(cls, *args: object, **kwargs: object) -> object:
         return _exception_real(cls)(*args, **kwargs)

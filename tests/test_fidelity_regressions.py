@@ -497,3 +497,50 @@ def test_a_from_imported_class_registered_with_an_abc(sandbox: Sandbox) -> None:
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["True True False"]
     assert warm.lines == eager.lines and warm.returncode == 0, warm.out + warm.err
+
+
+def test_subclassing_an_exception_stand_in_and_pickling_stand_ins(sandbox: Sandbox) -> None:
+    # Found by a hunt for stand-ins handed to real code: `class Sub(E)` subclassed the
+    # exception stand-in (instances of the real E, `except Sub` catching every E, Sub's
+    # __init__ never run); pickling an lru_cache wrapper failed, a lambda pickled (and failed
+    # only at load), a shadowed function pickled as the other one.
+    sandbox.write(
+        {
+            "mm.py": RUN + "import functools\nclass E(Exception):\n    pass\n"
+            "@functools.lru_cache\ndef cached(x):\n    return x\nlam = lambda: 0\n"
+            "def f():\n    return 1\ng = f\ndef f():\n    return 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pickle
+        from mm import E, cached, lam, g
+        class Sub(E):
+            def __init__(self, *args):
+                super().__init__(*args)
+                self.tag = "sub"
+        s = Sub("x")
+        print(type(s).__name__, s.tag, isinstance(s, E), issubclass(Sub, E))
+        try:
+            raise E("plain")
+        except Sub:
+            print("caught as Sub")
+        except E:
+            print("caught as E")
+        print(pickle.loads(pickle.dumps(cached))(3))
+        for obj in (lam, g):
+            try:
+                print(pickle.loads(pickle.dumps(obj))())
+            except Exception as e:
+                print(type(e).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == [
+        "Sub sub True True",
+        "caught as E",
+        "3",
+        "PicklingError",
+        "PicklingError",
+    ]
+    assert warm.lines == eager.lines and warm.returncode == 0, warm.out + warm.err
