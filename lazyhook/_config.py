@@ -79,8 +79,8 @@ IGNORE: frozenset[str] = frozenset(
 )  # fmt: skip
 
 MODES = ("boundary", "all")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+TRUE = ("1", "true", "yes", "on")  # the spellings of a switch (the .pth line uses them too)
+FALSE = ("0", "false", "no", "off", "")
 
 # LAZYHOOK_STRICT_STARTUP: lazy modules resolved before ``startup_finished()`` are reported.
 startup = {"finished": False, "strict": False}
@@ -294,9 +294,9 @@ def flag(var: str) -> "bool | None":
     if value is None:
         return None
     v = value.strip().lower()
-    if v in _TRUE:
+    if v in TRUE:
         return True
-    if v in _FALSE:
+    if v in FALSE:
         return False
     warn_setting(
         f"environment variable {var}",

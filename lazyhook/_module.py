@@ -294,7 +294,7 @@ def force(obj: object) -> object:
     if type(obj) is _LazyModule:
         _force(obj, sys._getframe(1))
     if isinstance(obj, _ModuleType):
-        if type(obj) is _ModuleType or type(obj) is _LazyModule:
+        if type(obj) in (_ModuleType, _LazyModule, ParentOfPending):
             return obj
         from lazyhook import _forwarding  # a module subclass: perhaps one that forwards
 

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 UNSET = object()
 _getslot = object.__getattribute__
-_setslot = object.__setattr__
 _alive: "list[object]" = []  # every stand-in ever made: weak references to them stay valid
 _exception_values: "dict[int, object]" = {}  # id(exception stand-in) -> the real class
 _OWN = frozenset({"_lh_owner", "_lh_name", "_lh_value", "__mro_entries__", "__reduce_ex__",
@@ -56,7 +55,7 @@ def _get(ln: object) -> "Any":
     settled = _getslot(ln, "_lh_value")  # the module ran meanwhile: settle() filled it in
     if settled is not UNSET:
         return settled
-    _setslot(ln, "_lh_value", value)
+    _set_value(ln, value)
     return value
 
 
@@ -428,7 +427,7 @@ def settle(
         if type(ln) is LazyExceptionType:
             _exception_values.setdefault(id(ln), value)
         else:
-            _setslot(ln, "_lh_value", value)
+            _set_value(ln, value)
         real[id(ln)] = value
     for ns in namespaces:
         for key, value in list(ns.items()):

@@ -78,7 +78,7 @@ def unpack(value: object) -> "tuple[Stamp, ...] | None":
     if type(numbers) is not bytes or len(numbers) != 40 * count:
         return None
     signed, inodes = _numbers(numbers[: 32 * count], "q"), _numbers(numbers[32 * count :], "Q")
-    # zip in C: the columns are exactly *count* long each, by the length check above.
+    # zip in C: the columns are exactly *n* long each, by the length check above.
     n = count
     return tuple(zip(paths.split("\0") if n else (), signed[:n], signed[n : 2 * n],
                      signed[2 * n : 3 * n], inodes, signed[3 * n :], strict=True))  # fmt: skip

@@ -13,6 +13,8 @@ in a fresh interpreter, with ``sys.argv``, ``__main__``, exit codes and tracebac
 import os
 import sys
 
+from lazyhook._config import TRUE
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,7 +47,7 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
         " try:\n  import lazyhook\n except ImportError:\n  pass\n"
         f" else:\n  lazyhook._activate({args})"
     )
-    off = 'os.environ.get("LAZYHOOK_DISABLE", "").strip().lower() in ("1", "true", "yes", "on")'
+    off = f'os.environ.get("LAZYHOOK_DISABLE", "").strip().lower() in {TRUE!r}'.replace("'", '"')
     return f"import os; {off} or exec('" + rest.replace("\n", "\\n") + f"')  {PTH_MARK}\n"
 
 
