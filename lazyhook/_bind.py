@@ -97,12 +97,13 @@ def literals_only(st: LazyState, names: "list[str]") -> bool:
 
 
 def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
-    """Is a name of *kind* bound as an ordinary stand-in?  Functions, and classes not used as
-    ``case C()`` patterns or passed to ``X.register()`` (both demand a real class).  Other
+    """Is a name of *kind* bound as an ordinary stand-in?  Functions and classes not used as
+    ``case C()`` patterns, passed to ``X.register()`` or used as bases (see
+    ``_reads.real_classes``: all three want the real object).  Other
     objects only in a star import: named explicitly, C code needs their exact type
     (containers, computed scalars) or code compares them by identity (``x is UNSET``, the
     sentinel captured as a default)."""
-    return kind == "f" or (kind == "c" and name not in match) or (star and kind in "ods")
+    return (kind in "fc" and name not in match) or (star and kind in "ods")
 
 
 def _module_named(name: object) -> object:
@@ -156,7 +157,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
             value = made.get(name)
             if value is None:
                 kind = kinds[name]
-                if kind == "f" or (kind == "c" and name not in match) or kind in "ods":  # _plain
+                if (kind in "fc" and name not in match) or kind in "ods":  # _plain
                     value = made[name] = make(st, name, kind, details.get(name))
                     plain += 1
                 else:

@@ -6,7 +6,8 @@ know from a code object rather than from a running frame.
 * which names a module binds exactly once, at module level, to a constant
   (``constant_assignments``: the values a from-import may bind as they are);
 * 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
-* which names a code passes to ``X.register(...)`` (``registered``: must be real classes).
+* which names a code passes to ``X.register(...)`` (``registered``: must be real classes);
+* which names a code uses in class statements' bases and keywords (``class_bases``).
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
 start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 only).
@@ -31,6 +32,11 @@ _LOAD_NAME = opmap["LOAD_NAME"]
 _LOAD_GLOBAL = opmap["LOAD_GLOBAL"]
 _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
+_LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
+# What stores a class statement's result (its name: module, function or closure variable).
+_CLASS_STORES = frozenset(
+    opmap[n] for n in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF")
+)
 # The star import: IMPORT_STAR up to 3.11, CALL_INTRINSIC_1 with INTRINSIC_IMPORT_STAR (2) since.
 _IMPORT_STAR = opmap.get("IMPORT_STAR", -1)
 _INTRINSIC_1 = opmap.get("CALL_INTRINSIC_1", -1)
@@ -67,6 +73,24 @@ def registered(code: "CodeType") -> "list[str]":
             following, farg = ins[k + 1]
             if following in (_LOAD_NAME, _LOAD_GLOBAL):
                 out.append(_attr_name(code, following, farg))
+    return out
+
+
+def class_bases(code: "CodeType") -> "list[str]":
+    """Names *code* loads between a class statement's ``LOAD_BUILD_CLASS`` and the store of
+    its result: the bases and keywords (``metaclass=``) of ``class X(A, B, metaclass=M)``, and
+    whatever an expression among them names (more than the bases: this only costs laziness)."""
+    out = []
+    inside = False
+    for op, arg in instructions(code):
+        if op == _LOAD_BUILD_CLASS:
+            inside = True
+        elif not inside:
+            continue
+        elif op in (_LOAD_NAME, _LOAD_GLOBAL):
+            out.append(_attr_name(code, op, arg))
+        elif op in _CLASS_STORES:
+            inside = False
     return out
 
 

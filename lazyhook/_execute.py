@@ -96,7 +96,8 @@ class LazyState:
         # Import-system attributes written before the body ran (``write_early``): name ->
         # (the value before the first such write, the value written; ABSENT: none).
         self.early_writes: dict[str, tuple[object, object]] = {}
-        # Names its code uses where only a real class will do (``case C()``, ``X.register(C)``).
+        # Names its code uses where only the real object will do (``case C()``,
+        # ``X.register(C)``, class bases: see _reads).
         self.real_classes: frozenset[str] = frozenset()
 
     def write_early(self, name: str, value: object) -> bool:

@@ -50,15 +50,15 @@ CO_OPTIMIZED = 0x1  # a function body: its names are locals
 # level (STORE_NAME, STORE_GLOBAL), those that read one (LOAD_NAME, LOAD_GLOBAL — whose oparg
 # carries a flag bit since 3.11 — and 3.12's LOAD_FROM_DICT_OR_GLOBALS), and what may sit
 # between an IMPORT_NAME and its stores (IMPORT_FROM, ROT_TWO/SWAP, POP_TOP); MATCH_CLASS (a
-# ``case C(...)`` pattern, which demands a real class).
+# ``case C(...)`` pattern, which demands a real class); LOAD_BUILD_CLASS (a class statement).
 _NAME_OPCODES = {
-    (3, 10): (90, 97, 101, 116, -1, 2, 1, 152),
-    (3, 11): (90, 97, 101, 116, -1, 99, 1, 152),
-    (3, 12): (90, 97, 101, 116, 175, 99, 1, 152),
-    (3, 13): (114, 113, 92, 91, 90, 115, 32, 96),
+    (3, 10): (90, 97, 101, 116, -1, 2, 1, 152, 71),
+    (3, 11): (90, 97, 101, 116, -1, 99, 1, 152, 71),
+    (3, 12): (90, 97, 101, 116, 175, 99, 1, 152, 71),
+    (3, 13): (114, 113, 92, 91, 90, 115, 32, 96, 24),
 }
 (STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
- MATCH_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
+ MATCH_CLASS, LOAD_BUILD_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 9)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;

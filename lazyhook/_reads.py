@@ -22,11 +22,15 @@ read" costs laziness, never an outcome.
 **Which names does a from-import statement take?**  (``statement_names``: a statement that
 takes only literals, bound as their values, would never run its module.)
 
-**Which names does it use where only a real class will do?**  ``case C(...)`` patterns
-(``match`` demands a type: "called match pattern must be a type") and the argument of a
-``register`` method (``ABC.register(C)``: "Can only register classes", checked in C): no
-stand-in is a type, so a class of that name is bound at the from-import statement instead
-(``real_classes``).
+**Which names does it use where only the real object will do?**  ``case C(...)`` patterns
+(``match`` demands a type: "called match pattern must be a type"), the argument of a
+``register`` method (``ABC.register(C)``: "Can only register classes", checked in C), and the
+bases of class statements (``class P(Base)``: a stand-in base, even one whose
+``__mro_entries__`` gives the real class, leaves ``__orig_bases__`` on the new class, which
+eagerly it has not; an exception stand-in, which is a class, conflicts with an explicit
+``metaclass=``): such a class or function is bound, real, at the from-import statement
+instead (``real_classes``).  A module-level class statement would run the module a few lines
+later anyway.
 
 Loaded by the finder with the first import it makes lazy.
 """
@@ -220,8 +224,8 @@ _matched: "dict[object, frozenset[str]]" = {}
 
 
 def real_classes(code: "CodeType") -> "frozenset[str]":
-    """Names *code* or any code nested in it loads right before a ``MATCH_CLASS`` or passes
-    to a ``register`` method."""
+    """Names *code* or any code nested in it loads right before a ``MATCH_CLASS``, passes to
+    a ``register`` method or uses in a class statement's bases."""
     found = _matched.get(code)
     if found is None:
         if len(_matched) > 1024:
@@ -236,6 +240,10 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
                 from lazyhook._bytecode import registered
 
                 names.update(registered(c))
+            if _interp.LOAD_BUILD_CLASS in c.co_code[::2]:
+                from lazyhook._bytecode import class_bases
+
+                names.update(class_bases(c))
             todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
         found = _matched[code] = frozenset(names)
     return found

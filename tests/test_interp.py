@@ -161,3 +161,19 @@ def test_import_target_reads_name_and_level() -> None:
     ns = {"__builtins__": env, "__name__": "pkg.mod", "__package__": "pkg"}
     exec(compile(src, "<prog>", "exec", dont_inherit=True), ns)
     assert got == [("a.b.c", 0), ("", 2), ("m", 1), ("p.q", 0)]
+
+
+def test_opcode_numbers_match_the_running_interpreter() -> None:
+    """``_interp`` carries opcode numbers per version (no ``opcode`` import at start-up): each
+    must be what this interpreter's own ``opcode`` module says (CI runs every version)."""
+    import opcode
+
+    names = [
+        "IMPORT_NAME", "IMPORT_FROM", "LOAD_CONST", "EXTENDED_ARG", "STORE_NAME",
+        "STORE_GLOBAL", "LOAD_NAME", "LOAD_GLOBAL", "POP_TOP", "MATCH_CLASS", "LOAD_BUILD_CLASS",
+    ]  # fmt: skip
+    if sys.version_info >= (3, 11):
+        names.append("SWAP")
+    if sys.version_info >= (3, 12):
+        names.append("LOAD_FROM_DICT_OR_GLOBALS")
+    assert {n: getattr(I, n) for n in names} == {n: opcode.opmap[n] for n in names}

@@ -42,13 +42,19 @@ def check(sandbox: Sandbox, files: dict[str, str], code: str) -> dict[str, int]:
 
 
 def test_class_statements_with_lazy_bases(sandbox: Sandbox) -> None:
+    """A from-imported class or function used as a base is bound real at the statement: a
+    stand-in base leaves ``__orig_bases__`` on the class (eagerly absent, or holding the real
+    object), and an exception stand-in, a class itself, conflicts with ``metaclass=``."""
     files = {
         "shapes.py": "import abc\nclass Base:\n    kind = 'base'\n"
         "class Meta(type):\n    pass\nclass ABCBase(abc.ABC):\n    pass\n"
+        "class ShapeError(ValueError):\n    pass\n",
+        "other.py": "class Plain:\n    pass\n",
     }
     code = """
     from typing import NamedTuple, TypedDict
-    from shapes import Base, Meta, ABCBase
+    from shapes import Base, Meta, ABCBase, ShapeError
+    from other import Plain
     class Point(NamedTuple):
         x: int
         y: int = 0
@@ -58,11 +64,24 @@ def test_class_statements_with_lazy_bases(sandbox: Sandbox) -> None:
         pass
     class WithMeta(Base, metaclass=Meta):
         pass
+    class BadShape(ShapeError, metaclass=Meta):
+        pass
+    def later():
+        class Late(Plain):
+            pass
+        return Late
     print(Point(1), Point._fields, Movie(title="x"), Mixed().kind, type(WithMeta).__name__)
-    print(issubclass(Mixed, ABCBase), isinstance(Mixed(), Base))
+    print(issubclass(Mixed, ABCBase), isinstance(Mixed(), Base), type(BadShape).__name__)
+    print([c.__dict__.get("__orig_bases__") for c in (Mixed, WithMeta, BadShape, later())])
+    print(Point.__orig_bases__[0] is NamedTuple)
+    try:
+        raise BadShape("x")
+    except ShapeError as e:
+        print("caught", type(e).__name__)
     """
     got = check(sandbox, files, code)
-    assert got.get("stand-in", 0) >= 4  # NamedTuple, TypedDict, Base, Meta, ABCBase
+    assert "stand-in" not in got and "exception class" not in got, got
+    assert got.get("at the statement", 0) >= 3, got
 
 
 def test_except_and_raise_with_lazy_exception_classes(sandbox: Sandbox) -> None:
