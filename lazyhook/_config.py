@@ -393,10 +393,12 @@ def cache_file(cache_dir: str) -> str:
     """The cache file for this interpreter environment inside *cache_dir*.
 
     Keyed by interpreter tag and ``sys.prefix`` so that two virtual environments (whose
-    modules and names differ) never thrash one file.
+    modules and names differ) never thrash one file, and by the optimisation level as pyc
+    files are (``-O``: ``if __debug__:`` decides names and kinds; no stamp would see it).
     """
     tag = sys.implementation.cache_tag or sys.implementation.name
-    return os.path.join(cache_dir, f"names-{tag}-{fnv1a(sys.prefix):016x}.lzc")
+    opt = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
+    return os.path.join(cache_dir, f"names-{tag}{opt}-{fnv1a(sys.prefix):016x}.lzc")
 
 
 def fnv1a(path: str) -> int:

@@ -544,3 +544,29 @@ def test_subclassing_an_exception_stand_in_and_pickling_stand_ins(sandbox: Sandb
         "PicklingError",
     ]
     assert warm.lines == eager.lines and warm.returncode == 0, warm.out + warm.err
+
+
+def test_names_decided_by_debug_under_dash_o(sandbox: Sandbox) -> None:
+    # ``if __debug__:`` decides what a module binds, and no file changes between a run with
+    # and one without -O: the cache learned by one must not serve the other (it did: a
+    # function stand-in for what is None under -O, every run).  One cache file per level.
+    sandbox.write(
+        {
+            "checks.py": "if __debug__:\n    def check(x):\n        return 'checked %r' % (x,)\n"
+            "else:\n    check = None\ndef work(x):\n    return x * 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from checks import check, work
+        print(check(5) if check is not None else "no checks", work(2))
+        """
+    plain: dict[str, str] = {}
+    for first, then in ((plain, {"PYTHONOPTIMIZE": "1"}), ({"PYTHONOPTIMIZE": "2"}, plain)):
+        sandbox.eager_cold_warm(code, env=first)  # learns at that level
+        eager, cold, warm = sandbox.eager_cold_warm(code, env=then)
+        assert eager.lines == ["no checks 4" if then else "checked 5 4"]
+        for r in (cold, warm):
+            assert (r.lines, r.returncode) == (eager.lines, 0), r.out + r.err
+    assert len(list(sandbox.cache.glob("*.lzc"))) == 3
