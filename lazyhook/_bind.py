@@ -15,9 +15,11 @@ import sys
 
 from lazyhook import _interp
 from lazyhook._execute import ABSENT, LazyState, _pending, names_support, reports
+from lazyhook._reads import EVERY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Container
     from types import FrameType
 
     from lazyhook._cache import Entry
@@ -69,10 +71,10 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind == "e" and name not in st.real_classes:
+    elif kind == "e" and name not in st.real_classes and st.value_uses is not EVERY:
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"
-    elif _plain(kind, name, star, st.real_classes):
+    elif _plain(kind, name, star, st.real_classes, st.value_uses):
         value = names_support().stand_in(st, name, kind, detail)
     else:
         value = _NO  # see _plain: the module runs at the statement, the real object is bound
@@ -96,14 +98,19 @@ def literals_only(st: LazyState, names: "list[str]") -> bool:
     )
 
 
-def _plain(kind: str, name: str, star: bool, match: "frozenset[str]") -> bool:
+def _plain(
+    kind: str, name: str, star: bool, match: "frozenset[str]", values: "Container[str]"
+) -> bool:
     """Is a name of *kind* bound as an ordinary stand-in?  Functions and classes not used as
-    ``case C()`` patterns, passed to ``X.register()`` or used as bases (see
-    ``_reads.real_classes``: all three want the real object).  Other
-    objects only in a star import: named explicitly, C code needs their exact type
-    (containers, computed scalars) or code compares them by identity (``x is UNSET``, the
-    sentinel captured as a default)."""
-    return (kind in "fc" and name not in match) or (star and kind in "ods")
+    ``case C()`` patterns, passed to ``X.register()``, used as bases (see
+    ``_reads.real_classes``) or used as values (``_reads.value_used``: ``help(C)``, an
+    annotation such as ``ClassVar``, a callback).  Other objects only in a star import, and
+    not used as values: named explicitly, C code needs their exact type (containers, computed
+    scalars) or code compares them by identity (``x is UNSET``, the sentinel captured as a
+    default)."""
+    if name in match or name in values:
+        return False
+    return kind in "fc" or (star and kind in "ods")
 
 
 def _module_named(name: object) -> object:
@@ -148,7 +155,8 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     # The common kinds inline (sympy: ~900 of 921 names): ~1 us a name instead of ~4 through
     # _bind, whose counts are added once at the end.
     known, kinds, details = entry.names, entry.kinds, entry.details
-    made, match, make = st.stand_ins, st.real_classes, names_support().stand_in
+    made, make = st.stand_ins, names_support().stand_in
+    match, values = st.real_classes, st.value_uses
     plain = 0
     for name in names:
         if name not in known:
@@ -157,7 +165,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
             value = made.get(name)
             if value is None:
                 kind = kinds[name]
-                if (kind in "fc" and name not in match) or kind in "ods":  # _plain
+                if kind in "fcods" and name not in match and name not in values:
                     value = made[name] = make(st, name, kind, details.get(name))
                     plain += 1
                 else:

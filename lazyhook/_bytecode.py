@@ -7,14 +7,21 @@ know from a code object rather than from a running frame.
   (``constant_assignments``: the values a from-import may bind as they are);
 * 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
 * which names a code passes to ``X.register(...)`` (``registered``: must be real classes);
-* which names a code uses in class statements' bases and keywords (``class_bases``).
+* which names a code uses in class statements' bases and keywords (``class_bases``);
+* which names a code uses as values: anything but calling them, reading their attributes,
+  ``isinstance(x, C)`` and ``lazyhook.is_lazy(x)`` (``value_uses``).
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
 start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 only).
 """
 
 import sys
-from opcode import opmap
+from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap
+
+try:
+    from opcode import stack_effect
+except ImportError:  # 3.10: only its C module has it
+    from _opcode import stack_effect  # type: ignore[import-not-found,no-redef]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,6 +40,25 @@ _LOAD_GLOBAL = opmap["LOAD_GLOBAL"]
 _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
 _LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
+_PUSH_NULL = opmap.get("PUSH_NULL", -1)
+_V313 = sys.version_info >= (3, 13)
+# The instruction right after a callee's arguments: PRECALL on 3.11, else the call itself.
+_CALL_NEXT = frozenset(
+    opmap[n]
+    for n in ("PRECALL", "CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_KW")
+    if n in opmap
+) - ({opmap["CALL"]} if "PRECALL" in opmap else set())
+# Loads that push one value and take none (an argument we can see whole).
+_SIMPLE = frozenset(
+    opmap[n] for n in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_FAST_CHECK")
+    if n in opmap
+)  # fmt: skip
+_CHECKS = ("isinstance", "issubclass")
+_ONE_ARG = frozenset((c, 1) for c in _CALL_NEXT | {opmap.get("CALL_METHOD", -1)})
+_TWO_ARGS = frozenset((c, 2) for c in _CALL_NEXT)
+_JUMPS = frozenset(hasjrel + hasjabs)
+_CALL_FUNCTION = opmap.get("CALL_FUNCTION", -1)  # 3.10
+_CALL_FUNCTION_KW = opmap.get("CALL_FUNCTION_KW", -1)
 # What stores a class statement's result (its name: module, function or closure variable).
 _CLASS_STORES = frozenset(
     opmap[n] for n in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF")
@@ -92,6 +118,98 @@ def class_bases(code: "CodeType") -> "list[str]":
         elif op in _CLASS_STORES:
             inside = False
     return out
+
+
+def value_uses(code: "CodeType") -> "list[str]":
+    """Names *code* loads as values: every load except ``C(...)`` (the callee of a call),
+    ``C.attr`` and the class of ``isinstance(x, C)`` / ``issubclass(x, C)``, which a stand-in
+    answers as the real object does, and the argument of ``is_lazy(x)``.  Passed on
+    (``help(C)``, ``f(C)``), compared (``type(x) is C``), stored (an annotation, a container)
+    or returned, a stand-in is not the object: C code rejects it, identity differs, and it
+    stays behind where it was stored.  Shapes this
+    does not recognise count as values: that costs laziness, never an outcome."""
+    ins = instructions(code)
+    out = []
+    for k, (op, arg) in enumerate(ins):
+        if op != _LOAD_NAME and op != _LOAD_GLOBAL:
+            continue
+        after = ins[k + 1][0] if k + 1 < len(ins) else -1
+        if after == _LOAD_ATTR or after == _LOAD_METHOD:
+            continue
+        if _is_callee(ins, k, op, arg, after):
+            continue
+        if _checked_class(code, ins, k) or _queried(code, ins, k):
+            continue
+        out.append(_attr_name(code, op, arg))
+    return out
+
+
+def _is_callee(ins: "list[tuple[int, int]]", k: int, op: int, arg: int, after: int) -> bool:
+    """Is the load at *k* a call's callee?  3.11+ pushes a NULL with it: LOAD_GLOBAL's flag
+    bit, or a PUSH_NULL right before LOAD_NAME (3.11, 3.12) or right after it (3.13)."""
+    if not _V311:
+        return _callee_310(ins, k)
+    if op == _LOAD_GLOBAL:
+        return bool(arg & 1)
+    if _V313:
+        return after == _PUSH_NULL
+    return k > 0 and ins[k - 1][0] == _PUSH_NULL
+
+
+def _callee_310(ins: "list[tuple[int, int]]", k: int) -> bool:
+    """3.10: is the load at *k* a call's callee?  Its calls carry no marker: follow the stack
+    depth (net effects) to the call that consumes exactly this value — ``CALL_FUNCTION n``
+    with the callee and *n* arguments above it (``_KW``: and the names tuple).  An inner
+    call's callee sits higher, so it never matches; a branch or a lower depth ends it."""
+    depth = 1
+    for j in range(k + 1, len(ins)):
+        op, arg = ins[j]
+        if (
+            op == _CALL_FUNCTION
+            and depth == 1 + arg
+            or op == _CALL_FUNCTION_KW
+            and depth == 2 + arg
+        ):
+            return True
+        if op in _JUMPS:
+            return False
+        depth += stack_effect(op, arg if op >= HAVE_ARGUMENT else None)
+        if depth < 1:
+            return False
+    return False
+
+
+def _checked_class(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:
+    """Is the load at *k* the class of ``isinstance(x, C)`` / ``issubclass(x, C)``?  Walks
+    back over the first argument by net stack effects: the shortest run of instructions
+    before *k* that pushes one value is that argument (every proper suffix of a well-formed
+    expression pushes none), and the callee's load sits right before it."""
+    if k + 1 >= len(ins) or ins[k + 1] not in _TWO_ARGS:
+        return False
+    pushed, j = 0, k
+    while pushed != 1:
+        j -= 1
+        if j < 1 or ins[j][0] in _JUMPS:
+            return False  # no callee before it, or a branch: a shape not recognised
+        op, arg = ins[j]
+        pushed += stack_effect(op, arg if op >= HAVE_ARGUMENT else None)
+    j -= 1
+    if _V313 and ins[j][0] == _PUSH_NULL:
+        j -= 1
+    op, arg = ins[j]
+    return op in (_LOAD_NAME, _LOAD_GLOBAL) and _attr_name(code, op, arg) in _CHECKS
+
+
+def _queried(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:
+    """Is the load at *k* the argument of lazyhook's own ``is_lazy(x)`` (or
+    ``lazyhook.is_lazy(x)``)?  Asking must not change the answer."""
+    if k < 1 or k + 1 >= len(ins) or ins[k + 1] not in _ONE_ARG:
+        return False
+    j = k - 2 if _V313 and ins[k - 1][0] == _PUSH_NULL else k - 1
+    op, arg = ins[j]
+    return op in (_LOAD_NAME, _LOAD_GLOBAL, _LOAD_ATTR, _LOAD_METHOD) and (
+        _attr_name(code, op, arg) == "is_lazy"
+    )
 
 
 def _attr_name(code: "CodeType", op: int, arg: int) -> str:

@@ -25,6 +25,7 @@ from lazyhook._config import Settings, startup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Container
     from types import CodeType, FrameType, ModuleType
     from types import ModuleType as _ModuleType
 
@@ -67,7 +68,7 @@ class LazyState:
     __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
                  "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
                  "statement", "lazy_class", "importer", "early_writes",
-                 "real_classes")  # fmt: skip
+                 "real_classes", "value_uses")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
@@ -99,6 +100,8 @@ class LazyState:
         # Names its code uses where only the real object will do (``case C()``,
         # ``X.register(C)``, class bases: see _reads).
         self.real_classes: frozenset[str] = frozenset()
+        # Names it uses as values (_reads.value_used): real classes and star-import objects.
+        self.value_uses: Container[str] = frozenset()
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body

@@ -23,12 +23,10 @@ if TYPE_CHECKING:
 _bootstrap = sys.modules["_frozen_importlib"]
 _bootstrap_external = sys.modules["_frozen_importlib_external"]
 
-# The opcodes read at a frame's f_lasti, per tested interpreter: IMPORT_NAME (is this an
-# import statement?), IMPORT_FROM and the star import (is this a from-import?), the latter
-# with its oparg since 3.12 made it CALL_INTRINSIC_1(2); LOAD_CONST and EXTENDED_ARG (the
-# level of a relative import); PUSH_EXC_INFO and WITH_EXCEPT_START (3.11+: is an exception
-# handler a ``with`` block's?).  Guessing opcodes for an unknown version would be worse than
-# staying inactive.
+# Opcodes per tested interpreter (guessing them for an unknown version would be worse than
+# staying inactive).  Read at a frame's f_lasti: IMPORT_NAME, IMPORT_FROM and the star import
+# (3.12+: CALL_INTRINSIC_1(2)); LOAD_CONST and EXTENDED_ARG (a relative import's level);
+# PUSH_EXC_INFO and WITH_EXCEPT_START (3.11+: is a handler a ``with`` block's?).
 _OPCODES = {
     (3, 10): (108, 109, 84, -1, 100, 144, -1, 49),
     (3, 11): (108, 109, 84, -1, 100, 144, 35, 49),
@@ -46,11 +44,9 @@ _OPCODES = {
     _WITH_EXCEPT_START,
 ) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)
 CO_OPTIMIZED = 0x1  # a function body: its names are locals
-# For ``_reads`` (is an import's binding read?): the instructions that store a name at module
-# level (STORE_NAME, STORE_GLOBAL), those that read one (LOAD_NAME, LOAD_GLOBAL — whose oparg
-# carries a flag bit since 3.11 — and 3.12's LOAD_FROM_DICT_OR_GLOBALS), and what may sit
-# between an IMPORT_NAME and its stores (IMPORT_FROM, ROT_TWO/SWAP, POP_TOP); MATCH_CLASS (a
-# ``case C(...)`` pattern, which demands a real class); LOAD_BUILD_CLASS (a class statement).
+# For ``_reads``: stores and loads of names (LOAD_GLOBAL's oparg has a flag bit since 3.11),
+# what sits between an IMPORT_NAME and its stores (ROT_TWO/SWAP, POP_TOP), MATCH_CLASS (a
+# ``case C()``) and LOAD_BUILD_CLASS (a class statement).
 _NAME_OPCODES = {
     (3, 10): (90, 97, 101, 116, -1, 2, 1, 152, 71),
     (3, 11): (90, 97, 101, 116, -1, 99, 1, 152, 71),
@@ -60,6 +56,16 @@ _NAME_OPCODES = {
 (STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
  MATCH_CLASS, LOAD_BUILD_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 9)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
+# For _reads.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
+# PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD.
+_USE_OPCODES = {
+    (3, 10): (106, 160, -1, 131, 141, 161),
+    (3, 11): (106, 160, 2, 166, -1, -1),
+    (3, 12): (106, -1, 2, 171, -1, -1),
+    (3, 13): (82, -1, 34, 53, 57, -1),
+}
+(LOAD_ATTR, LOAD_METHOD, PUSH_NULL, CALL, CALL_KW,
+ CALL_METHOD) = _USE_OPCODES.get(sys.version_info[:2], (-1,) * 6)  # fmt: skip
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
@@ -86,15 +92,8 @@ RELAYS = frozenset(
 # Frames of the import machinery itself, walked past to find the code that asked for an
 # import.  (The frozen modules' globals say "importlib._bootstrap" on 3.11 but
 # "_frozen_importlib" on 3.10 and 3.12+.)
-MACHINERY = frozenset(
-    {
-        "importlib._bootstrap",
-        "importlib._bootstrap_external",
-        "_frozen_importlib",
-        "_frozen_importlib_external",
-        "importlib",
-    }
-)
+MACHINERY = frozenset({"importlib._bootstrap", "importlib._bootstrap_external",
+                       "_frozen_importlib", "_frozen_importlib_external", "importlib"})  # fmt: skip
 
 # Only loaders that execute the standard way may be deferred: create_module makes a plain
 # module and exec_module runs its code, deciding nothing else.  A custom loader may set

@@ -261,13 +261,24 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     importer = target.f_globals.get("__name__")
     # PEP 810: ``from m import x`` is declared by listing ``m``, the module read here.
     declared = _interp.declared_lazy(target, st.name)
-    if not st.settings.binds_names(importer, st.name, declared) or entry(st) is None:
+    if not st.settings.binds_names(importer, st.name, declared):
+        return _NO
+    e = entry(st)
+    if e is None:
         return _NO
     from lazyhook._bind import answer, literals_only  # with the first answer from the cache
 
-    names = _reads.statement_names(frame) if how == _FROM else None
-    if names and literals_only(st, names):
-        return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
+    same = st.statement is not None and st.statement[:2] == (frame, frame.f_lasti)
+    if not same:  # the statement's first name: how does the importing code use its names?
+        names = _reads.statement_names(frame) if how == _FROM else None
+        if names and literals_only(st, names):
+            return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
+        # Both may load _bytecode and with it ``opcode``: a lazy ``opcode`` (dis.py as __main__
+        # runs ``from opcode import *``) then runs right here, and is no longer pending.
+        st.real_classes = _reads.real_classes(target.f_code)
+        st.value_uses = _reads.value_used(target.f_code, e.names if names is None else names)
+        if _pending.get(id(module)) is not st:
+            return _NO
     if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
@@ -277,7 +288,6 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
             st.namespaces.append(ns)
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how)
-    st.real_classes = _reads.real_classes(target.f_code)
     return answer(st, name, how)
 
 

@@ -570,3 +570,92 @@ def test_names_decided_by_debug_under_dash_o(sandbox: Sandbox) -> None:
         for r in (cold, warm):
             assert (r.lines, r.returncode) == (eager.lines, 0), r.out + r.err
     assert len(list(sandbox.cache.glob("*.lzc"))) == 3
+
+
+def test_names_used_as_values_are_bound_real(sandbox: Sandbox) -> None:
+    # A stand-in answers calls, attribute reads and isinstance() as the real object does, but
+    # not being passed on, compared or stored: help(C) crashed in pydoc's C code, a star
+    # import's ClassVar / KW_ONLY in annotations made dataclasses build a different class
+    # (silently), type(x) is C was False.  Names the code uses as values are bound real, at
+    # the statement; the others stay lazy.  (Found by a fifth hunt; fails on the old code.)
+    sandbox.write(
+        {
+            "kinds.py": RUN + "class Box:\n    '''A box.'''\n    size = 3\n"
+            "class Other:\n    pass\ndef make():\n    return Box()\n",
+            "later.py": RUN + "class Late:\n    pass\ndef late():\n    return 1\n",
+        }
+    )
+    code = """
+        import io, contextlib, lazyhook
+        lazyhook.install()
+        from dataclasses import *
+        from typing import *
+        from kinds import Box, Other, make
+        from later import Late, late
+
+        @dataclass
+        class Config:
+            name: str
+            _: KW_ONLY
+            debug: bool = False
+            instances: ClassVar = 0
+            limit: Final = 10
+
+        print([f.name for f in fields(Config)], Config("a", debug=True))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            help(Box)
+        print(out.getvalue().splitlines()[0], type(make()) is Other, Box.size)
+        def unused():
+            return isinstance(1, Late), Late(), late(), Late.x
+        print(lazyhook.is_lazy(Late), lazyhook.is_lazy(late))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == [
+        "['name', 'debug', 'limit'] Config(name='a', debug=True, limit=10)",
+        "Help on class Box in module kinds: False 3",
+        "False False",
+    ]
+    assert (warm.lines[:2], warm.err) == (eager.lines[:2], ""), warm.out + warm.err
+    assert warm.lines[2] == "True True"  # only called, read, isinstance'd: still lazy
+    assert "later" not in warm.runs
+
+
+def test_string_annotations_count_as_values(sandbox: Sandbox) -> None:
+    # Under ``from __future__ import annotations`` get_type_hints() evaluates "Box" in the
+    # module's namespace: before kinds ran, that found the stand-in (typer, pydantic and
+    # dataclasses read hints so).  Names in such a module's strings count as values.
+    sandbox.write({"kinds.py": RUN + "class Box:\n    pass\n"})
+    code = """
+        from __future__ import annotations
+        import lazyhook
+        lazyhook.install()
+        from typing import get_type_hints
+        from kinds import Box
+
+        def handler(item: Box) -> None:
+            pass
+
+        print(type(get_type_hints(handler)["item"]).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["type"]
+    assert (cold.lines, warm.lines, warm.err) == (eager.lines, eager.lines, ""), warm.err
+
+
+def test_a_star_import_of_a_module_lazyhook_itself_loads(sandbox: Sandbox) -> None:
+    # ``python -m dis``: dis.py as __main__ runs ``from opcode import *``.  Answering it loads
+    # lazyhook's bytecode reader, which imports ``opcode`` — the very lazy module being
+    # answered, which then ran mid-answer ('NoneType' object is not subscriptable, warm).
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from opcode import *
+        class Op:  # (a class statement: its bases are read with that same reader)
+            pass
+        print(opname[opmap["LOAD_CONST"]], callable(stack_effect), Op.__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["LOAD_CONST True Op"]
+    for r in (cold, warm):
+        assert (r.lines, r.err) == (eager.lines, ""), r.out + r.err

@@ -177,3 +177,40 @@ def test_opcode_numbers_match_the_running_interpreter() -> None:
     if sys.version_info >= (3, 12):
         names.append("LOAD_FROM_DICT_OR_GLOBALS")
     assert {n: getattr(I, n) for n in names} == {n: opcode.opmap[n] for n in names}
+
+
+VALUE_USES_SRC = """
+Call1('x')
+Attr1.x
+isinstance(v, Check1)
+isinstance(f(v, 1), Check2)
+issubclass(type(v), Check3)
+Call2(1, k=Call3(2))
+Attr2.s.t()
+help(Val1)
+type(v) is Val2
+x: Val3 = 1
+isinstance(v, (Val4, Val5))
+foo(v, Val6)
+class K:
+    y: Val7
+def g(v):
+    return isinstance(v.a.b, Check4), Call4(1, k=2), Val8
+"""
+
+
+def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
+    """``_reads.value_used`` (its fast path reads only the instructions around each load) and
+    ``_bytecode.value_uses`` (every instruction) agree on every supported version: calls,
+    attribute reads, the class of isinstance/issubclass and ``is_lazy(x)`` keep a name lazy;
+    anything else binds it real."""
+    from lazyhook import _reads
+    from lazyhook._bytecode import value_uses
+
+    src = VALUE_USES_SRC + "import lazyhook\nlazyhook.is_lazy(Check5)\nis_lazy(Check6)\n"
+    code = compile(src, "<prog>", "exec", dont_inherit=True)
+    tree = _reads._tree(code)
+    ours = {n for c in tree for n in c.co_names if n[:-1] in ("Call", "Attr", "Check", "Val")}
+    expected = {f"Val{i}" for i in range(1, 9)}
+    assert _reads.value_used(code, ours) == expected
+    assert {n for c in tree for n in value_uses(c)} & ours == expected

@@ -125,18 +125,24 @@ def test_protocol_checks_see_the_real_type(sandbox: Sandbox) -> None:
         "objs.py": "import enum\nclass Cfg:\n    pass\nINSTANCE = Cfg()\n"
         "class Sentinel(enum.Enum):\n    UNSET = object()\nUNSET = Sentinel.UNSET\n",
     }
+    # The uses run through exec: in this code they would be value uses (callable(X), a list
+    # of them), bound real at the statement (_reads.value_used); exec'd code reads the
+    # stand-ins a star import bound, as code of another module would.
     code = """
     import collections.abc
     from objs import *
-    print(callable(UNSET), isinstance(UNSET, collections.abc.Iterable))
     from conf import DEFAULT_WORKERS, COMPUTED  # COMPUTED: the module runs here
-    print(callable(DEFAULT_WORKERS), callable(COMPUTED), callable(INSTANCE))
-    print(isinstance(DEFAULT_WORKERS, collections.abc.Iterable),
-          isinstance(INSTANCE, collections.abc.Iterable), isinstance(COMPUTED, int))
-    def flatten(x):
-        iterable = isinstance(x, collections.abc.Iterable)
-        return [y for i in x for y in flatten(i)] if iterable else [x]
-    print(flatten([DEFAULT_WORKERS, [COMPUTED]]), type(INSTANCE).__name__ != "x")
+    use = lambda: (DEFAULT_WORKERS, COMPUTED)  # read here: an unread import stays eager
+    exec('''if True:
+        print(callable(UNSET), isinstance(UNSET, collections.abc.Iterable))
+        print(callable(DEFAULT_WORKERS), callable(COMPUTED), callable(INSTANCE))
+        print(isinstance(DEFAULT_WORKERS, collections.abc.Iterable),
+              isinstance(INSTANCE, collections.abc.Iterable), isinstance(COMPUTED, int))
+        def flatten(x):
+            iterable = isinstance(x, collections.abc.Iterable)
+            return [y for i in x for y in flatten(i)] if iterable else [x]
+        print(flatten([DEFAULT_WORKERS, [COMPUTED]]), type(INSTANCE).__name__ != "x")
+    ''')
     """
     got = check(sandbox, files, code)
     assert got.get("value") == 1 and got.get("at the statement") == 1
@@ -178,7 +184,7 @@ def test_identity_of_literals_and_defaults(sandbox: Sandbox) -> None:
         return "default" if timeout is None else "given"
     print(newaxis is None, fetch(), FLAGS is FLAGS, type(FLAGS).__name__)
     def later():
-        return helper
+        return helper()  # returned itself, helper would be a value: bound real
     """
     got = check(sandbox, files, code)
     assert got == {"value": 3, "stand-in": 1}
@@ -207,7 +213,7 @@ def test_in_place_on_a_list_from_a_star_import_extends_it(sandbox: Sandbox) -> N
     from starflags import *
     cmd = ["run"]
     alias = cmd
-    cmd += DEFAULT_FLAGS
+    exec("cmd += DEFAULT_FLAGS")  # here a value use: bound real at the statement (_reads)
     print(cmd, alias is cmd)
     """
     got = check(sandbox, files, code)
@@ -220,7 +226,7 @@ def test_weak_references_to_lazy_functions_stay_valid(sandbox: Sandbox) -> None:
     import gc, weakref
     from handlers import on_event
     listeners = weakref.WeakSet()
-    listeners.add(on_event)
+    listeners.add(globals()["on_event"])  # add(on_event): a value use, bound real (_reads)
     for cb in list(listeners):
         cb(1)  # the module runs here; the lazy name in globals is replaced
     gc.collect()
@@ -253,7 +259,7 @@ def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
         "class E(KeyError):\n    pass\nCONT = [1]\nsub = os\n"
     }
     code = "from mixed import LIT, fn, K, E, sub, CONT\n"  # CONT: the module runs there
-    code += "use = lambda: (LIT, fn, K, E, sub, CONT)\n"  # unread imports stay eager (_reads)
+    code += "use = lambda: (LIT, fn(), K(), E, sub, CONT)\n"  # unread imports stay eager (_reads)
     got = check(sandbox, files, code)
     assert got == {
         "value": 1,
@@ -326,7 +332,7 @@ def test_classes_used_as_match_patterns_are_bound_at_the_statement(sandbox: Sand
                 return "failure"
             case _:
                 return "other"
-    print(describe(Point(0, 0)), describe(Failure()), describe(Circle), describe(origin()))
+    print(describe(Point(0, 0)), describe(Failure()), describe(Circle()), describe(origin()))
     """
     got = check(sandbox, files, code)
     assert got == {"at the statement": 1, "stand-in": 1}

@@ -113,7 +113,9 @@ from lhb_names import helper
 import blocker
 
 with open(os.environ["LHB_STATE"], "a") as f:
-    print([lazyhook.is_lazy(o) for o in (csv, lhb_chain, lhb_outer, lhb_swapped, helper)], file=f)
+    # (helper in that tuple would be a value use: bound real at the statement)
+    mods = [lazyhook.is_lazy(o) for o in (csv, lhb_chain, lhb_outer, lhb_swapped)]
+    print(mods + [lazyhook.is_lazy(helper)], file=f)
 blocker.seal(BUILTIN_ADDAUDITHOOK if os.environ.get("LHB_BYPASS") else sys.addaudithook)
 print("SEALED", flush=True)
 with open(SWAPPED, "w") as f:
