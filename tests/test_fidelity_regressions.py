@@ -659,3 +659,28 @@ def test_a_star_import_of_a_module_lazyhook_itself_loads(sandbox: Sandbox) -> No
     assert eager.lines == ["LOAD_CONST True Op"]
     for r in (cold, warm):
         assert (r.lines, r.err) == (eager.lines, ""), r.out + r.err
+
+
+def test_the_interactive_prompt_binds_real_names(sandbox: Sandbox) -> None:
+    # At a prompt each input is compiled alone: what a later input does with a name cannot be
+    # seen, so no from-import there binds a stand-in (``type(Box)`` was LazyName from the
+    # second session on; ``help(Box)`` as the first use failed in pydoc).
+    import subprocess
+    import sys
+
+    sandbox.write({"boxes.py": RUN + "class Box:\n    '''A box.'''\n"})
+    session = "from boxes import Box\nprint(type(Box).__name__)\n"
+    out = []
+    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
+        proc = subprocess.run(
+            [sys.executable, "-q", "-i", "-c", "import lazyhook; lazyhook.install()"],
+            input=session,
+            capture_output=True,
+            text=True,
+            env=sandbox.env(**extra),
+            cwd=str(sandbox.path),
+            timeout=120,
+        )
+        out.append((proc.returncode, proc.stdout))
+    assert out[0] == (0, "RUN boxes\ntype\n"), out
+    assert out[1] == out[2] == out[0], out
