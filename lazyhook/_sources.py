@@ -322,13 +322,28 @@ def _parent_path(name: str) -> "list[str] | None":
     module = sys.modules.get(parent)
     if module is not None:
         return list(getattr(module, "__path__", None) or ())
-    origin = where(parent)
-    if os.path.basename(origin).startswith("__init__."):
-        return [os.path.dirname(origin)]
-    return []  # not a regular package: nothing below it can be found
+    found = _paths.get(parent)
+    if found is None:
+        # The parent's spec says: a regular package's directory, a namespace package's
+        # portions (no file of its own to look beside), nothing for a plain module.
+        spec = _spec(parent, _parent_path(parent))
+        locations = getattr(spec, "submodule_search_locations", None)
+        found = _paths[parent] = list(locations) if locations is not None else []
+    return found
+
+
+_paths: "dict[str, list[str]]" = {}  # package name -> its search path (memo, per process)
 
 
 def _find(name: str, path: "list[str] | None") -> str:
+    spec = _spec(name, path)
+    if spec is None:
+        return ""
+    origin = getattr(spec, "origin", None)
+    return origin if isinstance(origin, str) and getattr(spec, "has_location", False) else "?"
+
+
+def _spec(name: str, path: "list[str] | None") -> object:
     # lazyhook's own finder answers None here: this is no import (see LazyFinder._judge).
     for finder in sys.meta_path:
         find_spec = getattr(finder, "find_spec", None)
@@ -339,9 +354,8 @@ def _find(name: str, path: "list[str] | None") -> str:
         except Exception:  # noqa: BLE001 - a finder that fails here finds nothing
             continue
         if spec is not None:
-            origin = getattr(spec, "origin", None)
-            return origin if isinstance(origin, str) and spec.has_location else "?"
-    return ""
+            return spec
+    return None
 
 
 def kind_sources(modules: "set[str]") -> "list[Stamp] | None":
@@ -362,29 +376,37 @@ def kind_sources(modules: "set[str]") -> "list[Stamp] | None":
     return sorted(out.values())
 
 
-_record_index: "dict[str, str]" = {}  # "<site dir>/<top-level name>" -> its RECORD, or ""
+_record_index: "dict[str, dict[str, str]]" = {}  # "<site>/<top>" -> {listed file: its RECORD}
 
 
 def _record_of(origin: str) -> str:
-    """The RECORD of the installed distribution *origin* belongs to, else *origin* itself."""
+    """The RECORD of the installed distribution that lists *origin*, else *origin* itself
+    (a file no RECORD lists, which pip would not rewrite it for, is stamped on its own)."""
     for entry in sys.path:
         if not entry or not origin.startswith(entry + os.sep):
             continue
-        top = origin[len(entry) + 1 :].split(os.sep, 1)[0]
+        rel = origin[len(entry) + 1 :]
+        top = rel.split(os.sep, 1)[0]
         top = top[:-3] if top.endswith(".py") else top.split(".", 1)[0]
         key = os.path.join(entry, top)
-        if key not in _record_index:
-            _record_index[key] = _find_record(entry, top) or ""
-        if _record_index[key]:
-            return _record_index[key]
+        listed = _record_index.get(key)
+        if listed is None:
+            listed = _record_index[key] = _records_listing(entry, top)
+        record = listed.get(rel.replace(os.sep, "/"))
+        if record is not None:
+            return record
     return origin
 
 
-def _find_record(site: str, top: str) -> "str | None":
+def _records_listing(site: str, top: str) -> "dict[str, str]":
+    """The files under *top* (a package, module or namespace package in *site*) that the
+    RECORD of an installed distribution lists, each with that RECORD: namespace packages
+    (``ns/a``, ``ns/b``) have several distributions under one top-level name."""
+    out: dict[str, str] = {}
     try:
         names = os.listdir(site)
     except OSError:
-        return None
+        return out
     for dist in names:
         if not dist.endswith(".dist-info"):
             continue
@@ -392,9 +414,10 @@ def _find_record(site: str, top: str) -> "str | None":
         try:
             with open(record, encoding="utf-8") as f:
                 for line in f:
-                    first = line.split(",", 1)[0].replace("\\", "/").split("/", 1)[0]
+                    path = line.split(",", 1)[0].replace("\\", "/")
+                    first = path.split("/", 1)[0]
                     if first in (top, f"{top}.py") or first.startswith(f"{top}."):
-                        return record
+                        out[path] = record
         except OSError:
             continue
-    return None
+    return out

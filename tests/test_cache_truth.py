@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import RUN, Sandbox
@@ -371,3 +372,51 @@ def test_a_file_changed_under_an_old_mtime_is_not_trusted(sandbox: Sandbox) -> N
         "print(sorted(k for k in globals() if k.isupper()))\n"
     )
     assert sandbox.run(code).lines == ["['A', 'NEWNAME']"]  # eagerly: NEWNAME
+
+
+def test_each_file_maps_to_the_record_that_lists_it(tmp_path: Path) -> None:
+    # Kinds inside an installed distribution are stamped by its RECORD, which pip rewrites at
+    # every install or upgrade.  A namespace package has several distributions under one
+    # top-level name (ns/a from nsa, ns/b from nsb): the first RECORD listing anything under
+    # ns stood for all of them, so an upgrade of nsb left ns.b's kinds unchecked.  A file no
+    # RECORD lists (added by hand, generated) is stamped on its own.
+    from lazyhook import _sources
+
+    site = tmp_path / "site"
+    for rel in ("ns/a/__init__.py", "ns/b/impl.py", "ns/b/extra.py", "solo.py"):
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text("X = 1\n")
+    records = {
+        "nsa-1.0.dist-info": "ns/a/__init__.py,,\n",
+        "nsb-2.0.dist-info": "ns/b/impl.py,,\n",
+        "solo-1.0.dist-info": "solo.py,,\n",
+    }
+    for dist, text in records.items():
+        (site / dist).mkdir()
+        (site / dist / "RECORD").write_text(text)
+    sys.path.insert(0, str(site))
+    try:
+        got = {
+            rel: _sources._record_of(str(site / rel))
+            for rel in ("ns/a/__init__.py", "ns/b/impl.py", "ns/b/extra.py", "solo.py")
+        }
+    finally:
+        sys.path.remove(str(site))
+    assert got == {
+        "ns/a/__init__.py": str(site / "nsa-1.0.dist-info" / "RECORD"),
+        "ns/b/impl.py": str(site / "nsb-2.0.dist-info" / "RECORD"),
+        "ns/b/extra.py": str(site / "ns/b/extra.py"),
+        "solo.py": str(site / "solo-1.0.dist-info" / "RECORD"),
+    }
+
+
+def test_cache_verify_finds_modules_under_a_namespace_package(sandbox: Sandbox) -> None:
+    # where() looked for nsp.tools below the __path__ of nsp's file, and a namespace package
+    # has none: a valid entry was reported stale ("0 valid, 1 stale", exit status 1).
+    sandbox.write({"nsp/tools.py": RUN + "def compose():\n    return 1\n"})
+    code = "import lazyhook\nlazyhook.install()\nfrom nsp.tools import compose\ncompose()\n"
+    sandbox.run(code)
+    assert sandbox.run(code).runs == ["nsp.tools"]  # warm: the entry was used
+    verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
+    ok = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert ok.returncode == 0 and "1 valid, 0 stale" in ok.stdout, ok.stdout + ok.stderr
