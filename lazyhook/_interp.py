@@ -57,15 +57,16 @@ _NAME_OPCODES = {
  MATCH_CLASS, LOAD_BUILD_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 9)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
 # For _reads.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
-# PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD.
+# PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD,
+# LOAD_FAST and LOAD_DEREF (``isinstance(x, C)``'s x).
 _USE_OPCODES = {
-    (3, 10): (106, 160, -1, 131, 141, 161),
-    (3, 11): (106, 160, 2, 166, -1, -1),
-    (3, 12): (106, -1, 2, 171, -1, -1),
-    (3, 13): (82, -1, 34, 53, 57, -1),
+    (3, 10): (106, 160, -1, 131, 141, 161, 124, 136),
+    (3, 11): (106, 160, 2, 166, -1, -1, 124, 137),
+    (3, 12): (106, -1, 2, 171, -1, -1, 124, 137),
+    (3, 13): (82, -1, 34, 53, 57, -1, 85, 84),
 }
-(LOAD_ATTR, LOAD_METHOD, PUSH_NULL, CALL, CALL_KW,
- CALL_METHOD) = _USE_OPCODES.get(sys.version_info[:2], (-1,) * 6)  # fmt: skip
+(LOAD_ATTR, LOAD_METHOD, PUSH_NULL, CALL, CALL_KW, CALL_METHOD, LOAD_FAST,
+ LOAD_DEREF) = _USE_OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.

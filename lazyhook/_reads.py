@@ -346,24 +346,53 @@ def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
 
 def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
     """Is the load at *pos* a value use: False for an attribute read, a call's callee (3.11+
-    marks it with a NULL) or ``is_lazy(x)``'s argument, None for a shape left to
-    ``_bytecode`` (3.10's calls carry no marker; ``isinstance(x, C)``)."""
+    marks it with a NULL), ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class (x a
+    variable or constant, with attribute reads); None for a shape left to ``_bytecode``
+    (3.10's calls carry no marker; ``isinstance(f(x), C)``)."""
     after, after_arg = _next(co, pos)
     if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
         return False
+    before = _prev(co, pos)
     if _V311:
         if co[pos] == _interp.LOAD_GLOBAL:
             if co[pos + 1] & 1:
                 return False
-        elif (after if _V313 else _previous(co, pos)[0]) == _interp.PUSH_NULL:
+        elif (after if _V313 else co[before] if before >= 0 else -1) == _interp.PUSH_NULL:
             return False
     if after in (_interp.CALL, _interp.CALL_METHOD) and after_arg == 1:
-        before, before_arg = _previous(co, pos)
-        if _V313 and before == _interp.PUSH_NULL:
-            before, before_arg = _previous(co, pos - 2)
-        if _name(code, before, before_arg) == "is_lazy":
+        if _V313 and before >= 0 and co[before] == _interp.PUSH_NULL:
+            before = _prev(co, before)
+        if before >= 0 and _name(code, co[before], co[before + 1]) == "is_lazy":
             return False
-    return None if not _V311 or (after == _interp.CALL and after_arg == 2) else True
+    if not _V311:
+        return None
+    if after == _interp.CALL and after_arg == 2:
+        return False if _checked_class(code, co, before) else None
+    return True
+
+
+def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
+    """3.11+: is the instruction at *pos* (and attribute reads before it) the first argument
+    of ``isinstance``/``issubclass``, loaded right before?"""
+    while pos >= 0 and co[pos] == _interp.LOAD_ATTR:
+        pos = _prev(co, pos)
+    if pos < 0 or co[pos] not in _FIRST_ARGS or co[pos] == _interp.LOAD_GLOBAL and co[pos + 1] & 1:
+        return False
+    pos = _prev(co, pos)
+    if _V313 and pos >= 0 and co[pos] == _interp.PUSH_NULL:
+        pos = _prev(co, pos)
+    return pos >= 0 and _name(code, co[pos], co[pos + 1]) in ("isinstance", "issubclass")
+
+
+_FIRST_ARGS = frozenset(
+    {
+        _interp.LOAD_FAST,
+        _interp.LOAD_NAME,
+        _interp.LOAD_GLOBAL,
+        _interp.LOAD_CONST,
+        _interp.LOAD_DEREF,
+    }
+)
 
 
 def _next(co: bytes, pos: int) -> "tuple[int, int]":
@@ -373,11 +402,14 @@ def _next(co: bytes, pos: int) -> "tuple[int, int]":
     return (co[pos], co[pos + 1]) if pos < len(co) else (-1, 0)
 
 
-def _previous(co: bytes, pos: int) -> "tuple[int, int]":
+def _prev(co: bytes, pos: int) -> int:
+    """The position of the instruction before *pos* (3.11+: past inline CACHE entries), -1
+    at the start.  An EXTENDED_ARG prefix of it is not folded in: a name read through a
+    wrong argument only fails to match (a value use: laziness, never an outcome)."""
     pos -= 2
     while pos > 0 and co[pos] == 0 and _V311:
         pos -= 2
-    return (co[pos], co[pos + 1]) if pos >= 0 else (-1, 0)
+    return pos
 
 
 def _name(code: "CodeType", op: int, arg: int) -> "str | None":
