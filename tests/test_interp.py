@@ -176,7 +176,19 @@ def test_opcode_numbers_match_the_running_interpreter() -> None:
         names.append("SWAP")
     if sys.version_info >= (3, 12):
         names.append("LOAD_FROM_DICT_OR_GLOBALS")
+    names += ["LOAD_ATTR", "LOAD_FAST", "LOAD_DEREF"]
     assert {n: getattr(I, n) for n in names} == {n: opcode.opmap[n] for n in names}
+    # Named by role: the load of a method, the NULL of a call, what follows a call's arguments.
+    v = sys.version_info[:2]
+    roles = {
+        "LOAD_METHOD": "LOAD_METHOD" if v < (3, 12) else None,
+        "PUSH_NULL": "PUSH_NULL" if v >= (3, 11) else None,
+        "CALL": {(3, 10): "CALL_FUNCTION", (3, 11): "PRECALL"}.get(v, "CALL"),
+        "CALL_KW": {(3, 10): "CALL_FUNCTION_KW", (3, 13): "CALL_KW"}.get(v),
+        "CALL_METHOD": "CALL_METHOD" if v == (3, 10) else None,
+    }
+    got = {role: getattr(I, role) for role in roles}
+    assert got == {role: opcode.opmap[op] if op else -1 for role, op in roles.items()}
 
 
 VALUE_USES_SRC = """
