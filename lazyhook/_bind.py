@@ -15,7 +15,7 @@ import sys
 
 from lazyhook import _interp
 from lazyhook._execute import ABSENT, LazyState, _pending, names_support, reports
-from lazyhook._reads import EVERY
+from lazyhook._uses import EVERY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _plain(
 ) -> bool:
     """Is a name of *kind* bound as an ordinary stand-in?  Functions and classes not used as
     ``case C()`` patterns, passed to ``X.register()``, used as bases (see
-    ``_reads.real_classes``) or used as values (``_reads.value_used``: ``help(C)``, an
+    ``_uses.real_classes``) or used as values (``_uses.value_used``: ``help(C)``, an
     annotation such as ``ClassVar``, a callback).  Other objects only in a star import, and
     not used as values: named explicitly, C code needs their exact type (containers, computed
     scalars) or code compares them by identity (``x is UNSET``, the sentinel captured as a

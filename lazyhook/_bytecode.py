@@ -16,7 +16,7 @@ start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 o
 """
 
 import sys
-from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap
+from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap, opname
 
 try:
     from opcode import stack_effect
@@ -41,7 +41,7 @@ _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
 _LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
 _PUSH_NULL = opmap.get("PUSH_NULL", -1)
-_V313 = sys.version_info >= (3, 13)
+_V312, _V313 = sys.version_info >= (3, 12), sys.version_info >= (3, 13)
 # The instruction right after a callee's arguments: PRECALL on 3.11, else the call itself.
 _CALL_NEXT = frozenset(
     opmap[n]
@@ -145,38 +145,77 @@ def value_uses(code: "CodeType") -> "list[str]":
 
 
 def _is_callee(ins: "list[tuple[int, int]]", k: int, op: int, arg: int, after: int) -> bool:
-    """Is the load at *k* a call's callee?  3.11+ pushes a NULL with it: LOAD_GLOBAL's flag
-    bit, or a PUSH_NULL right before LOAD_NAME (3.11, 3.12) or right after it (3.13)."""
-    if not _V311:
-        return _callee_310(ins, k)
-    if op == _LOAD_GLOBAL:
-        return bool(arg & 1)
-    if _V313:
-        return after == _PUSH_NULL
-    return k > 0 and ins[k - 1][0] == _PUSH_NULL
-
-
-def _callee_310(ins: "list[tuple[int, int]]", k: int) -> bool:
-    """3.10: is the load at *k* a call's callee?  Its calls carry no marker: follow the stack
-    depth (net effects) to the call that consumes exactly this value — ``CALL_FUNCTION n``
-    with the callee and *n* arguments above it (``_KW``: and the names tuple).  An inner
-    call's callee sits higher, so it never matches; a branch or a lower depth ends it."""
-    depth = 1
+    """Is the load at *k* exactly a call's callee (``C(...)``, not ``C[int]()`` nor
+    ``(w := C)()``)?  3.11+ marks a call's NULL on the first load of the callee *expression*,
+    and 3.10 marks nothing: follow the stack from the load, by each instruction's pops and
+    pushes, to the call that consumes the callee with exactly its arguments above it.  An
+    instruction that pops the callee first, a branch, or one not in ``_stack_use`` ends it:
+    not a callee (a value use: laziness, never an outcome)."""
+    # The region: what the load pushed (3.11/3.12: NULL below the callee for LOAD_GLOBAL's
+    # flag; 3.13: the callee then its NULL) and everything pushed above it since.
+    depth = 2 if _V311 and op == _LOAD_GLOBAL and arg & 1 else 1
+    keep = 2 if depth == 2 and not _V313 else 1  # region items at or below the callee
+    # 3.11/3.12 push a LOAD_NAME callee's NULL before it, outside the region.
+    null_below = _V311 and not _V313 and depth == 1 and k > 0 and ins[k - 1][0] == _PUSH_NULL
     for j in range(k + 1, len(ins)):
-        op, arg = ins[j]
-        if (
-            op == _CALL_FUNCTION
-            and depth == 1 + arg
-            or op == _CALL_FUNCTION_KW
-            and depth == 2 + arg
-        ):
-            return True
-        if op in _JUMPS:
+        op_j, arg_j = ins[j]
+        use = _stack_use(op_j, arg_j)
+        if use is None:
             return False
-        depth += stack_effect(op, arg if op >= HAVE_ARGUMENT else None)
-        if depth < 1:
-            return False
+        pops, pushes, call = use
+        if call and depth == pops - null_below:
+            return True  # consumes the region whole: the callee and its arguments
+        if depth - pops < keep:
+            return False  # pops the callee before any call does
+        depth += pushes - pops
     return False
+
+
+def _stack_use(op: int, arg: int) -> "tuple[int, int, bool] | None":
+    """(pops, pushes, is a call) of the instructions a call's arguments are made of; None for
+    any other (a branch, a store, COPY reaching below: the walk stops)."""
+    name = opname[op]
+    if name in _PUSH_ONE:
+        return 0, 1, False
+    if name == "LOAD_GLOBAL":
+        return 0, 1 + (arg & 1 if _V311 else 0), False
+    if name == "LOAD_FAST_LOAD_FAST" or name == "PUSH_NULL":
+        return 0, 2 if name == "LOAD_FAST_LOAD_FAST" else 1, False
+    if name == "LOAD_ATTR":
+        return 1, 1 + (arg & 1 if sys.version_info >= (3, 12) else 0), False
+    if name == "LOAD_METHOD":
+        return 1, 2, False
+    if name == "KW_NAMES":
+        return 0, 0, False
+    if name.startswith(("UNARY_", "FORMAT_SIMPLE", "CONVERT_VALUE", "CALL_INTRINSIC_1")):
+        return 1, 1, False
+    if name.startswith(("BINARY_", "INPLACE_")) or name in _TWO_TO_ONE:
+        return (3 if name == "BINARY_SLICE" else 2), 1, False
+    if name in ("BUILD_TUPLE", "BUILD_LIST", "BUILD_SET", "BUILD_STRING", "BUILD_SLICE"):
+        return arg, 1, False
+    if name == "BUILD_MAP" or name == "BUILD_CONST_KEY_MAP":
+        return (2 * arg if name == "BUILD_MAP" else arg + 1), 1, False
+    if name == "FORMAT_VALUE":
+        return (2 if arg & 4 else 1), 1, False
+    if name in ("LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "LIST_APPEND"):
+        return 1, 0, False
+    if name == "PRECALL":  # 3.11: the call is decided here (CALL follows)
+        return arg + 2, 1, True
+    if name == "CALL":  # 3.11 after PRECALL (its stack already counted), 3.12+
+        return (0, 0, False) if not _V312 else (arg + 2, 1, True)
+    if name in ("CALL_KW", "CALL_FUNCTION_KW", "CALL_FUNCTION", "CALL_METHOD"):
+        extra = {"CALL_KW": 3, "CALL_FUNCTION_KW": 2, "CALL_FUNCTION": 1, "CALL_METHOD": 2}
+        return arg + extra[name], 1, True
+    return None
+
+
+_PUSH_ONE = frozenset(
+    {"LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_FAST_CHECK", "LOAD_CLASSDEREF",
+     "LOAD_CLOSURE", "LOAD_ASSERTION_ERROR"}
+)  # fmt: skip
+_TWO_TO_ONE = frozenset(
+    {"COMPARE_OP", "IS_OP", "CONTAINS_OP", "FORMAT_WITH_SPEC", "CALL_INTRINSIC_2"}
+)
 
 
 def _checked_class(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:

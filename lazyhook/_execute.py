@@ -98,9 +98,9 @@ class LazyState:
         # (the value before the first such write, the value written; ABSENT: none).
         self.early_writes: dict[str, tuple[object, object]] = {}
         # Names its code uses where only the real object will do (``case C()``,
-        # ``X.register(C)``, class bases: see _reads).
+        # ``X.register(C)``, class bases: see _uses).
         self.real_classes: frozenset[str] = frozenset()
-        # Names it uses as values (_reads.value_used): real classes and star-import objects.
+        # Names it uses as values (_uses.value_used): real classes and star-import objects.
         self.value_uses: Container[str] = frozenset()
 
     def write_early(self, name: str, value: object) -> bool:

@@ -56,7 +56,7 @@ _NAME_OPCODES = {
 (STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
  MATCH_CLASS, LOAD_BUILD_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 9)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
-# For _reads.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
+# For _uses.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
 # PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD,
 # LOAD_FAST and LOAD_DEREF (``isinstance(x, C)``'s x).
 _USE_OPCODES = {

@@ -266,6 +266,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     e = entry(st)
     if e is None:
         return _NO
+    from lazyhook import _uses
     from lazyhook._bind import answer, literals_only  # with the first answer from the cache
 
     same = st.statement is not None and st.statement[:2] == (frame, frame.f_lasti)
@@ -275,8 +276,8 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
             return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
         # Both may load _bytecode and with it ``opcode``: a lazy ``opcode`` (dis.py as __main__
         # runs ``from opcode import *``) then runs right here, and is no longer pending.
-        st.real_classes = _reads.real_classes(target.f_code)
-        st.value_uses = _reads.value_used(target.f_code, e.names if names is None else names)
+        st.real_classes = _uses.real_classes(target.f_code)
+        st.value_uses = _uses.value_used(target.f_code, e.names if names is None else names)
         if _pending.get(id(module)) is not st:
             return _NO
     if how != _PROBE and _interp.module_level(frame.f_code):

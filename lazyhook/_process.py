@@ -78,6 +78,7 @@ def _load_own_code() -> None:
         _sources,
         _store,
         _store_write,
+        _uses,
         _warn,  # noqa: F401
     )
 

@@ -212,17 +212,17 @@ def g(v):
 
 
 def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
-    """``_reads.value_used`` (its fast path reads only the instructions around each load) and
+    """``_uses.value_used`` (its fast path reads only the instructions around each load) and
     ``_bytecode.value_uses`` (every instruction) agree on every supported version: calls,
     attribute reads, the class of isinstance/issubclass and ``is_lazy(x)`` keep a name lazy;
     anything else binds it real."""
-    from lazyhook import _reads
+    from lazyhook import _uses
     from lazyhook._bytecode import value_uses
 
     src = VALUE_USES_SRC + "import lazyhook\nlazyhook.is_lazy(Check5)\nis_lazy(Check6)\n"
     code = compile(src, "<prog>", "exec", dont_inherit=True)
-    tree = _reads._tree(code)
+    tree = _uses._tree(code)
     ours = {n for c in tree for n in c.co_names if n[:-1] in ("Call", "Attr", "Check", "Val")}
     expected = {f"Val{i}" for i in range(1, 9)}
-    assert _reads.value_used(code, ours) == expected
+    assert _uses.value_used(code, ours) == expected
     assert {n for c in tree for n in value_uses(c)} & ours == expected

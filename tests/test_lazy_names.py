@@ -34,7 +34,7 @@ import lazyhook
 lazyhook.install()
 from big import *
 print("lazy", lazyhook.is_lazy(Symbol), lazyhook.is_lazy(PI))
-print("use", expand(Symbol("x")), PI.real, CORE.real)  # as values: eager (_reads)
+print("use", expand(Symbol("x")), PI.real, CORE.real)  # as values: eager (_uses)
 print("real", type(globals()["Symbol"]).__name__, lazyhook.is_lazy(globals()["PI"]))
 """
 
@@ -390,7 +390,7 @@ def test_sympy_star_import_warm(sandbox: Sandbox) -> None:
     x = Symbol("x")
     print(expand((x + 1) ** 2))
     # A class statement in this code would bind Symbol real at the star import (see
-    # _reads.real_classes); one run through exec gets the escaped stand-in as its base.
+    # _uses.real_classes); one run through exec gets the escaped stand-in as its base.
     MySym = {}
     exec("class MySym(Symbol):\\n    pass", globals(), MySym)
     MySym = MySym["MySym"]

@@ -126,7 +126,7 @@ def test_protocol_checks_see_the_real_type(sandbox: Sandbox) -> None:
         "class Sentinel(enum.Enum):\n    UNSET = object()\nUNSET = Sentinel.UNSET\n",
     }
     # The uses run through exec: in this code they would be value uses (callable(X), a list
-    # of them), bound real at the statement (_reads.value_used); exec'd code reads the
+    # of them), bound real at the statement (_uses.value_used); exec'd code reads the
     # stand-ins a star import bound, as code of another module would.
     code = """
     import collections.abc
@@ -213,7 +213,7 @@ def test_in_place_on_a_list_from_a_star_import_extends_it(sandbox: Sandbox) -> N
     from starflags import *
     cmd = ["run"]
     alias = cmd
-    exec("cmd += DEFAULT_FLAGS")  # here a value use: bound real at the statement (_reads)
+    exec("cmd += DEFAULT_FLAGS")  # here a value use: bound real at the statement (_uses)
     print(cmd, alias is cmd)
     """
     got = check(sandbox, files, code)
@@ -226,7 +226,7 @@ def test_weak_references_to_lazy_functions_stay_valid(sandbox: Sandbox) -> None:
     import gc, weakref
     from handlers import on_event
     listeners = weakref.WeakSet()
-    listeners.add(globals()["on_event"])  # add(on_event): a value use, bound real (_reads)
+    listeners.add(globals()["on_event"])  # add(on_event): a value use, bound real (_uses)
     for cb in list(listeners):
         cb(1)  # the module runs here; the lazy name in globals is replaced
     gc.collect()
