@@ -40,6 +40,7 @@ _LOAD_GLOBAL = opmap["LOAD_GLOBAL"]
 _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
 _LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
+_LOAD_FROM_DICT_OR_GLOBALS = opmap.get("LOAD_FROM_DICT_OR_GLOBALS", -1)  # 3.12+
 _PUSH_NULL = opmap.get("PUSH_NULL", -1)
 _V312, _V313 = sys.version_info >= (3, 12), sys.version_info >= (3, 13)
 # The instruction right after a callee's arguments: PRECALL on 3.11, else the call itself.
@@ -113,7 +114,7 @@ def class_bases(code: "CodeType") -> "list[str]":
             inside = True
         elif not inside:
             continue
-        elif op in (_LOAD_NAME, _LOAD_GLOBAL):
+        elif op in (_LOAD_NAME, _LOAD_GLOBAL, _LOAD_FROM_DICT_OR_GLOBALS):
             out.append(_attr_name(code, op, arg))
         elif op in _CLASS_STORES:
             inside = False
@@ -131,6 +132,9 @@ def value_uses(code: "CodeType") -> "list[str]":
     ins = instructions(code)
     out = []
     for k, (op, arg) in enumerate(ins):
+        if op == _LOAD_FROM_DICT_OR_GLOBALS:  # 3.12+'s annotation scopes in a class body
+            out.append(code.co_names[arg])
+            continue
         if op != _LOAD_NAME and op != _LOAD_GLOBAL:
             continue
         after = ins[k + 1][0] if k + 1 < len(ins) else -1

@@ -106,7 +106,10 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
     sys.path[0] = os.path.dirname(path)
     with open(path, "rb") as f:
         source = f.read()
-    code = compile(source, path, "exec")  # absolute, as `python x.py` reports it since 3.9
+    # Absolute, as `python x.py` reports it since 3.9; a SyntaxError reported as Python does
+    # (no traceback through this runner).
+    compiled: list[object] = []
+    _call(lambda: compiled.append(compile(source, path, "exec")))
     d = main.__dict__
     d.clear()
     d.update(
@@ -118,7 +121,7 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
         __file__=path,
         __builtins__=builtins,
     )
-    _call(exec, code, d)
+    _call(exec, compiled[0], d)
 
 
 def _call(func: object, *args: object) -> None:

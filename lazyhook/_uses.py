@@ -123,13 +123,15 @@ def _tree(code: "CodeType") -> "tuple[CodeType, ...]":
 def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
     """Does *code* load the name at *index* of its ``co_names`` as a value anywhere?"""
     co = code.co_code
-    patterns = [(_interp.LOAD_NAME, index)]
+    patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
     patterns += (
         [(_interp.LOAD_GLOBAL, index << 1), (_interp.LOAD_GLOBAL, index << 1 | 1)]
         if (_V311)
         else [(_interp.LOAD_GLOBAL, index)]
     )
     for op, arg in patterns:
+        if op < 0:
+            continue  # an opcode this version does not have
         if arg > 255:
             return _slow(code, name)  # EXTENDED_ARG: a big code, read instruction by instruction
         pos = co.find(bytes((op, arg)))
@@ -145,30 +147,52 @@ def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
 
 
 def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
-    """Is the load at *pos* a value use: False for an attribute read, a call's callee (3.11+
-    marks it with a NULL), ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class (x a
+    """Is the load at *pos* a value use: False for an attribute read, a plain call's callee
+    (``C(x, y.z, 1)``), ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class (x a
     variable or constant, with attribute reads); None for a shape left to ``_bytecode``
-    (3.10's calls carry no marker; ``isinstance(f(x), C)``)."""
-    after, after_arg = _next(co, pos)
+    (3.10's calls carry no marker; 3.11+ mark the first load of a callee *expression*, so
+    ``C[int]()`` and nested calls need the stack followed)."""
+    if co[pos] == _interp.LOAD_FROM_DICT_OR_GLOBALS:
+        return True  # 3.12+'s annotation scopes inside a class body: values
+    after_pos, after, after_arg = _next(co, pos)
     if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
         return False
     before = _prev(co, pos)
     if _V311:
-        if co[pos] == _interp.LOAD_GLOBAL:
-            if co[pos + 1] & 1:
-                return False
-        elif (after if _V313 else co[before] if before >= 0 else -1) == _interp.PUSH_NULL:
-            return False
+        null = (
+            co[pos + 1] & 1
+            if co[pos] == _interp.LOAD_GLOBAL
+            else (after if _V313 else co[before] if before >= 0 else -1) == _interp.PUSH_NULL
+        )
+        if null:
+            return (
+                False
+                if _plain_call(co, after_pos if _V313 and after == _interp.PUSH_NULL else pos)
+                else None
+            )
     if after in (_interp.CALL, _interp.CALL_METHOD) and after_arg == 1:
         if _V313 and before >= 0 and co[before] == _interp.PUSH_NULL:
             before = _prev(co, before)
-        if before >= 0 and _name(code, co[before], co[before + 1]) == "is_lazy":
+        if before >= 0 and _name(code, co, before) == "is_lazy":
             return False
     if not _V311:
         return None
     if after == _interp.CALL and after_arg == 2:
         return False if _checked_class(code, co, before) else None
     return True
+
+
+def _plain_call(co: bytes, pos: int) -> bool:
+    """3.11+: do simple arguments (variables and constants, with attribute reads) follow the
+    instruction at *pos*, then the call that takes exactly them?"""
+    count = 0
+    pos, op, arg = _next(co, pos)
+    while op in _FIRST_ARGS and not (op == _interp.LOAD_GLOBAL and arg & 1):
+        count += 1
+        pos, op, arg = _next(co, pos)
+        while op == _interp.LOAD_ATTR and not (_V312 and arg & 1):
+            pos, op, arg = _next(co, pos)
+    return op == _interp.CALL and arg == count
 
 
 def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
@@ -181,7 +205,7 @@ def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
     pos = _prev(co, pos)
     if _V313 and pos >= 0 and co[pos] == _interp.PUSH_NULL:
         pos = _prev(co, pos)
-    return pos >= 0 and _name(code, co[pos], co[pos + 1]) in ("isinstance", "issubclass")
+    return pos >= 0 and _name(code, co, pos) in ("isinstance", "issubclass")
 
 
 _FIRST_ARGS = frozenset(
@@ -195,25 +219,37 @@ _FIRST_ARGS = frozenset(
 )
 
 
-def _next(co: bytes, pos: int) -> "tuple[int, int]":
+def _next(co: bytes, pos: int) -> "tuple[int, int, int]":
+    """(position, opcode, full argument) of the instruction after *pos*: 3.11+'s inline CACHE
+    entries skipped, EXTENDED_ARG folded in; (len, -1, 0) at the end."""
     pos += 2
-    while pos < len(co) and co[pos] == 0:  # 3.11+'s inline CACHE entries
+    ext = 0
+    while pos < len(co):
+        op = co[pos]
+        if op == _interp.EXTENDED_ARG:
+            ext = (ext | co[pos + 1]) << 8
+        elif op or not _V311:
+            return pos, op, ext | co[pos + 1]
         pos += 2
-    return (co[pos], co[pos + 1]) if pos < len(co) else (-1, 0)
+    return len(co), -1, 0
 
 
 def _prev(co: bytes, pos: int) -> int:
     """The position of the instruction before *pos* (3.11+: past inline CACHE entries), -1
-    at the start.  An EXTENDED_ARG prefix of it is not folded in: a name read through a
-    wrong argument only fails to match (a value use: laziness, never an outcome)."""
+    at the start."""
     pos -= 2
     while pos > 0 and co[pos] == 0 and _V311:
         pos -= 2
     return pos
 
 
-def _name(code: "CodeType", op: int, arg: int) -> "str | None":
-    """The name a LOAD_NAME / LOAD_GLOBAL / LOAD_ATTR / LOAD_METHOD at *arg* refers to."""
+def _name(code: "CodeType", co: bytes, pos: int) -> "str | None":
+    """The name a LOAD_NAME / LOAD_GLOBAL / LOAD_ATTR / LOAD_METHOD at *pos* refers to; None
+    for another instruction or one with an EXTENDED_ARG prefix (its argument is not the byte
+    here: ``myfn`` at index 257 read as ``is_lazy`` at 1)."""
+    op, arg = co[pos], co[pos + 1]
+    if pos >= 2 and co[pos - 2] == _interp.EXTENDED_ARG:
+        return None
     if op == _interp.LOAD_GLOBAL and _V311 or op == _interp.LOAD_ATTR and _V312:
         arg >>= 1
     elif op not in (_interp.LOAD_NAME, _interp.LOAD_ATTR, _interp.LOAD_METHOD):

@@ -252,3 +252,14 @@ def test_pth_activation_warning_names_the_variable(venv: Venv, flags: tuple[str,
         "<environment variable LAZYHOOK_MODE>:0: LazyhookWarning: "
         "lazyhook: ignoring LAZYHOOK_MODE='bogus': use boundary or all\n"
     )
+
+
+def test_run_reports_a_syntax_error_as_python_does(tmp_path: Path) -> None:
+    # The script was compiled inside lazyhook's runner: its frames led the traceback.
+    (tmp_path / "bad.py").write_text("x = 1\ndef f(:\n    pass\n")
+    plain = subprocess.run(
+        [sys.executable, "bad.py"], capture_output=True, text=True, cwd=tmp_path, env=clean_env()
+    )
+    r = lazyhook("run", "bad.py", cwd=tmp_path)
+    assert plain.returncode == 1 and "SyntaxError" in plain.stderr
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", plain.stderr)

@@ -208,6 +208,16 @@ class K:
     y: Val7
 def g(v):
     return isinstance(v.a.b, Check4), Call4(1, k=2), Val8
+Val9[int]()
+(w := Val10)()
+[Val11][0]()
+(Val12 + v)()
+(Val13 or v)()
+Call5(Call6(v.x), f(v))
+def h(x):
+    Val14[int]()
+    (w := Val15)()
+    return Call7(x, 1), Call8(Call9(x))
 """
 
 
@@ -222,7 +232,32 @@ def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
     src = VALUE_USES_SRC + "import lazyhook\nlazyhook.is_lazy(Check5)\nis_lazy(Check6)\n"
     code = compile(src, "<prog>", "exec", dont_inherit=True)
     tree = _uses._tree(code)
-    ours = {n for c in tree for n in c.co_names if n[:-1] in ("Call", "Attr", "Check", "Val")}
-    expected = {f"Val{i}" for i in range(1, 9)}
+    kinds = ("Call", "Attr", "Check", "Val")
+    ours = {n for c in tree for n in c.co_names if n.rstrip("0123456789") in kinds}
+    expected = {f"Val{i}" for i in range(1, 16)}
     assert _uses.value_used(code, ours) == expected
     assert {n for c in tree for n in value_uses(c)} & ours == expected
+
+
+def test_value_uses_read_full_arguments_and_annotation_scopes() -> None:
+    """An EXTENDED_ARG prefix is part of an argument (``myfn`` at index 257 is not
+    ``is_lazy`` at index 1); 3.12+'s annotation scopes in a class body load globals with
+    LOAD_FROM_DICT_OR_GLOBALS, which counts as a value (found by a differential hunt)."""
+    from lazyhook import _uses
+    from lazyhook._bytecode import value_uses
+
+    # co_names: lazyhook, is_lazy (1), pkg, Cls, Other, Cls2, 251 pads, myfn (257: 1 + 256)
+    pads = "".join(f"pad{i} = 0\n" for i in range(251))
+    src = "from lazyhook import is_lazy\nfrom pkg import Cls, Other, Cls2\n" + pads
+    src += "def myfn(x):\n    return x\n"
+    src += "kept = [myfn(Cls)]\nis_lazy(Other)\nCls2.attr\n"
+    cases = [(src, {"Cls", "Other", "Cls2"}, {"Cls"})]
+    if sys.version_info >= (3, 12):
+        scopes = "class O:\n    def m[T](self, x: Ann) -> T:\n        pass\n"
+        scopes += "    class I[T](Base):\n        pass\n    type A = Alias\n"
+        cases.append((scopes, {"Ann", "Base", "Alias"}, {"Ann", "Base", "Alias"}))
+    for text, names, expected in cases:
+        code = compile(text, "<prog>", "exec", dont_inherit=True)
+        tree = _uses._tree(code)
+        assert _uses.value_used(code, names) == expected
+        assert {n for c in tree for n in value_uses(c)} & names == expected
