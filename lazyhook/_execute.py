@@ -88,8 +88,8 @@ class LazyState:
         self.entry: Entry | None = None
         self.checked = False  # has the name cache been consulted for this module?
         self.learn_on_run = False  # record this module's names in the cache when it runs
-        # (frame, f_lasti, how) of the last from-import statement given lazy names.
-        self.statement: tuple[FrameType, int, int] | None = None
+        # (frame, f_lasti, how, IMPORT_NAME offset) of the last from-import given lazy names.
+        self.statement: tuple[FrameType, int, int, int] | None = None
         # The class the module has while lazy (``_module`` sets it): if the body assigns its
         # own __class__ (gh-117182), the class is left alone when the body is done.
         self.lazy_class: type = type(module)

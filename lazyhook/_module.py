@@ -42,7 +42,7 @@ from lazyhook._execute import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import FrameType, ModuleType
+    from types import CodeType, FrameType, ModuleType
     from types import ModuleType as _ModuleType
     from typing import Any
 
@@ -266,20 +266,19 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     e = entry(st)
     if e is None:
         return _NO
-    from lazyhook import _uses
     from lazyhook._bind import answer, literals_only  # with the first answer from the cache
 
-    same = st.statement is not None and st.statement[:2] == (frame, frame.f_lasti)
-    if not same:  # the statement's first name: how does the importing code use its names?
-        names = _reads.statement_names(frame) if how == _FROM else None
-        if names and literals_only(st, names):
+    found = _reads.statement(frame) if how == _FROM else None
+    start = found[0] if found is not None else -1
+    prev = st.statement
+    if found is None or prev is None or prev[0] is not frame or prev[3] != start:
+        # A statement's first name: how does the importing code use what it binds?
+        pairs = found[1] if found is not None else None
+        if pairs and literals_only(st, [n for n, _ in pairs]):
             return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
-        # Both may load _bytecode and with it ``opcode``: a lazy ``opcode`` (dis.py as __main__
-        # runs ``from opcode import *``) then runs right here, and is no longer pending.
-        st.real_classes = _uses.real_classes(target.f_code)
-        st.value_uses = _uses.value_used(target.f_code, e.names if names is None else names)
+        _use_checks(st, target.f_code, pairs, e.names)
         if _pending.get(id(module)) is not st:
-            return _NO
+            return _NO  # _bytecode's ``opcode`` import ran it (dis.py: ``from opcode import *``)
     if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
@@ -288,8 +287,31 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
         if not any(ns is n for n in st.namespaces):
             st.namespaces.append(ns)
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
-    st.statement = (frame, frame.f_lasti, how)
+    st.statement = (frame, frame.f_lasti, how, start)
     return answer(st, name, how)
+
+
+def _use_checks(
+    st: LazyState,
+    code: "CodeType",
+    pairs: "list[tuple[str, str | None]] | None",
+    names: "frozenset[str]",
+) -> None:
+    """Which of the statement's names its module's code needs real (``_uses``): by the
+    names that bind them (``from m import C as K`` is used as ``K``); a name bound some other
+    way counts as a value.  Without the statement's names (a star import, a probe): all of
+    the entry's, bound as themselves."""
+    from lazyhook import _uses
+
+    real = _uses.real_classes(code)
+    if not pairs:
+        st.real_classes, st.value_uses = real, _uses.value_used(code, names)
+        return
+    used = _uses.value_used(code, [b for _, b in pairs if b is not None])
+    st.real_classes = frozenset(n for n, b in pairs if n in real or b in real)
+    st.value_uses = (
+        used if used is _uses.EVERY else frozenset(n for n, b in pairs if b is None or b in used)
+    )
 
 
 def is_lazy(obj: object) -> bool:

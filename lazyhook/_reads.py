@@ -19,8 +19,9 @@ registers its options, under mode "all".)  Code whose file is not a real one (``
 ``-c``, ``exec`` of a string) cannot be seen whole: its imports count as read.  A wrong "not
 read" costs laziness, never an outcome.
 
-**Which names does a from-import statement take?**  (``statement_names``: a statement that
-takes only literals, bound as their values, would never run its module.)
+**Which names does a from-import statement take, bound to which names?**  (``statement``: a
+statement that takes only literals, bound as their values, would never run its module; and
+``from m import C as K`` is used through ``K``.)
 
 Which names must be bound as the real objects (``match``, ``register``, class bases, values)
 is ``_uses``' business.
@@ -149,25 +150,29 @@ def _bound(code: "CodeType", i: int) -> "tuple[list[str], str | None] | None":
     return names, target if dotted else None
 
 
-def statement_names(frame: "FrameType") -> "list[str]":
-    """The names a from-import statement takes, if *frame* is at its first ``IMPORT_FROM``
-    (else [], and [] for any shape not recognised)."""
+def statement(frame: "FrameType") -> "tuple[int, list[tuple[str, str | None]]] | None":
+    """The from-import statement *frame* is at (any of its ``IMPORT_FROM`` reads): the offset of
+    its ``IMPORT_NAME``, and each name it takes with the name that binds it (``as`` aliases;
+    None where the store is not a plain name).  None for a shape not recognised."""
     code = frame.f_code
     co, i = code.co_code, _interp.import_offset(frame)
     j = i - 2
-    while j >= 0 and co[j] in (_interp.EXTENDED_ARG, 0):  # its own prefix; 3.11+'s caches
+    while j >= 0 and (co[j] in _BETWEEN or co[j] in _STORES):  # back over the earlier names
         j -= 2
     if j < 0 or co[j] != _interp.IMPORT_NAME:
-        return []
-    names: list[str] = []
-    while i < len(co):
-        op = co[i]
+        return None
+    pairs: list[list[str | None]] = []
+    k = j + 2
+    while k < len(co):
+        op = co[k]
         if op == _interp.IMPORT_FROM:
-            names.append(code.co_names[_interp.oparg(co, i)[0]])
-        elif op not in _BETWEEN and op not in _STORES:
+            pairs.append([code.co_names[_interp.oparg(co, k)[0]], None])
+        elif op in _STORES and pairs and pairs[-1][1] is None:
+            pairs[-1][1] = code.co_names[_interp.oparg(co, k)[0]]
+        elif op not in _BETWEEN:
             break
-        i += 2
-    return names
+        k += 2
+    return j, [(str(n), b) for n, b in pairs]
 
 
 def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:

@@ -684,3 +684,31 @@ def test_the_interactive_prompt_binds_real_names(sandbox: Sandbox) -> None:
         out.append((proc.returncode, proc.stdout))
     assert out[0] == (0, "RUN boxes\ntype\n"), out
     assert out[1] == out[2] == out[0], out
+
+
+def test_value_uses_of_a_later_name_and_of_an_alias(sandbox: Sandbox) -> None:
+    # Only a statement's first name was checked (the second IMPORT_FROM, at another offset,
+    # overwrote the checks with none), and ``C as K`` was looked up as C while the code uses K:
+    # type.mro(C) / type.mro(K) failed from the second run on, and class Z(K) kept an
+    # __orig_bases__ (found by a re-run of the real-program hunt; fails on the old code).
+    sandbox.write(
+        {
+            "pk/__init__.py": "",
+            "pk/mod.py": RUN + "class C:\n    pass\nclass D:\n    pass\ndef fn():\n    pass\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from pk.mod import fn, C
+        from pk.mod import D as K
+        class Z(K):
+            pass
+        print(len(type.mro(C)), len(type.mro(K)), "__orig_bases__" in Z.__dict__)
+        def later():
+            return fn()
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["2 2 False"]
+    for r in (cold, warm):
+        assert (r.lines, r.err) == (eager.lines, ""), r.out + r.err
