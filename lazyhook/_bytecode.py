@@ -7,21 +7,14 @@ know from a code object rather than from a running frame.
   (``constant_assignments``: the values a from-import may bind as they are);
 * 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
 * which names a code passes to ``X.register(...)`` (``registered``: must be real classes);
-* which names a code uses in class statements' bases and keywords (``class_bases``);
-* which names a code uses as values: anything but calling them, reading their attributes,
-  ``isinstance(x, C)`` and ``lazyhook.is_lazy(x)`` (``value_uses``).
+* which names a code uses in class statements' bases and keywords (``class_bases``).
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
 start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 only).
 """
 
 import sys
-from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap, opname
-
-try:
-    from opcode import stack_effect
-except ImportError:  # 3.10: only its C module has it
-    from _opcode import stack_effect  # type: ignore[import-not-found,no-redef]
+from opcode import opmap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,25 +34,6 @@ _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
 _LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
 _LOAD_FROM_DICT_OR_GLOBALS = opmap.get("LOAD_FROM_DICT_OR_GLOBALS", -1)  # 3.12+
-_PUSH_NULL = opmap.get("PUSH_NULL", -1)
-_V312, _V313 = sys.version_info >= (3, 12), sys.version_info >= (3, 13)
-# The instruction right after a callee's arguments: PRECALL on 3.11, else the call itself.
-_CALL_NEXT = frozenset(
-    opmap[n]
-    for n in ("PRECALL", "CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_KW")
-    if n in opmap
-) - ({opmap["CALL"]} if "PRECALL" in opmap else set())
-# Loads that push one value and take none (an argument we can see whole).
-_SIMPLE = frozenset(
-    opmap[n] for n in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_FAST_CHECK")
-    if n in opmap
-)  # fmt: skip
-_CHECKS = ("isinstance", "issubclass")
-_ONE_ARG = frozenset((c, 1) for c in _CALL_NEXT | {opmap.get("CALL_METHOD", -1)})
-_TWO_ARGS = frozenset((c, 2) for c in _CALL_NEXT)
-_JUMPS = frozenset(hasjrel + hasjabs)
-_CALL_FUNCTION = opmap.get("CALL_FUNCTION", -1)  # 3.10
-_CALL_FUNCTION_KW = opmap.get("CALL_FUNCTION_KW", -1)
 # What stores a class statement's result (its name: module, function or closure variable).
 _CLASS_STORES = frozenset(
     opmap[n] for n in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF")
@@ -71,9 +45,9 @@ _INTRINSIC_1 = opmap.get("CALL_INTRINSIC_1", -1)
 _DYNAMIC = frozenset({"globals", "vars", "locals", "exec", "eval", "__dict__", "setattr"})
 
 
-def instructions(code: "CodeType") -> "list[tuple[int, int]]":
+def instructions(code: "CodeType", offsets: "list[int] | None" = None) -> "list[tuple[int, int]]":
     """(opcode, full argument) of each instruction, EXTENDED_ARG folded in, 3.11+'s inline
-    caches (opcode 0) skipped."""
+    caches (opcode 0) skipped; each one's byte offset appended to *offsets* if given."""
     co = code.co_code
     out = []
     ext = 0
@@ -85,6 +59,8 @@ def instructions(code: "CodeType") -> "list[tuple[int, int]]":
         if op == 0 and _V311:
             continue  # CACHE
         out.append((op, ext | co[i + 1]))
+        if offsets is not None:
+            offsets.append(i)
         ext = 0
     return out
 
@@ -119,140 +95,6 @@ def class_bases(code: "CodeType") -> "list[str]":
         elif op in _CLASS_STORES:
             inside = False
     return out
-
-
-def value_uses(code: "CodeType") -> "list[str]":
-    """Names *code* loads as values: every load except ``C(...)`` (the callee of a call),
-    ``C.attr`` and the class of ``isinstance(x, C)`` / ``issubclass(x, C)``, which a stand-in
-    answers as the real object does, and the argument of ``is_lazy(x)``.  Passed on
-    (``help(C)``, ``f(C)``), compared (``type(x) is C``), stored (an annotation, a container)
-    or returned, a stand-in is not the object: C code rejects it, identity differs, and it
-    stays behind where it was stored.  Shapes this
-    does not recognise count as values: that costs laziness, never an outcome."""
-    ins = instructions(code)
-    out = []
-    for k, (op, arg) in enumerate(ins):
-        if op == _LOAD_FROM_DICT_OR_GLOBALS:  # 3.12+'s annotation scopes in a class body
-            out.append(code.co_names[arg])
-            continue
-        if op != _LOAD_NAME and op != _LOAD_GLOBAL:
-            continue
-        after = ins[k + 1][0] if k + 1 < len(ins) else -1
-        if after == _LOAD_ATTR or after == _LOAD_METHOD:
-            continue
-        if _is_callee(ins, k, op, arg, after):
-            continue
-        if _checked_class(code, ins, k) or _queried(code, ins, k):
-            continue
-        out.append(_attr_name(code, op, arg))
-    return out
-
-
-def _is_callee(ins: "list[tuple[int, int]]", k: int, op: int, arg: int, after: int) -> bool:
-    """Is the load at *k* exactly a call's callee (``C(...)``, not ``C[int]()`` nor
-    ``(w := C)()``)?  3.11+ marks a call's NULL on the first load of the callee *expression*,
-    and 3.10 marks nothing: follow the stack from the load, by each instruction's pops and
-    pushes, to the call that consumes the callee with exactly its arguments above it.  An
-    instruction that pops the callee first, a branch, or one not in ``_stack_use`` ends it:
-    not a callee (a value use: laziness, never an outcome)."""
-    # The region: what the load pushed (3.11/3.12: NULL below the callee for LOAD_GLOBAL's
-    # flag; 3.13: the callee then its NULL) and everything pushed above it since.
-    depth = 2 if _V311 and op == _LOAD_GLOBAL and arg & 1 else 1
-    keep = 2 if depth == 2 and not _V313 else 1  # region items at or below the callee
-    # 3.11/3.12 push a LOAD_NAME callee's NULL before it, outside the region.
-    null_below = _V311 and not _V313 and depth == 1 and k > 0 and ins[k - 1][0] == _PUSH_NULL
-    for j in range(k + 1, len(ins)):
-        op_j, arg_j = ins[j]
-        use = _stack_use(op_j, arg_j)
-        if use is None:
-            return False
-        pops, pushes, call = use
-        if call and depth == pops - null_below:
-            return True  # consumes the region whole: the callee and its arguments
-        if depth - pops < keep:
-            return False  # pops the callee before any call does
-        depth += pushes - pops
-    return False
-
-
-def _stack_use(op: int, arg: int) -> "tuple[int, int, bool] | None":
-    """(pops, pushes, is a call) of the instructions a call's arguments are made of; None for
-    any other (a branch, a store, COPY reaching below: the walk stops)."""
-    name = opname[op]
-    if name in _PUSH_ONE:
-        return 0, 1, False
-    if name == "LOAD_GLOBAL":
-        return 0, 1 + (arg & 1 if _V311 else 0), False
-    if name == "LOAD_FAST_LOAD_FAST" or name == "PUSH_NULL":
-        return 0, 2 if name == "LOAD_FAST_LOAD_FAST" else 1, False
-    if name == "LOAD_ATTR":
-        return 1, 1 + (arg & 1 if sys.version_info >= (3, 12) else 0), False
-    if name == "LOAD_METHOD":
-        return 1, 2, False
-    if name == "KW_NAMES":
-        return 0, 0, False
-    if name.startswith(("UNARY_", "FORMAT_SIMPLE", "CONVERT_VALUE", "CALL_INTRINSIC_1")):
-        return 1, 1, False
-    if name.startswith(("BINARY_", "INPLACE_")) or name in _TWO_TO_ONE:
-        return (3 if name == "BINARY_SLICE" else 2), 1, False
-    if name in ("BUILD_TUPLE", "BUILD_LIST", "BUILD_SET", "BUILD_STRING", "BUILD_SLICE"):
-        return arg, 1, False
-    if name == "BUILD_MAP" or name == "BUILD_CONST_KEY_MAP":
-        return (2 * arg if name == "BUILD_MAP" else arg + 1), 1, False
-    if name == "FORMAT_VALUE":
-        return (2 if arg & 4 else 1), 1, False
-    if name in ("LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "LIST_APPEND"):
-        return 1, 0, False
-    if name == "PRECALL":  # 3.11: the call is decided here (CALL follows)
-        return arg + 2, 1, True
-    if name == "CALL":  # 3.11 after PRECALL (its stack already counted), 3.12+
-        return (0, 0, False) if not _V312 else (arg + 2, 1, True)
-    if name in ("CALL_KW", "CALL_FUNCTION_KW", "CALL_FUNCTION", "CALL_METHOD"):
-        extra = {"CALL_KW": 3, "CALL_FUNCTION_KW": 2, "CALL_FUNCTION": 1, "CALL_METHOD": 2}
-        return arg + extra[name], 1, True
-    return None
-
-
-_PUSH_ONE = frozenset(
-    {"LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_FAST_CHECK", "LOAD_CLASSDEREF",
-     "LOAD_CLOSURE", "LOAD_ASSERTION_ERROR"}
-)  # fmt: skip
-_TWO_TO_ONE = frozenset(
-    {"COMPARE_OP", "IS_OP", "CONTAINS_OP", "FORMAT_WITH_SPEC", "CALL_INTRINSIC_2"}
-)
-
-
-def _checked_class(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:
-    """Is the load at *k* the class of ``isinstance(x, C)`` / ``issubclass(x, C)``?  Walks
-    back over the first argument by net stack effects: the shortest run of instructions
-    before *k* that pushes one value is that argument (every proper suffix of a well-formed
-    expression pushes none), and the callee's load sits right before it."""
-    if k + 1 >= len(ins) or ins[k + 1] not in _TWO_ARGS:
-        return False
-    pushed, j = 0, k
-    while pushed != 1:
-        j -= 1
-        if j < 1 or ins[j][0] in _JUMPS:
-            return False  # no callee before it, or a branch: a shape not recognised
-        op, arg = ins[j]
-        pushed += stack_effect(op, arg if op >= HAVE_ARGUMENT else None)
-    j -= 1
-    if _V313 and ins[j][0] == _PUSH_NULL:
-        j -= 1
-    op, arg = ins[j]
-    return op in (_LOAD_NAME, _LOAD_GLOBAL) and _attr_name(code, op, arg) in _CHECKS
-
-
-def _queried(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:
-    """Is the load at *k* the argument of lazyhook's own ``is_lazy(x)`` (or
-    ``lazyhook.is_lazy(x)``)?  Asking must not change the answer."""
-    if k < 1 or k + 1 >= len(ins) or ins[k + 1] not in _ONE_ARG:
-        return False
-    j = k - 2 if _V313 and ins[k - 1][0] == _PUSH_NULL else k - 1
-    op, arg = ins[j]
-    return op in (_LOAD_NAME, _LOAD_GLOBAL, _LOAD_ATTR, _LOAD_METHOD) and (
-        _attr_name(code, op, arg) == "is_lazy"
-    )
 
 
 def _attr_name(code: "CodeType", op: int, arg: int) -> str:

@@ -79,6 +79,7 @@ def _load_own_code() -> None:
         _store,
         _store_write,
         _uses,
+        _uses_ref,
         _warn,  # noqa: F401
     )
 

@@ -71,22 +71,22 @@ EVERY = _Every()
 _CO_FUTURE_ANNOTATIONS = 0x1000000  # the same flag on 3.10-3.13 (__future__.annotations)
 _V311, _V312 = sys.version_info >= (3, 11), sys.version_info >= (3, 12)
 _V313 = sys.version_info >= (3, 13)
-# code object -> the code objects of its tree; code object -> _bytecode.value_uses of it.
+# code object -> the code objects of its tree; code object -> _uses_ref.value_uses of it.
 _trees: "dict[object, tuple[CodeType, ...]]" = {}
 _full: "dict[object, frozenset[str]]" = {}
 
 
 def value_used(code: "CodeType", names: "Iterable[str]") -> "frozenset[str] | _Every":
     """Those of *names* that *code* or any code nested in it uses as values (see
-    ``_bytecode.value_uses``); under ``from __future__ import annotations`` also those named in
+    ``_uses_ref.value_uses``); under ``from __future__ import annotations`` also those named in
     its strings (annotations that ``get_type_hints`` evaluates later).  ``EVERY`` at an
     interactive prompt (``sys.ps1``: the REPL, ``python -i``, IPython and Jupyter set it), whose
     later inputs cannot be seen.
 
     Only code that names one of *names* is read, each load found with ``bytes.find``: the
     common uses (a call, an attribute) are told here from the instructions around it, without
-    loading ``_bytecode`` and ``opcode`` (~0.7 ms) or walking every instruction (~0.15 ms for
-    a small script); other shapes go to ``_bytecode``."""
+    loading ``_uses_ref`` and ``opcode`` (~0.7 ms) or walking every instruction (~0.15 ms for
+    a small script); other shapes go to ``_uses_ref``."""
     if hasattr(sys, "ps1"):
         return EVERY
     wanted = frozenset(names)
@@ -149,7 +149,7 @@ def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
 def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
     """Is the load at *pos* a value use: False for an attribute read, a plain call's callee
     (``C(x, y.z, 1)``), ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class (x a
-    variable or constant, with attribute reads); None for a shape left to ``_bytecode``
+    variable or constant, with attribute reads); None for a shape left to ``_uses_ref``
     (3.10's calls carry no marker; 3.11+ mark the first load of a callee *expression*, so
     ``C[int]()`` and nested calls need the stack followed)."""
     if co[pos] == _interp.LOAD_FROM_DICT_OR_GLOBALS:
@@ -260,7 +260,7 @@ def _name(code: "CodeType", co: bytes, pos: int) -> "str | None":
 def _slow(code: "CodeType", name: str) -> bool:
     found = _full.get(code)
     if found is None:
-        from lazyhook._bytecode import value_uses
+        from lazyhook._uses_ref import value_uses
 
         if len(_full) > 1024:
             _full.clear()

@@ -218,23 +218,25 @@ def h(x):
     Val14[int]()
     (w := Val15)()
     return Call7(x, 1), Call8(Call9(x))
-"""
+Call10(v or 0, k=Call11(v if v else w))
+Val16(v and w.x, *v)
+"""  # Val16: a starred call is not followed: a value (laziness, never an outcome)
 
 
 def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
     """``_uses.value_used`` (its fast path reads only the instructions around each load) and
-    ``_bytecode.value_uses`` (every instruction) agree on every supported version: calls,
+    ``_uses_ref.value_uses`` (every instruction) agree on every supported version: calls,
     attribute reads, the class of isinstance/issubclass and ``is_lazy(x)`` keep a name lazy;
     anything else binds it real."""
     from lazyhook import _uses
-    from lazyhook._bytecode import value_uses
+    from lazyhook._uses_ref import value_uses
 
     src = VALUE_USES_SRC + "import lazyhook\nlazyhook.is_lazy(Check5)\nis_lazy(Check6)\n"
     code = compile(src, "<prog>", "exec", dont_inherit=True)
     tree = _uses._tree(code)
     kinds = ("Call", "Attr", "Check", "Val")
     ours = {n for c in tree for n in c.co_names if n.rstrip("0123456789") in kinds}
-    expected = {f"Val{i}" for i in range(1, 16)}
+    expected = {f"Val{i}" for i in range(1, 17)}
     assert _uses.value_used(code, ours) == expected
     assert {n for c in tree for n in value_uses(c)} & ours == expected
 
@@ -244,7 +246,7 @@ def test_value_uses_read_full_arguments_and_annotation_scopes() -> None:
     ``is_lazy`` at index 1); 3.12+'s annotation scopes in a class body load globals with
     LOAD_FROM_DICT_OR_GLOBALS, which counts as a value (found by a differential hunt)."""
     from lazyhook import _uses
-    from lazyhook._bytecode import value_uses
+    from lazyhook._uses_ref import value_uses
 
     # co_names: lazyhook, is_lazy (1), pkg, Cls, Other, Cls2, 251 pads, myfn (257: 1 + 256)
     pads = "".join(f"pad{i} = 0\n" for i in range(251))
