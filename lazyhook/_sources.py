@@ -376,48 +376,50 @@ def kind_sources(modules: "set[str]") -> "list[Stamp] | None":
     return sorted(out.values())
 
 
-_record_index: "dict[str, dict[str, str]]" = {}  # "<site>/<top>" -> {listed file: its RECORD}
+# Per site directory: the files the RECORDs read so far list (each with its RECORD), and the
+# RECORDs not read yet.  Read one at a time until the file is found, those of distributions
+# named like the file's top-level name first: a venv with a hundred distributions (and
+# passagemath's RECORDs of thousands of lines) is read whole only for a file none lists.
+_listed: "dict[str, dict[str, str]]" = {}
+_unread: "dict[str, list[str]]" = {}
 
 
 def _record_of(origin: str) -> str:
     """The RECORD of the installed distribution that lists *origin*, else *origin* itself
-    (a file no RECORD lists, which pip would not rewrite it for, is stamped on its own)."""
+    (a file no RECORD lists, which pip would not rewrite it for, is stamped on its own;
+    namespace packages, ``ns/a`` and ``ns/b``, have several distributions under one name)."""
     for entry in sys.path:
         if not entry or not origin.startswith(entry + os.sep):
             continue
-        rel = origin[len(entry) + 1 :]
-        top = rel.split(os.sep, 1)[0]
+        rel = origin[len(entry) + 1 :].replace(os.sep, "/")
+        top = rel.split("/", 1)[0]
         top = top[:-3] if top.endswith(".py") else top.split(".", 1)[0]
-        key = os.path.join(entry, top)
-        listed = _record_index.get(key)
-        if listed is None:
-            listed = _record_index[key] = _records_listing(entry, top)
-        record = listed.get(rel.replace(os.sep, "/"))
+        record = _listing(entry, rel, top)
         if record is not None:
             return record
     return origin
 
 
-def _records_listing(site: str, top: str) -> "dict[str, str]":
-    """The files under *top* (a package, module or namespace package in *site*) that the
-    RECORD of an installed distribution lists, each with that RECORD: namespace packages
-    (``ns/a``, ``ns/b``) have several distributions under one top-level name."""
-    out: dict[str, str] = {}
-    try:
-        names = os.listdir(site)
-    except OSError:
-        return out
-    for dist in names:
-        if not dist.endswith(".dist-info"):
-            continue
-        record = os.path.join(site, dist, "RECORD")
+def _listing(site: str, rel: str, top: str) -> "str | None":
+    listed = _listed.get(site)
+    if listed is None:
+        listed = _listed[site] = {}
+        try:
+            dists = [d for d in os.listdir(site) if d.endswith(".dist-info")]
+        except OSError:
+            dists = []
+        _unread[site] = [os.path.join(site, d, "RECORD") for d in dists]
+    unread = _unread[site]
+    if rel not in listed and unread:
+        # Likely ones last: popped first.
+        key = top.lower().replace("-", "_")
+        unread.sort(key=lambda r: os.path.basename(os.path.dirname(r)).lower().startswith(key))
+    while rel not in listed and unread:
+        record = unread.pop()
         try:
             with open(record, encoding="utf-8") as f:
                 for line in f:
-                    path = line.split(",", 1)[0].replace("\\", "/")
-                    first = path.split("/", 1)[0]
-                    if first in (top, f"{top}.py") or first.startswith(f"{top}."):
-                        out[path] = record
+                    listed.setdefault(line.split(",", 1)[0].replace("\\", "/"), record)
         except OSError:
             continue
-    return out
+    return listed.get(rel)
