@@ -14,7 +14,7 @@ entry); loaded with the first such answer.
 import sys
 
 from lazyhook import _interp
-from lazyhook._execute import ABSENT, LazyState, _pending, names_support, reports
+from lazyhook._execute import ABSENT, LazyState, _pending, execute, names_support, reports
 from lazyhook._uses import EVERY
 
 TYPE_CHECKING = False
@@ -143,8 +143,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     the interpreter's own loop has nothing left to do (measured: ~1.4 us a name through
     getattr, for sympy's 921).  Without ``__all__``, the public submodules the import system
     bound on the module are bound too, as eagerly.  If any name cannot be bound lazily, the
-    whole list is answered instead and the interpreter asks name by name (and that name runs
-    the module, as eagerly).
+    module runs here and the interpreter binds what it really defines.
     """
     names = list(entry.star)
     if not entry.explicit_star:
@@ -171,7 +170,7 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
                 else:
                     value = _bind(st, entry, name, True)
         if value is None or value is _NO:
-            return entry.star_list
+            return _run_for_star(st, frame)
         bound[name] = value
     rep = reports.get(st.name)
     if rep is not None and plain:
@@ -179,6 +178,17 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
         rep.lazy_names += plain
     frame.f_locals.update(bound)
     return []
+
+
+def _run_for_star(st: LazyState, frame: "FrameType") -> object:
+    """Run the module at the star import, as eagerly, and answer the interpreter's
+    ``__all__`` read with what it really exports: its ``__all__``, else its public names.
+    (Answering the entry's list bound a name the module, edited or deciding its names at run
+    time, no longer defines: an AttributeError in the interpreter's loop.)"""
+    execute(st, frame)
+    d = st.module.__dict__
+    exported = d.get("__all__")
+    return exported if exported is not None else [k for k in d if k[:1] != "_"]
 
 
 _interp.hide_module_from_warnings()

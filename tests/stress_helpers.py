@@ -340,6 +340,8 @@ _before = set(globals())
 from stress_heavy import *
 
 _bound = sorted(k for k in globals() if k not in _before and k != "_before")
+# (Names are read through globals() below: a name this code used as a value would be bound
+# real at the statement, and the star import would run the module there.)
 from stress_heavy import compute as _compute
 _lazy = sum(1 for k in _bound if _lh.is_lazy(globals()[k]))
 _value = _compute(2)  # first use: the body runs now (if it was lazy)
@@ -347,7 +349,7 @@ _exec = _sys.modules["stress_heavy"].VERSION
 _left = [k for k in _bound if _lh.is_lazy(globals()[k])]
 print("RESULT " + _json.dumps({
     "pid": _os.getpid(), "pre": _pre, "exec": _exec, "bound": _bound, "lazy": _lazy,
-    "value": _value, "n7": N_0007, "unresolved": len(_left),
+    "value": _value, "n7": globals()["N_0007"], "unresolved": len(_left),
 }), flush=True)
 """
 

@@ -712,3 +712,25 @@ def test_value_uses_of_a_later_name_and_of_an_alias(sandbox: Sandbox) -> None:
     assert eager.lines == ["2 2 False"]
     for r in (cold, warm):
         assert (r.lines, r.err) == (eager.lines, ""), r.out + r.err
+
+
+def test_a_star_import_that_runs_its_module_binds_what_the_module_defines(sandbox: Sandbox) -> None:
+    # A star import whose names include one the code uses as a value runs its module at the
+    # statement.  It answered the interpreter's __all__ read with the entry's list, so when
+    # the module then defined other names than its entry said (here: decided by an
+    # environment variable; in the stress harness: an edit landing between check and run)
+    # the interpreter's loop failed on a name the module no longer has (AttributeError).
+    sandbox.write(
+        {"envmod.py": RUN + "import os\nglobals()['V_' + os.environ.get('VER', '1')] = 1\nN = 5\n"}
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from envmod import *
+        print(N + 0, sorted(k for k in globals() if k.startswith("V_")))
+        """
+    sandbox.eager_cold_warm(code)  # learns VER=1
+    eager, cold, warm = sandbox.eager_cold_warm(code, env={"VER": "2"})
+    assert eager.lines == ["5 ['V_2']"]
+    for r in (cold, warm):
+        assert (r.lines, r.returncode) == (eager.lines, 0), r.out + r.err
