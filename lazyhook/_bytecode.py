@@ -6,7 +6,8 @@ know from a code object rather than from a running frame.
 * which names a module binds exactly once, at module level, to a constant
   (``constant_assignments``: the values a from-import may bind as they are);
 * 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
-* which names a code passes to ``X.register(...)`` (``registered``: must be real classes);
+* which names a code uses as ``case C(...)`` patterns or passes to ``X.register(...)``
+  (``match_classes``, ``registered``: both must be real classes);
 * which names a code uses in class statements' bases and keywords (``class_bases``).
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
@@ -33,6 +34,7 @@ _LOAD_GLOBAL = opmap["LOAD_GLOBAL"]
 _LOAD_ATTR = opmap["LOAD_ATTR"]
 _LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
 _LOAD_BUILD_CLASS = opmap["LOAD_BUILD_CLASS"]
+_MATCH_CLASS = opmap["MATCH_CLASS"]
 _LOAD_FROM_DICT_OR_GLOBALS = opmap.get("LOAD_FROM_DICT_OR_GLOBALS", -1)  # 3.12+
 # What stores a class statement's result (its name: module, function or closure variable).
 _CLASS_STORES = frozenset(
@@ -62,6 +64,19 @@ def instructions(code: "CodeType", offsets: "list[int] | None" = None) -> "list[
         if offsets is not None:
             offsets.append(i)
         ext = 0
+    return out
+
+
+def match_classes(code: "CodeType") -> "list[str]":
+    """Names *code* loads right before a ``MATCH_CLASS`` (``case C(...)``: match demands a
+    real class, "called match pattern must be a type")."""
+    ins = instructions(code)
+    out = []
+    for k in range(2, len(ins)):
+        if ins[k][0] == _MATCH_CLASS and ins[k - 1][0] == _LOAD_CONST:
+            op, arg = ins[k - 2]
+            if op in (_LOAD_NAME, _LOAD_GLOBAL):
+                out.append(_attr_name(code, op, arg))
     return out
 
 

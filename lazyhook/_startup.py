@@ -108,8 +108,7 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
         source = f.read()
     # Absolute, as `python x.py` reports it since 3.9; a SyntaxError reported as Python does
     # (no traceback through this runner).
-    compiled: list[object] = []
-    _call(lambda: compiled.append(compile(source, path, "exec")))
+    code = _call(compile, source, path, "exec")
     d = main.__dict__
     d.clear()
     d.update(
@@ -121,12 +120,12 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
         __file__=path,
         __builtins__=builtins,
     )
-    _call(exec, compiled[0], d)
+    _call(exec, code, d)
 
 
-def _call(func: object, *args: object) -> None:
+def _call(func: object, *args: object) -> object:
     try:
-        func(*args)  # type: ignore[operator]
+        return func(*args)  # type: ignore[operator]
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - re-reported exactly as Python would

@@ -40,20 +40,21 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
         if len(_matched) > 1024:
             _matched.clear()
         names: set[str] = set()
-        todo = [code]
-        while todo:
-            c = todo.pop()
-            if _interp.MATCH_CLASS in c.co_code[::2]:
-                names.update(_matched_in(c))
+        for c in _tree(code):
+            # Each a cheap test first: _bytecode (and ``opcode``) only for code that has one.
+            ops = c.co_code[::2]
+            if _interp.MATCH_CLASS in ops:
+                from lazyhook._bytecode import match_classes
+
+                names.update(match_classes(c))
             if "register" in c.co_names:
                 from lazyhook._bytecode import registered
 
                 names.update(registered(c))
-            if _interp.LOAD_BUILD_CLASS in c.co_code[::2]:
+            if _interp.LOAD_BUILD_CLASS in ops:
                 from lazyhook._bytecode import class_bases
 
                 names.update(class_bases(c))
-            todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
         found = _matched[code] = frozenset(names)
     return found
 
@@ -266,19 +267,3 @@ def _slow(code: "CodeType", name: str) -> bool:
             _full.clear()
         found = _full[code] = frozenset(value_uses(code))
     return name in found
-
-
-def _matched_in(code: "CodeType") -> "list[str]":
-    from lazyhook._bytecode import instructions  # only for code that has a MATCH_CLASS
-
-    shift = _interp.GLOBAL_FLAG_BIT
-    ins = instructions(code)
-    out = []
-    for k in range(2, len(ins)):
-        if ins[k][0] == _interp.MATCH_CLASS and ins[k - 1][0] == _interp.LOAD_CONST:
-            op, arg = ins[k - 2]
-            if op == _interp.LOAD_NAME:
-                out.append(code.co_names[arg])
-            elif op == _interp.LOAD_GLOBAL:
-                out.append(code.co_names[arg >> 1 if shift else arg])
-    return out

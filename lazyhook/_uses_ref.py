@@ -13,7 +13,15 @@ fixed set).  Loaded only for those shapes (``_uses._slow``), with ``opcode``.
 import sys
 from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap, opname
 
-from lazyhook._bytecode import _attr_name, instructions
+from lazyhook._bytecode import (
+    _LOAD_ATTR,
+    _LOAD_FROM_DICT_OR_GLOBALS,
+    _LOAD_GLOBAL,
+    _LOAD_METHOD,
+    _LOAD_NAME,
+    _attr_name,
+    instructions,
+)
 
 try:
     from opcode import stack_effect
@@ -26,11 +34,6 @@ if TYPE_CHECKING:
 
 _V311, _V312 = sys.version_info >= (3, 11), sys.version_info >= (3, 12)
 _V313 = sys.version_info >= (3, 13)
-_LOAD_NAME = opmap["LOAD_NAME"]
-_LOAD_GLOBAL = opmap["LOAD_GLOBAL"]
-_LOAD_ATTR = opmap["LOAD_ATTR"]
-_LOAD_METHOD = opmap.get("LOAD_METHOD", -1) if sys.version_info < (3, 12) else -1
-_LOAD_FROM_DICT_OR_GLOBALS = opmap.get("LOAD_FROM_DICT_OR_GLOBALS", -1)  # 3.12+
 _PUSH_NULL = opmap.get("PUSH_NULL", -1)
 # The instruction right after a callee's arguments: PRECALL on 3.11, else the call itself.
 _CALL_NEXT = frozenset(
@@ -38,17 +41,10 @@ _CALL_NEXT = frozenset(
     for n in ("PRECALL", "CALL", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_KW")
     if n in opmap
 ) - ({opmap["CALL"]} if "PRECALL" in opmap else set())
-# Loads that push one value and take none (an argument we can see whole).
-_SIMPLE = frozenset(
-    opmap[n] for n in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_FAST_CHECK")
-    if n in opmap
-)  # fmt: skip
 _CHECKS = ("isinstance", "issubclass")
 _ONE_ARG = frozenset((c, 1) for c in _CALL_NEXT | {opmap.get("CALL_METHOD", -1)})
 _TWO_ARGS = frozenset((c, 2) for c in _CALL_NEXT)
 _JUMPS = frozenset(hasjrel + hasjabs)
-_CALL_FUNCTION = opmap.get("CALL_FUNCTION", -1)  # 3.10
-_CALL_FUNCTION_KW = opmap.get("CALL_FUNCTION_KW", -1)
 
 
 def value_uses(code: "CodeType") -> "list[str]":
@@ -57,8 +53,8 @@ def value_uses(code: "CodeType") -> "list[str]":
     answers as the real object does, and the argument of ``is_lazy(x)``.  Passed on
     (``help(C)``, ``f(C)``), compared (``type(x) is C``), stored (an annotation, a container)
     or returned, a stand-in is not the object: C code rejects it, identity differs, and it
-    stays behind where it was stored.  Shapes this
-    does not recognise count as values: that costs laziness, never an outcome."""
+    stays behind where it was stored.  Shapes this does not recognise count as values: that
+    costs laziness, never an outcome."""
     at: list[int] = []
     ins = instructions(code, at)
     out = []
