@@ -13,18 +13,20 @@ the importer's frame is gone: the stack holds the code that used the module firs
 
 So while a lazy body runs, ``warnings.warn`` is wrapped: a warning whose attribution would
 land outside the running body is given to ``warnings.warn_explicit`` with the import
-statement recorded when the module was made lazy, and the importer's globals (registry,
-module name, and the source line shown).  A warning attributed inside the body, and every
-warning while no lazy body runs in the thread, goes to the real ``warn`` unchanged.  Warnings
-raised from C (``PyErr_WarnEx``) and through a ``warn`` imported before the first lazy body
-ran cannot be seen here: they are attributed past lazyhook's frames, to the first use
-(``_interp.hide_from_warnings``), which is documented.
+statement recorded when the module was made lazy and the importer's registry and module name
+(the line shown is linecache's, as for ``warn``).  A warning attributed inside the body, and
+every warning while no lazy body runs in the thread, goes to the real ``warn`` unchanged.
+Warnings raised from C (``PyErr_WarnEx``) and through a ``warn`` imported before the first
+lazy body ran cannot be seen here: they are attributed past lazyhook's frames, to the first
+use (``_interp.hide_from_warnings``), which is documented.
 
 Loaded when the first lazy body runs; the wrapper is installed only while bodies run.
 """
 
+# ``_warnings`` is what ``warnings`` re-exports warn and warn_explicit from, built in:
+# importing ``warnings`` here cost a process that never warns ~0.3 ms.
+import _warnings
 import sys
-import warnings
 
 from lazyhook import _interp
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
     Body = tuple[FrameType, tuple[str, int], dict[str, object] | None]
 
-_real_warn = warnings.warn
+_real_warn = _warnings.warn
 _running = [0]  # bodies running in all threads: the wrapper is installed while > 0
 
 
@@ -46,16 +48,46 @@ def enter(
     state = _interp.state
     state.bodies = (*state.bodies, (run_frame, site, globals_))
     _running[0] += 1
-    if _running[0] == 1 and warnings.warn is _real_warn:
-        warnings.warn = _warn
+    if _running[0] == 1:
+        _swap(_real_warn, _warn)
 
 
 def leave() -> None:
     state = _interp.state
     state.bodies = state.bodies[:-1]
     _running[0] -= 1
-    if _running[0] == 0 and warnings.warn is _warn:
-        warnings.warn = _real_warn
+    if _running[0] == 0:
+        _swap(_warn, _real_warn)
+        if sys.getrefcount(_warn) > _REFS:
+            _release_captured()
+
+
+def _swap(old: object, new: object) -> None:
+    """``warn`` of ``_warnings`` (which ``warnings``, imported while a body runs, takes it
+    from) and of ``warnings`` if it is imported."""
+    if _warnings.warn is old:
+        _warnings.warn = new  # type: ignore[assignment]
+    if "warnings" in sys.modules:
+        import warnings
+
+        if warnings.warn is old:
+            warnings.warn = new  # type: ignore[assignment]
+
+
+def _release_captured() -> None:
+    """Give the real ``warn`` back to modules that ran ``from warnings import warn`` (or
+    ``warn = warnings.warn``) while the wrapper was installed: kept, it put a frame of
+    lazyhook's in every traceback of theirs under ``-W error``.  Reached only when something
+    still holds the wrapper (its reference count says so): the walk over every module's
+    globals, by identity, is ~3 ms with sympy loaded.  A wrapper kept elsewhere (a default
+    argument, a class attribute) stays, passing warnings on unchanged."""
+    module_dict = vars(type(sys))["__dict__"]  # a lazy module's own, without running it
+    for module in list(sys.modules.values()):
+        if isinstance(module, type(sys)):
+            d = module_dict.__get__(module)
+            for key, value in list(d.items()):
+                if value is _warn:
+                    d[key] = _real_warn
 
 
 def _warn(
@@ -71,6 +103,9 @@ def _warn(
         return
     # This frame is not internal, so the real warn skips it as the first level.
     _real_warn(message, category, stacklevel + 1, source, **kwargs)  # type: ignore[call-overload]
+
+
+_REFS = sys.getrefcount(_warn)  # this module's global (and the call's argument): none kept
 
 
 def _internal(frame: "FrameType") -> bool:
@@ -106,8 +141,11 @@ def _at_import(message: object, category: object, body: "Body", source: object) 
     if not isinstance(module, str):
         module = filename[:-3] if filename.endswith(".py") else filename
     registry = globals_.setdefault("__warningregistry__", {})
-    explicit: Any = warnings.warn_explicit
-    explicit(message, category, filename, lineno, module, registry, globals_, source)
+    explicit: Any = _warnings.warn_explicit
+    # No module_globals: warn() passes none either (the line shown is linecache's), and
+    # warn_explicit would ask the importer's __loader__ for its source by __name__, which
+    # fails for a __main__ run with -m ("loader for m cannot handle __main__").
+    explicit(message, category, filename, lineno, module, registry, None, source)
 
 
 def add_note(exc: BaseException, msg: str) -> None:

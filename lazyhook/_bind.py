@@ -15,7 +15,6 @@ import sys
 
 from lazyhook import _interp
 from lazyhook._execute import ABSENT, LazyState, _pending, execute, names_support, reports
-from lazyhook._uses import EVERY
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind == "e" and name not in st.real_classes and st.value_uses is not EVERY:
+    elif kind == "e" and name not in st.real_classes and name not in st.value_uses:
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"
     elif _plain(kind, name, star, st.real_classes, st.value_uses):

@@ -1,25 +1,20 @@
 """The name cache: what each module defines and what ``from m import *`` binds, validated.
 
 An entry for module ``x`` promises, while it is valid, exactly what running ``x`` would bind:
+``names`` (what its body bound, not the submodules the import system set on it: those are
+answered from ``sys.modules`` when bound); ``star`` (``x.__all__`` if defined, else ``None``);
+``kinds`` (one letter per name, ``_learn``'s) and ``details`` (a literal's value, a module's
+name, an exception's builtin base...); ``sources`` (stamps of the files that decide the names,
+``x``'s own first: ``_sources``), ``deps`` (where those imports resolved) and ``kind_sources``
+(stamps of what decides the kinds).  It is valid while ``x`` comes from the same file, every
+stamp holds and every dependency resolves as before; anything else is a miss ("execute for
+real, then record").  When a module whose entry was used runs, what it bound (names, literal
+values) is compared with the entry (``ran``): a difference rewrites it and repairs what a star
+import filled.  An uncaught NameError, AttributeError or ImportError at exit invalidates the
+entries used for modules that never ran.  So a wrong entry costs at most one failing run.
 
-* ``names``: the names ``x``'s body bound in its namespace (not the submodules the import
-  system set on it: those are answered from ``sys.modules`` at the moment of binding);
-* ``star``: ``x.__all__`` if its body defined one, else ``None`` (the public names);
-* ``kinds``: one letter per name saying what it is (``_learn``'s letters), and ``details`` for
-  the kinds that need more (a literal's value, a module's name, an exception's builtin base...);
-* ``sources``: stamps of the files that decide the names (``_sources``: ``x``'s own file
-  first, then those ``x`` takes names from wholesale), ``deps``: where each of those imports
-  resolved, ``kind_sources``: stamps of what decides the kinds.
-
-It is valid while ``x`` comes from the same file, every stamp holds, and every dependency
-still resolves to the same file (or still to nothing).  Anything else is a miss: "execute for
-real, then record".  When a module whose entry was used runs, what it bound is compared with
-the entry (``_execute``): a difference rewrites it and repairs what a star import filled.
-An uncaught NameError, AttributeError or ImportError at exit invalidates the entries used for
-modules that never ran.  So a wrong entry costs at most one failing run.
-
-Reading needs this file, ``_sources`` (stamps) and the store reader; learning (``_learn``)
-and writing (``_store_write``) load at the first write (at exit, or a second after a learn).
+Reading needs this file, ``_sources`` and the store reader; learning (``_learn``) and writing
+(``_store_write``) load at the first write (at exit, or a second after a learn).
 """
 
 import sys
@@ -409,9 +404,8 @@ def ran(
     body_names: "tuple[str, ...]",
     namespaces: "list[dict[str, object]]",
 ) -> bool:
-    """Module *name*, whose *entry* was used, has just run: did the entry tell the truth?
-
-    If not (and not because its files changed since: an edit racing the run is no lie), the
+    """Module *name*, whose *entry* was used, has just run: did the entry tell the truth?  If
+    not (and not because its files changed since: an edit racing the run is no lie), the
     star-filled namespaces get what was missing (never over a name the program bound since),
     one warning is shown, and True tells the caller to relearn it."""
     for cache in _caches.values():
@@ -430,7 +424,16 @@ def ran(
     missing += names - entry.names - set(missing)
     extra = [n for n in entry.star if n not in real]
     extra += entry.names - names - set(extra)
-    if not missing and not extra:
+    # A literal bound from the entry becomes the module's own object where a namespace still
+    # holds it (``is``); one another module changed meanwhile (``app.DEBUG = True``) lied.
+    changed = 0
+    for n in (n for n in entry.names if entry.kinds[n] == "v" and n in d):
+        cached, value = entry.details.get(n), d[n]
+        changed += not (type(value) is type(cached) and (value == cached or value != value))
+        for ns in namespaces:
+            if ns.get(n) is cached:
+                ns[n] = value
+    if not missing and not extra and not changed:
         return False
     invalidate(name)
     if _sources.unchanged(entry.sources)[0]:
@@ -441,6 +444,7 @@ def ran(
         warn_once(
             f"stale:{name}",
             f"lazyhook: the name cache's entry for {name!r} did not match the module "
-            f"({len(missing)} names missing, {len(extra)} extra); repaired and relearned",
+            f"({len(missing)} names missing, {len(extra)} extra, {changed} values changed); "
+            "repaired and relearned",
         )
     return True

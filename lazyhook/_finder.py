@@ -187,6 +187,32 @@ class _ParentsFirstLoader(_Wrapper):
         self.real.exec_module(module)  # type: ignore[attr-defined]
 
 
+class _Existing:
+    """Loader of a module found in ``sys.modules`` after importlib looked there: a lazy
+    parent's body, run by this import (its ``__path__`` read, ``_after_parents``), put it
+    there, where eagerly importlib would have found it (``requests.packages`` aliases urllib3,
+    ``py`` its ``py.path``).  importlib gets that very module; its own ``__spec__`` is kept."""
+
+    __slots__ = ("module", "spec")
+
+    def __init__(self, module: object) -> None:
+        self.module, self.spec = module, getattr(module, "__spec__", None)
+
+    def create_module(self, spec: object) -> object:
+        return self.module
+
+    def exec_module(self, module: object) -> None:
+        try:
+            module.__spec__ = self.spec  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+
+
+def _existing_spec(fullname: str, module: object) -> object:
+    interp = _interp or load_interp()
+    return interp._bootstrap.ModuleSpec(fullname, _Existing(module))
+
+
 class LazyFinder:
     """First on ``sys.meta_path``: gives lazy loaders to the imports the policy selects.
 
@@ -212,6 +238,9 @@ class LazyFinder:
             return None
         if _exec is not None and "." in fullname and _exec.has_pending_parent(fullname):
             return self._under_lazy_parent(fullname, path, sys._getframe(1).f_back)
+        existing = sys.modules.get(fullname)
+        if existing is not None:
+            return _existing_spec(fullname, existing)
         # The cheapest test first: most imports a program makes do not match (measured: the
         # whole non-matching path is ~1 us).
         if not self.settings.selects(fullname):
@@ -332,6 +361,9 @@ class LazyFinder:
         """
         load_lazy()
         _exec.execute_parents(fullname, caller)  # type: ignore[union-attr]
+        existing = sys.modules.get(fullname)
+        if existing is not None:  # a parent's body put it there (``sys.modules["p.virt"] = m``)
+            return _existing_spec(fullname, existing)
         parent = sys.modules.get(fullname.rpartition(".")[0])
         new_path = getattr(parent, "__path__", None)
         if new_path is None or list(new_path) == list(path or ()):  # type: ignore[call-overload]

@@ -7,9 +7,8 @@ module locks, and the per-thread state.  A new CPython version means editing thi
 its tests, nothing else; on a version not listed here ``SUPPORTED`` is False and lazyhook
 stays inactive (the finder declines, see ``_finder``).
 
-Loaded by the finder at the first import it has to judge (not at ``install()``: a process that
-imports nothing new, or only modules outside ``include``, never pays for this file).
-"""
+Loaded by the finder at the first import it has to judge (not at ``install()``: a process
+that imports nothing new, or only modules outside ``include``, never pays for this file)."""
 
 import _imp
 import sys
@@ -58,15 +57,25 @@ _NAME_OPCODES = {
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
 # For _uses.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
 # PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD,
-# LOAD_FAST and LOAD_DEREF (``isinstance(x, C)``'s x).
+# LOAD_FAST, LOAD_DEREF; for the walk over a call's arguments (3.11+), the other loads of
+# locals, KW_NAMES, 3.11's CALL after PRECALL, operators popping two and pushing one,
+# BUILD_TUPLE, BUILD_LIST; ``except E``'s test (3.10: JUMP_IF_NOT_EXC_MATCH), RAISE_VARARGS.
+# fmt: off
 _USE_OPCODES = {
-    (3, 10): (106, 160, -1, 131, 141, 161, 124, 136),
-    (3, 11): (106, 160, 2, 166, -1, -1, 124, 137),
-    (3, 12): (106, -1, 2, 171, -1, -1, 124, 137),
-    (3, 13): (82, -1, 34, 53, 57, -1, 85, 84),
+    (3, 10): (106, 160, -1, 131, 141, 161, 124, 136,
+              -1, -1, -1, -1, -1, 25, -1, 102, 103, 121, 130),
+    (3, 11): (106, 160, 2, 166, -1, -1, 124, 137,
+              -1, -1, 172, 171, 122, 25, 107, 102, 103, 36, 130),
+    (3, 12): (106, -1, 2, 171, -1, -1, 124, 137,
+              127, -1, 172, -1, 122, 25, 107, 102, 103, 36, 130),
+    (3, 13): (82, -1, 34, 53, 57, -1, 85, 84,
+              87, 88, -1, -1, 45, 5, 58, 52, 47, 7, 101),
 }
-(LOAD_ATTR, LOAD_METHOD, PUSH_NULL, CALL, CALL_KW, CALL_METHOD, LOAD_FAST,
- LOAD_DEREF) = _USE_OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
+(LOAD_ATTR, LOAD_METHOD, PUSH_NULL, CALL, CALL_KW, CALL_METHOD, LOAD_FAST, LOAD_DEREF,
+ LOAD_FAST_CHECK, LOAD_FAST_LOAD_FAST, KW_NAMES, CALL_DONE, BINARY_OP, BINARY_SUBSCR, COMPARE_OP,
+ BUILD_TUPLE, BUILD_LIST, EXC_MATCH, RAISE_VARARGS) = _USE_OPCODES.get(sys.version_info[:2],
+                                                                    (-1,) * 19)
+# fmt: on
 
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
@@ -241,8 +250,8 @@ def _guards_311(code: "CodeType", offset: int) -> "tuple[bool, bool]":
 
 
 def _exception_table(code: "CodeType") -> "list[tuple[int, int, int]]":
-    """(start, end, target) byte offsets of 3.11+'s exception table (varint-encoded entries of
-    start, length, target, depth+lasti, in instruction units: exception_handling_notes.txt)."""
+    """(start, end, target) byte offsets of 3.11+'s exception table (varint entries of start,
+    length, target, depth+lasti in instruction units: exception_handling_notes.txt)."""
     table = code.co_exceptiontable  # type: ignore[attr-defined,unused-ignore]
     pos = 0
     out = []
@@ -325,9 +334,8 @@ def oparg(co: bytes, i: int) -> "tuple[int, int]":
 
 
 def import_target(frame: "FrameType") -> "tuple[str, int]":
-    """(name, level) of the import statement *frame* is executing: ``from ..a import b`` gives
-    ``("a", 2)``.  Its compiled form is ``LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME
-    name`` in every supported version."""
+    """(name, level) of the import statement *frame* is executing (``from ..a import b``:
+    ``("a", 2)``), compiled as ``LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME name``."""
     code = frame.f_code
     co = code.co_code
     arg, start = oparg(co, _at(co, frame.f_lasti))
@@ -361,14 +369,10 @@ def import_lazily(name: str) -> object:
 
 def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
     """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
-    import statement *frame* is executing?
-
-    Consulted with ``in`` and the fully qualified name of the module the statement imports
-    (``import a.b`` -> ``"a.b"``; ``from .m import x`` in package ``p`` -> ``"p.m"``), as
-    CPython 3.15 does.  A container that raises counts as "not listed".  *module*: that name
-    when the caller knows it — a from-import reading a name is past its IMPORT_NAME, so the
-    instruction at ``f_lasti`` no longer names the module.
-    """
+    import statement *frame* is executing?  Asked with ``in`` and the module's full name
+    (``import a.b``: ``"a.b"``; ``from .m import x`` in ``p``: ``"p.m"``), as CPython 3.15
+    does; a container that raises counts as "not listed".  *module*: that name when the
+    caller knows it (a from-import reading a name is past its IMPORT_NAME)."""
     if not module_level(frame.f_code):
         # A class body reads the module's globals too, but 3.15 keeps its imports eager
         # whatever __lazy_modules__ says: the declaration must not opt it in (lazyhook's own
@@ -390,12 +394,9 @@ def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
 
 
 def watch_import_calls(callback: "Callable[[object, FrameType], None]") -> None:
-    """Call *callback(module, frame)* after every ``importlib.import_module()`` on 3.10.
-
-    3.11+ read ``__spec__`` of a module already in ``sys.modules`` in ``_find_and_load``,
-    which lazy modules see; 3.10 reads nothing, so its ``_gcd_import`` (what
-    ``import_module`` calls, looked up at each call) is wrapped instead.
-    """
+    """Call *callback(module, frame)* after every ``importlib.import_module()`` on 3.10: 3.11+
+    read ``__spec__`` of a module already in ``sys.modules`` in ``_find_and_load``, which lazy
+    modules see; 3.10 reads nothing, so its ``_gcd_import`` (looked up at each call) is wrapped."""
     if sys.version_info >= (3, 11):
         return
     original = _bootstrap._gcd_import
@@ -445,6 +446,5 @@ def _hide(code: "CodeType") -> None:
 
 
 def hide_module_from_warnings() -> None:
-    """``hide_from_warnings`` for all the code of the module whose body calls this (its last
-    statement: the module's own code is renamed with the functions and classes in it)."""
+    """``hide_from_warnings`` for all the code of the module whose body calls this last."""
     _hide(sys._getframe(1).f_code)

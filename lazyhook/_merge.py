@@ -117,9 +117,11 @@ def _rebuild(
     blob_bytes = 0
     if keys:
         cols = [column(records, j) for j in range(4)]
-        for key, off, length, check, used in zip(keys, *cols, strict=True):
+        for i, (key, off, length, check, used) in enumerate(zip(keys, *cols, strict=True)):
             if key in fresh or key in removed:
                 continue
+            if key in merged and F.find(keys, key) != i:
+                continue  # a forged index's duplicate key: keep the entry readers were given
             off += start
             if off + length > size:
                 continue

@@ -79,7 +79,12 @@ class _LazyModule(_ModuleType):
 
     def __getattribute__(self, name: str) -> object:
         if name in _PASSTHROUGH:
-            return _mod_getattr(self, name)
+            try:
+                return _mod_getattr(self, name)
+            except AttributeError:
+                if name != "__path__":
+                    raise
+                return _path_for_child(self, _caller())
         if name == "__spec__":
             _spec_read(self, _caller())
             return _mod_getattr(self, name)
@@ -96,6 +101,25 @@ class _LazyModule(_ModuleType):
         if type(self) is _LazyModule:
             return list(_mod_dir(self))
         return dir(self)
+
+
+def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:
+    """``__path__`` of a lazy module that is not a package (no spec says it is), read by
+    importlib importing a submodule (``six.moves``, ``requests.packages.urllib3``, ``py.path``).
+    Eagerly its body had run by then: it may have made itself a package (six: ``__path__ =
+    []``) or put the submodule into ``sys.modules`` (importlib checks there only before this
+    read).  So it runs; then its ``__path__``, or an empty one if the submodule is in
+    ``sys.modules`` (the finder hands importlib that module), else "not a package" as eagerly.
+    Read by anything else, it stays an AttributeError that runs nothing."""
+    if frame is None or frame.f_code is not _interp.FIND_AND_LOAD_UNLOCKED:
+        raise AttributeError("__path__")
+    _force(module, frame)
+    path = getattr(module, "__path__", None)
+    if path is None and sys.modules.get(str(frame.f_locals.get("name"))) is not None:
+        path = []
+    if path is None:
+        raise AttributeError("__path__")
+    return path
 
 
 def _caller() -> "FrameType | None":

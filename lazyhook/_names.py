@@ -5,23 +5,21 @@ What a from-import binds depends on the name's kind, learned with the name (``_c
 
 * a class made per set of protocol methods the real object's type defines (``protocols_of``):
   no ``__call__`` for what is not callable, no ``__iter__`` for what is not iterable, no
-  ``__radd__`` for a type without one (so ``cmd += FLAGS`` on a real list extends it in
-  place, through the list's own sequence slot); a class or callable also gets
-  ``__mro_entries__`` delegating to the real object's own (``class P(NamedTuple)``), and a
-  class ``isinstance``/``issubclass`` forwarded (its metaclass's); all pickle by reference;
+  ``__radd__`` for a type without one (``cmd += FLAGS`` on a real list extends it in place);
+  a class or callable also gets ``__mro_entries__`` delegating to the real object's own
+  (``class P(NamedTuple)``), a class ``isinstance``/``issubclass`` forwarded; all pickle by
+  reference;
 * for an exception class of the module's own package, a real class derived from its nearest
-  builtin exception base (``exception_stand_in``), so ``except``, ``except (A, X)`` and
-  ``raise X`` work while the module has not run; calling it makes a real instance.
+  builtin exception base (``exception_stand_in``): ``except (A, X)`` and ``raise X`` work
+  while the module has not run; calling it makes a real instance.
 
 A call through a stand-in happens from C on the real object (``__call__`` is a descriptor),
-so no frame of lazyhook's shows in a traceback; built-in callables get arguments resolved.
-
-Every stand-in lives as long as the process (weak references to one stay valid).  When its
-module runs, each is given its real object and replaced by it in the module-level namespaces
-it was bound into (``settle``); one that escaped (a container, a default, function locals)
-keeps forwarding.  The contract with lazy modules is one documented hook: a stand-in holds its
-module's state object (the *owner*) and calls ``owner.real_value(name)``; this file imports
-only ``_interp`` of lazyhook's.  Loaded when the first lazy name is bound.
+so no frame of lazyhook's shows in a traceback.  Every stand-in lives as long as the process
+(weak references to one stay valid).  When its module runs, each is given its real object and
+replaced by it in the module-level namespaces it was bound into (``settle``); one that escaped
+(a container, a default, function locals) keeps forwarding.  The contract with lazy modules
+is one documented hook: a stand-in holds its module's state object (the *owner*) and calls
+``owner.real_value(name)``.  Loaded when the first lazy name is bound.
 """
 
 import sys
@@ -114,10 +112,9 @@ class LazyName:
     def __hash__(self) -> int:
         return hash(_get(self))
 
-    # Pickling and copying: a lazy name pickles to what its real object pickles to.
-    # Functions, classes and modules are pickled by reference by pickle itself, which rejects
-    # a proxy by identity, so those reduce to pkgutil.resolve_name('mod:qualname'), loadable
-    # without lazyhook installed.  Instances use their own reduce.
+    # A lazy name pickles as its real object; functions, classes and modules (pickle rejects a
+    # proxy for them by identity) reduce to pkgutil.resolve_name('mod:qualname'), loadable
+    # without lazyhook.  Instances use their own reduce.
     def __reduce_ex__(self, protocol: "Any") -> "str | tuple[Any, ...]":
         return _reduce(_get(self), protocol)
 
@@ -164,27 +161,13 @@ def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
 
 class _Call:
     """The ``__call__`` of callable stand-ins, a descriptor: the interpreter calls what it
-    returns, from C, so no frame of lazyhook's is on the stack while the real callable runs.
-    Built-in callables check exact types, so they get lazy-name arguments resolved first."""
+    returns, from C, with no frame of lazyhook's on the stack (a built-in's error, or its
+    warning from C, is attributed as eagerly; a name passed as an argument is bound real)."""
 
     def __get__(self, obj: object, cls: "type | None" = None) -> object:
         if obj is None:
             return self
-        real = _get(obj)
-        return _resolving(real) if type(real) in _BUILTIN_CALLABLES else real
-
-
-_BUILTIN_CALLABLES = frozenset({type(len), type("".join), type(str.join)})
-
-
-def _resolving(real: "Callable[..., object]") -> "Callable[..., object]":
-    def call(*args: object, **kwargs: object) -> object:
-        args = tuple(map(_real, args))
-        if kwargs:
-            kwargs = {k: _real(v) for k, v in kwargs.items()}
-        return real(*args, **kwargs)
-
-    return call
+        return _get(obj)
 
 
 def _mro_entries(self: object, bases: "tuple[object, ...]") -> "tuple[object, ...]":
@@ -291,17 +274,26 @@ _object_classes: "dict[str, type]" = {}
 # Beyond a class's metaclass protocols: class statements use __mro_entries__, ``Generic[T]``
 # is __class_getitem__ reached through ``x[...]``; NamedTuple is a callable with its own.
 _CLASS_EXTRAS = ",__mro_entries__,__getitem__,__call__"
-_CALLABLE_EXTRAS = ",__mro_entries__,__call__"
+# A callable's stand-in answers ``__class__`` as itself: cloudpickle (joblib, dill) took one
+# claiming to be a function for a function not its module's own (``getattr(m, n) is f``) and
+# copied the real one by value, with its module's globals; as an object it pickles by name.
+_CALLABLE_EXTRAS = ",__mro_entries__,__call__,__class__"
 
 
 def _object_class(protocols: str) -> type:
     cls = _object_classes.get(protocols)
     if cls is None:
         wanted = {n: _PROTOCOLS[n] for n in protocols.split(",") if n in _PROTOCOLS}
+        if protocols.endswith(",__class__"):
+            wanted["__getattribute__"] = _own_class
         cls = type("LazyName", (LazyName,), {"__slots__": (), "__doc__": _DOC, **wanted})
         _object_classes[protocols] = cls
         _TYPES.add(cls)
     return cls
+
+
+def _own_class(self: LazyName, name: str) -> object:
+    return _getslot(self, name) if name == "__class__" else LazyName.__getattribute__(self, name)
 
 
 _TYPES: "set[type]" = {LazyName}
@@ -309,7 +301,6 @@ _classes: "dict[tuple[str, object], type]" = {}  # (kind, protocols) -> stand-in
 
 
 def _class_for(kind: str, detail: object) -> type:
-    # An entry without a protocol list (an earlier version's): a plain class, a function.
     protocols = detail if isinstance(detail, str) else None
     if kind == "c":
         return _object_class((protocols or protocols_of(type)) + _CLASS_EXTRAS)
@@ -362,10 +353,21 @@ class LazyExceptionType(type):
         return isinstance(obj, _exception_real(cls))
 
     def __subclasscheck__(cls, sub: type) -> bool:
-        return issubclass(sub, _exception_real(cls))
+        return issubclass(_real(sub), _exception_real(cls))  # type: ignore[arg-type]
 
-    def __getattr__(cls, name: str) -> object:
+    # Every attribute is the real class's (``__doc__``, ``__mro__``, ``__bases__``,
+    # ``__init__``...): the stand-in's own are those of a bare subclass of the builtin base.
+    # ``except`` and ``raise`` read none of them: they check the type's flags and call it.
+    def __getattribute__(cls, name: str) -> object:
+        if name == "_lh_owner" or name == "_lh_name":
+            return type.__getattribute__(cls, name)
         return getattr(_exception_real(cls), name)
+
+    def __setattr__(cls, name: str, value: object) -> None:
+        setattr(_exception_real(cls), name, value)
+
+    def __dir__(cls) -> "list[str]":
+        return dir(_exception_real(cls))
 
     def __repr__(cls) -> str:
         return repr(_exception_real(cls))
@@ -410,9 +412,8 @@ def _register_pickle() -> None:  # pickle asks copyreg first for a class with a 
 def settle(
     names: "dict[str, object]", namespaces: "list[dict[str, object]]", module: object
 ) -> "tuple[list[str], int]":
-    """After their module ran: give every stand-in its real object and replace them in the
-    namespaces they were bound into.  Returns (names the module turned out not to define,
-    how many were filled in)."""
+    """After their module ran: give every stand-in its real object and replace it in the
+    namespaces it was bound into.  Returns (names the module does not define, how many)."""
     d = getattr(module, "__dict__", None)
     if not isinstance(d, dict):
         return [], 0

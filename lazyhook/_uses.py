@@ -79,10 +79,9 @@ _full: "dict[object, frozenset[str]]" = {}
 
 def value_used(code: "CodeType", names: "Iterable[str]") -> "frozenset[str] | _Every":
     """Those of *names* that *code* or any code nested in it uses as values (see
-    ``_uses_ref.value_uses``); under ``from __future__ import annotations`` also those named in
-    its strings (annotations that ``get_type_hints`` evaluates later).  ``EVERY`` at an
-    interactive prompt (``sys.ps1``: the REPL, ``python -i``, IPython and Jupyter set it), whose
-    later inputs cannot be seen.
+    ``_uses_ref.value_uses``), or names in strings that may be evaluated in its namespace
+    later (``_string_names``).  ``EVERY`` at an interactive prompt (``sys.ps1``: the REPL,
+    ``python -i``, IPython and Jupyter set it), whose later inputs cannot be seen.
 
     Only code that names one of *names* is read, each load found with ``bytes.find``: the
     common uses (a call, an attribute) are told here from the instructions around it, without
@@ -92,19 +91,93 @@ def value_used(code: "CodeType", names: "Iterable[str]") -> "frozenset[str] | _E
         return EVERY
     wanted = frozenset(names)
     found: set[str] = set()
-    strings = code.co_flags & _CO_FUTURE_ANNOTATIONS
     for c in _tree(code):
         co_names = c.co_names
         for name in wanted.intersection(co_names):
             if name not in found and _used_as_value(c, co_names.index(name), name):
                 found.add(name)
-        if strings:
-            for k in c.co_consts:
-                for text in (k,) if type(k) is str else k if type(k) is tuple else ():
-                    if type(text) is str:  # 3.12+: a function's annotations as one tuple
-                        words = "".join(ch if ch.isalnum() else " " for ch in text).split()
-                        found.update(wanted.intersection(words))
+        found.update(wanted.intersection(_string_names(c)))
     return frozenset(found)
+
+
+def _string_names(code: "CodeType") -> "frozenset[str]":
+    """Identifiers in *code*'s string constants that may be evaluated in its namespace later:
+    under ``from __future__ import annotations`` every string's (annotations that
+    ``get_type_hints`` evaluates); else those of doctest examples (``>>>``:
+    ``doctest.testmod()`` runs them in a copy of the namespace) and of forward references
+    (``d: "Day"``, ``Optional["Day"]``: ``_annotations``)."""
+    found = _strings.get(code)
+    if found is None:
+        if len(_strings) > 4096:
+            _strings.clear()
+        every = code.co_flags & _CO_FUTURE_ANNOTATIONS
+        words: set[str] = set()
+        fromlists = _fromlists(code)
+        forward: set[int] | None = None
+        for i, k in enumerate(code.co_consts):
+            if i in fromlists:
+                continue
+            for text in (k,) if type(k) is str else k if type(k) is tuple else ():
+                # (3.12+: a function's annotations are one tuple of strings)
+                if type(text) is str and not every and ">>>" not in text:
+                    if not _annotation_like(text):
+                        continue
+                    forward = _annotations(code) if forward is None else forward
+                    if i not in forward:
+                        continue
+                if type(text) is str:
+                    words.update(text.translate(_NOT_WORD).split())
+        found = _strings[code] = frozenset(words)
+    return found
+
+
+def _annotations(code: "CodeType") -> "set[int]":
+    """The string constants *code* loads as (parts of) annotations: a variable's (stored into
+    ``__annotations__``) and a function's (the tuple ``MAKE_FUNCTION`` takes, built right
+    before the code object is loaded), ``Optional["Day"]`` in them included.  (Not every
+    string: a key, ``d["Day"]``, would bind Day real for nothing.)"""
+    co, names, consts = code.co_code, code.co_names, code.co_consts
+    found: set[int] = set()
+    pending: list[int] = []  # strings loaded since the last instruction no annotation has
+    pos, op, arg = _next(co, -2)
+    while op >= 0:
+        if op == _interp.LOAD_CONST and type(consts[arg]) is str:
+            pending.append(arg)
+        elif op == _interp.BUILD_TUPLE:
+            after = _next(co, pos)
+            if after[1] == _interp.LOAD_CONST and hasattr(consts[after[2]], "co_code"):
+                found.update(pending)
+        elif op == _interp.LOAD_NAME and names[arg] == "__annotations__":
+            found.update(pending)
+        if op not in _ANNOTATION_OPS:
+            pending.clear()
+        pos, op, arg = _next(co, pos)
+    return found
+
+
+def _fromlists(code: "CodeType") -> "set[int]":
+    """The constants *code* loads as an import's names (``LOAD_CONST fromlist; IMPORT_NAME``):
+    strings, but never evaluated (counted, they made every from-imported name under ``from
+    __future__ import annotations`` a value)."""
+    co, found = code.co_code, set()
+    pos = co.find(_interp.IMPORT_NAME)
+    while pos >= 0:
+        if pos % 2 == 0 and pos >= 2 and co[pos - 2] == _interp.LOAD_CONST:
+            found.add(_interp.oparg(co, pos - 2)[0])
+        pos = co.find(_interp.IMPORT_NAME, pos + 1)
+    return found
+
+
+def _annotation_like(text: str) -> bool:
+    t = text.replace(", ", ",").replace(" | ", "|")
+    return 0 < len(t) <= 200 and not t[0].isdigit() and not set(t) - _ANNOTATION_CHARS
+
+
+_strings: "dict[object, frozenset[str]]" = {}
+_NOT_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+_ANNOTATION_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[],|'\""
+)
 
 
 def _tree(code: "CodeType") -> "tuple[CodeType, ...]":
@@ -148,15 +221,17 @@ def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
 
 
 def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
-    """Is the load at *pos* a value use: False for an attribute read, a plain call's callee
-    (``C(x, y.z, 1)``), ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class (x a
-    variable or constant, with attribute reads); None for a shape left to ``_uses_ref``
-    (3.10's calls carry no marker; 3.11+ mark the first load of a callee *expression*, so
-    ``C[int]()`` and nested calls need the stack followed)."""
+    """Is the load at *pos* a value use: False for an attribute read, a call's callee whose
+    arguments ``_plain_call`` follows (``C(x, y.z, f(1), k=2)``), ``is_lazy(x)``'s argument
+    or ``isinstance(x, C)``'s class (x a variable or constant, with attribute reads); None for
+    a shape left to ``_uses_ref`` (3.10's calls carry no marker; 3.11+ mark the first load of
+    a callee *expression*, so ``C[int]()`` needs the stack followed)."""
     if co[pos] == _interp.LOAD_FROM_DICT_OR_GLOBALS:
         return True  # 3.12+'s annotation scopes inside a class body: values
     after_pos, after, after_arg = _next(co, pos)
     if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
+        return False
+    if _V311 and _raised_or_caught(co, after_pos, after, after_arg):
         return False
     before = _prev(co, pos)
     if _V311:
@@ -184,16 +259,60 @@ def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
 
 
 def _plain_call(co: bytes, pos: int) -> bool:
-    """3.11+: do simple arguments (variables and constants, with attribute reads) follow the
-    instruction at *pos*, then the call that takes exactly them?"""
-    count = 0
-    pos, op, arg = _next(co, pos)
-    while op in _FIRST_ARGS and not (op == _interp.LOAD_GLOBAL and arg & 1):
-        count += 1
+    """3.11+: is the callee loaded at *pos* (with its NULL) taken by its own call, every
+    instruction up to it pushing that call's arguments?  The stack is followed over loads,
+    attribute reads, nested calls (keywords too), subscripts, binary operators and comparisons,
+    tuples and lists: ``Decimal(str(x))``, ``C(a, key=f(b))``.  Any other instruction (a jump,
+    COPY, SWAP, an unpacking) leaves the shape to ``_uses_ref``; so does an instruction that
+    takes the callee itself (``C[int]()``, ``(C + x)()``)."""
+    depth = 2  # the callee and its NULL
+    while True:
         pos, op, arg = _next(co, pos)
-        while op == _interp.LOAD_ATTR and not (_V312 and arg & 1):
-            pos, op, arg = _next(co, pos)
-    return op == _interp.CALL and arg == count
+        if op in _LOADS:
+            pops, pushes = 0, 1
+        elif op == _interp.LOAD_GLOBAL:
+            pops, pushes = 0, 1 + (arg & 1)  # with a NULL for a call
+        elif op == _interp.LOAD_ATTR:
+            pops, pushes = 1, 1 + (arg & 1 if _V312 else 0)  # 3.12+: a method and its self
+        elif op == _interp.CALL or op == _interp.CALL_KW:
+            pops, pushes = arg + 2 + (op == _interp.CALL_KW), 1
+            if pops == depth:
+                return True
+        elif op in _BINARY:
+            pops, pushes = 2, 1
+        elif op == _interp.BUILD_TUPLE or op == _interp.BUILD_LIST:
+            pops, pushes = arg, 1
+        elif op == _interp.LOAD_METHOD:
+            pops, pushes = 1, 2
+        elif op == _interp.LOAD_FAST_LOAD_FAST:
+            pops, pushes = 0, 2
+        elif op == _interp.KW_NAMES or op == _interp.CALL_DONE:
+            continue  # 3.11-3.12's keyword names; 3.11's CALL after the PRECALL counted here
+        else:
+            return False
+        if depth - pops < 2:
+            return False
+        depth += pushes - pops
+
+
+def _raised_or_caught(co: bytes, pos: int, op: int, arg: int) -> bool:
+    """3.11+: does the instruction *op* at *pos*, right after a load, and the simple loads
+    after it lead to ``raise E``, ``raise X from E``, ``except E`` or ``except (A, E)``?  An
+    exception stand-in is a class and works there; any other stand-in fails there as its
+    object does (not an exception class: the same TypeError, when it is reached)."""
+    items = 0
+    while op in _FIRST_ARGS or op == _interp.LOAD_ATTR:
+        if op == _interp.LOAD_GLOBAL and arg & 1 or op == _interp.LOAD_ATTR and _V312 and arg & 1:
+            return False  # a call's callee, a method
+        items += op != _interp.LOAD_ATTR
+        pos, op, arg = _next(co, pos)
+    if op == _interp.RAISE_VARARGS:
+        return items == 0 or items == 1 and arg == 2
+    if op == _interp.BUILD_TUPLE and items < arg:
+        op = _next(co, pos)[1]
+    elif items:
+        return False
+    return op == _interp.EXC_MATCH
 
 
 def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
@@ -218,6 +337,11 @@ _FIRST_ARGS = frozenset(
         _interp.LOAD_DEREF,
     }
 )
+# What pushes one value and pops nothing (not LOAD_GLOBAL: 3.11+ may push a NULL with it).
+_LOADS = (_FIRST_ARGS - {_interp.LOAD_GLOBAL} | {_interp.LOAD_FAST_CHECK, _interp.PUSH_NULL}) - {-1}
+_BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_OP}) - {-1}
+# What an annotation tuple is made of (names, constants, subscripts, unions, attributes).
+_ANNOTATION_OPS = _FIRST_ARGS | _BINARY | {_interp.LOAD_ATTR, _interp.BUILD_TUPLE}
 
 
 def _next(co: bytes, pos: int) -> "tuple[int, int, int]":

@@ -69,7 +69,7 @@ def value_uses(code: "CodeType") -> "list[str]":
             continue
         if _is_callee(ins, at, k):
             continue
-        if _checked_class(code, ins, k) or _queried(code, ins, k):
+        if _checked_class(code, ins, k) or _queried(code, ins, k) or _raised_or_caught(ins, k):
             continue
         out.append(_attr_name(code, op, arg))
     return out
@@ -110,6 +110,31 @@ def _is_callee(ins: "list[tuple[int, int]]", at: "list[int]", k: int) -> bool:
         depth += pushes - pops
         j += 1
     return False
+
+
+def _raised_or_caught(ins: "list[tuple[int, int]]", k: int) -> bool:
+    """Is the load at *k* raised (``raise E``, ``raise X from E``) or caught (``except E``,
+    ``except (A, E)``)?  Only plain loads and attribute reads may follow it there."""
+    items, j = 0, k + 1
+    while j < len(ins) and _plain_load(*ins[j]):
+        items += opname[ins[j][0]] != "LOAD_ATTR"
+        j += 1
+    name, arg = (opname[ins[j][0]], ins[j][1]) if j < len(ins) else ("", 0)
+    if name == "RAISE_VARARGS":
+        return items == 0 or items == 1 and arg == 2
+    if name == "BUILD_TUPLE" and items < arg and j + 1 < len(ins):
+        name = opname[ins[j + 1][0]]
+    elif items:
+        return False
+    return name in ("CHECK_EXC_MATCH", "JUMP_IF_NOT_EXC_MATCH")
+
+
+def _plain_load(op: int, arg: int) -> bool:
+    """A load pushing one value, or an attribute read replacing one (not a callee's)."""
+    name = opname[op]
+    if name == "LOAD_GLOBAL" or name == "LOAD_ATTR" and _V312:
+        return not (_V311 and arg & 1)
+    return name == "LOAD_ATTR" or name in _PUSH_ONE
 
 
 def _stack_use(op: int, arg: int) -> "tuple[int, int, bool] | None":

@@ -97,7 +97,6 @@ BYTES_LIKE = bytearray(b"ab")
 
 CASES = {
     "call": "print(L['func'](1), L['func'](1, b=5), L['func'](L['NUM']))",
-    "call_resolves_lazy_args": "print(L['sizeof'](L['c_long']) == __import__('ctypes').sizeof(__import__('ctypes').c_long))",
     "attributes": "o = L['OBJ']; o.attr = 5; print(o.attr); del o.attr; print(hasattr(o, 'attr'))",
     "repr_str_format": "print(repr(L['VEC']), str(L['TXT']), format(L['FLT'], '.3f'), f\"{L['NUM']:>4}\")",
     "bool_hash_eq": "print(bool(L['NUM']), hash(L['TXT']) == hash('text'), L['TXT'] == 'text', L['VEC'] == L['VEC'])",
@@ -124,7 +123,7 @@ CASES = {
     "fspath_bytes": "import os; print(os.fspath(L['P']()), bytes(L['BYTES_LIKE']))",
 }
 
-IMPORTS = {"call_resolves_lazy_args": "from ctypes import sizeof, c_long"}
+IMPORTS: dict[str, str] = {}
 EXTRA_NAMES = {"pickle": {"func", "Base", "INST", "NUM", "LST", "VEC"}}
 
 

@@ -110,7 +110,7 @@ def test_except_and_raise_with_lazy_exception_classes(sandbox: Sandbox) -> None:
         raise AppError("with a message")
     except AppError as e:
         print("caught", e)
-    print(issubclass(DeepError, AppError), AppError.__name__, repr(AppError))
+    print(issubclass(ValueError, AppError), AppError.__name__, AppError.__doc__)
     """
     got = check(sandbox, files, code)
     assert got.get("exception class", 0) >= 3
@@ -259,7 +259,8 @@ def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
         "class E(KeyError):\n    pass\nCONT = [1]\nsub = os\n"
     }
     code = "from mixed import LIT, fn, K, E, sub, CONT\n"  # CONT: the module runs there
-    code += "use = lambda: (LIT, fn(), K(), E, sub, CONT)\n"  # unread imports stay eager (_reads)
+    code += "use = lambda: (LIT, fn(), K(), sub, CONT)\n"  # unread imports stay eager (_reads)
+    code += "def handle():\n    try:\n        pass\n    except E:\n        raise E\n"
     got = check(sandbox, files, code)
     assert got == {
         "value": 1,

@@ -196,6 +196,9 @@ def mutate(data: bytearray, op: tuple[str, int, Any]) -> None:
 # A key blob byte: "pkg" becomes "\x01kg", the keys are out of order; a splice kept that order
 # and lost entries to the binary search.
 @example(ops=[("byte", 67, 1)], fix_length=False, w=True)
+# Key bytes made "" twice (and out of order): the rebuild kept the later duplicate, not the one
+# readers were given.
+@example(ops=[("opcode", 62, (40, 257))], fix_length=False, w=True)
 def test_mutated_files_with_recomputed_checksums(
     ops: list[tuple[str, int, Any]], fix_length: bool, w: bool
 ) -> None:

@@ -1,0 +1,260 @@
+"""Regressions from the round-2 script hunt: ordinary scripts whose outcome changed warm.
+
+Each test runs one script eagerly, with a cold cache and warm (``Sandbox.eager_cold_warm``)
+on tiny packages it writes, and asserts the eager outcome in all three.  Each failed on the
+code before its fix.
+"""
+
+from __future__ import annotations
+
+from conftest import RUN, Sandbox, same_outcome
+
+
+def test_a_deferred_module_that_imports_warn_keeps_the_real_one(sandbox: Sandbox) -> None:
+    # While a lazy body runs, warnings.warn is lazyhook's attribution wrapper; a module that
+    # ran `from warnings import warn` meanwhile kept the wrapper for good, and under -W error
+    # each of its warnings' tracebacks showed a frame of lazyhook's _attribution.
+    sandbox.write(
+        {
+            "compat.py": RUN + "from warnings import warn\n\n"
+            "def old_api():\n"
+            "    warn('old_api is deprecated', DeprecationWarning, stacklevel=2)\n"
+            "    return 42\n"
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import compat
+        print(compat.old_api())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code, env={"PYTHONWARNINGS": "error"})
+    assert eager.returncode == 1 and "DeprecationWarning: old_api is deprecated" in eager.err
+    assert "lazyhook" not in eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_a_builtin_called_through_a_stand_in_adds_no_frame(sandbox: Sandbox) -> None:
+    # A built-in function's stand-in was called through a Python wrapper (to resolve
+    # stand-in arguments): its errors showed a frame of lazyhook's, and a warning it raised
+    # from C was attributed to that frame (hidden by the default filters on 3.13).
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from struct import unpack
+        unpack("<I", b"abc")  # the first use: the stand-in calls it
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 1
+    assert eager.err.rstrip().endswith("struct.error: unpack requires a buffer of 4 bytes")
+    same_outcome(eager, cold, warm)
+
+
+def test_string_forward_references_and_doctests_see_real_names(sandbox: Sandbox) -> None:
+    # Without `from __future__ import annotations`, a string annotation ("Day") is evaluated
+    # by get_type_hints alike; doctest.testmod() runs a docstring's examples in a copy of the
+    # module's namespace.  Both found the stand-in (issubclass(t, Day) False; `type(x) is
+    # Day` False in the doctest).
+    sandbox.write({"days.py": RUN + "class Day:\n    pass\ndef parse(s):\n    return Day()\n"})
+    code = '''
+        """
+        >>> type(parse("x")) is Day
+        True
+        """
+        import lazyhook
+        lazyhook.install()
+        import doctest
+        import typing
+        from days import Day, parse
+
+        def f(d: "Day", e: "list[Day] | None" = None) -> None:
+            pass
+
+        hint = typing.get_type_hints(f)["d"]
+        print(type(hint).__name__, issubclass(hint, Day) if isinstance(hint, type) else hint)
+        print(doctest.testmod())
+        '''
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["type True", "TestResults(failed=0, attempted=1)"]
+    same_outcome(eager, cold, warm)
+
+
+def test_exception_stand_ins_answer_as_the_real_classes(sandbox: Sandbox) -> None:
+    # An exception class is bound as a class standing in for it while its module has not
+    # run.  Read before that, __doc__ and __mro__ were the stand-in's (None; its builtin
+    # base); used as a value (inspect.signature(E)) it was not bound real, so the signature
+    # was the stand-in's call and the exit status differed.
+    errs = 'class AppError(Exception):\n    """Base of the errors."""\n'
+    errs += 'class NotFound(AppError):\n    """No such item."""\n'
+    sandbox.write({"errs.py": RUN + errs, "errs2.py": RUN + errs})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import inspect
+        from errs import AppError, NotFound
+        from errs2 import NotFound as Missing
+
+        print(NotFound.__doc__, NotFound.__mro__[1].__name__, lazyhook.is_lazy(AppError))
+        try:
+            raise NotFound("x")
+        except AppError as e:
+            print("caught", type(e).__name__)
+        inspect.signature(Missing)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["No such item. AppError False", "caught NotFound"]
+    assert eager.returncode == 1 and "ValueError" in eager.err
+    same_outcome(eager, cold, warm)
+    assert warm.runs.index("errs") > warm.runs.index("errs2"), (cold.out, warm.out)
+
+
+def test_a_literal_is_the_modules_own_object_once_the_module_has_run(sandbox: Sandbox) -> None:
+    # A literal is bound from the name cache (a copy of the value): `lookup({}, k) is MISSING`
+    # compared the module's own string with the copy.  Once the module runs, a namespace that
+    # still holds the copy gets the module's object.
+    sandbox.write(
+        {
+            "opts.py": RUN
+            + 'MISSING = "<missing>"\ndef lookup(d, key):\n    return d.get(key, MISSING)\n'
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from opts import MISSING, lookup
+        print(lookup({}, "key") is MISSING, MISSING)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True <missing>"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_literal_another_module_changes_is_relearned(sandbox: Sandbox) -> None:
+    # app.DEBUG is a literal in app's code, but app/_env.py sets it while app is imported when
+    # an environment variable says so.  Learned without it, the entry kept the literal for good
+    # (no check compared values): now the run that finds the difference warns once and
+    # relearns, and the next run is right (a wrong entry costs at most one failing run).
+    sandbox.write(
+        {
+            "app/__init__.py": RUN + "DEBUG = False\nfrom . import _env\n"
+            "def configure():\n    return {'debug': DEBUG}\n",
+            "app/_env.py": "import os\nimport app\nif os.environ.get('APP_DEBUG'):\n"
+            "    app.DEBUG = True\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from app import DEBUG, configure
+        print(configure(), DEBUG)
+        """
+    sandbox.eager_cold_warm(code)  # learned without APP_DEBUG
+    eager, first, second = sandbox.eager_cold_warm(code, env={"APP_DEBUG": "1"})
+    assert eager.lines == ["{'debug': True} True"]
+    assert first.lines == eager.lines and first.err.count("LazyhookWarning") == 1, first.err
+    same_outcome(eager, second)
+
+
+def test_a_warning_at_a_dash_m_main_attributed_to_its_import(sandbox: Sandbox) -> None:
+    # A deferred body warning its importer (stacklevel=2) is attributed to the import line.
+    # Given the importer's globals, warn_explicit asked __main__'s loader for the source of
+    # "__main__", which a `python -m m` loader (named "m") refuses: ImportError, exit 1
+    # (`python -m jsonschema` with a deprecated option).
+    import subprocess
+    import sys
+
+    sandbox.write(
+        {
+            "w.py": RUN + "import warnings\n"
+            "warnings.warn('w is deprecated', DeprecationWarning, stacklevel=2)\nx = 1\n",
+            "m.py": "import lazyhook\nlazyhook.install()\nimport w\nprint(w.x)\n",
+        }
+    )
+    runs = []
+    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
+        proc = subprocess.run(
+            [sys.executable, "-m", "m"],
+            capture_output=True,
+            text=True,
+            env=sandbox.env(**extra),
+            cwd=str(sandbox.src),
+            timeout=120,
+        )
+        runs.append((proc.returncode, proc.stdout.replace("RUN w\n", ""), proc.stderr))
+    assert runs[0][:2] == (0, "1\n") and "m.py:3: DeprecationWarning: w is deprecated" in runs[0][2]
+    assert runs[1] == runs[2] == runs[0], runs
+
+
+def test_submodules_a_lazy_module_makes_importable_when_it_runs(sandbox: Sandbox) -> None:
+    # A module that is not a package, imported lazily, whose body makes a child importable:
+    # six sets __path__ = [] and registers a finder (`from six.moves import configparser`);
+    # requests.packages puts its aliases into sys.modules (`from requests.packages.urllib3
+    # ... import Retry`).  importlib reads the parent's __path__ to import the child, and
+    # that read ran nothing: "'six' is not a package".  And a lazy package whose body puts a
+    # submodule into sys.modules lost it (ModuleNotFoundError).
+    sandbox.write(
+        {
+            "sixish.py": RUN + "import sys, types\n__path__ = []\n"
+            "class Finder:\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'sixish.moves':\n"
+            "            from importlib.machinery import ModuleSpec\n"
+            "            return ModuleSpec(name, self)\n"
+            "    def create_module(self, spec):\n"
+            "        m = types.ModuleType(spec.name); m.configparser = 'cp'; return m\n"
+            "    def exec_module(self, module):\n"
+            "        pass\n"
+            "sys.meta_path.append(Finder())\n",
+            "realpkg/__init__.py": "",
+            "realpkg/util.py": "RETRY = 'retry'\n",
+            "aliases.py": RUN + "import sys, realpkg, realpkg.util\n"
+            "sys.modules['aliases.realpkg'] = realpkg\n"
+            "sys.modules['aliases.realpkg.util'] = realpkg.util\n",
+            "virt/__init__.py": RUN + "import sys, types\n"
+            "v = types.ModuleType('virt.v')\nv.X = 1\nsys.modules['virt.v'] = v\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sixish, aliases, virt
+        use = lambda: (sixish, aliases, virt)
+        from sixish.moves import configparser
+        from aliases.realpkg.util import RETRY
+        import virt.v
+        from virt.v import X
+        print(configparser, RETRY, virt.v.X, X)
+        try:
+            import aliases.nothing
+        except ImportError as e:
+            print(type(e).__name__, e)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == [
+        "cp retry 1 1",
+        "ModuleNotFoundError No module named 'aliases.nothing'; 'aliases' is not a package",
+    ]
+    same_outcome(eager, cold, warm)
+
+
+def test_cloudpickle_of_a_main_function_using_a_from_imported_function(sandbox: Sandbox) -> None:
+    # cloudpickle pickles a __main__ function by value with the globals it reads; a function
+    # stand-in claiming to be a function (via __class__) was taken for one not reachable by
+    # name and copied by value, its module's globals too: secrets' SystemRandom cannot be
+    # pickled (joblib: "Could not pickle the task to send it to the workers").
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pickle
+        import cloudpickle
+        from secrets import randbelow
+
+        def f():
+            return randbelow(10) < 10
+
+        data = cloudpickle.dumps(f)
+        print(pickle.loads(data)(), len(data) < 1000)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True True"]
+    same_outcome(eager, cold, warm)
