@@ -208,6 +208,11 @@ class _Existing:
             pass
 
 
+def _importing(caller: "FrameType | None") -> bool:
+    interp = _interp or load_interp()
+    return caller is not None and caller.f_code is interp.FIND_AND_LOAD_UNLOCKED
+
+
 def _existing_spec(fullname: str, module: object) -> object:
     interp = _interp or load_interp()
     return interp._bootstrap.ModuleSpec(fullname, _Existing(module))
@@ -239,7 +244,10 @@ class LazyFinder:
         if _exec is not None and "." in fullname and _exec.has_pending_parent(fullname):
             return self._under_lazy_parent(fullname, path, sys._getframe(1).f_back)
         existing = sys.modules.get(fullname)
-        if existing is not None:
+        if existing is not None and _importing(sys._getframe(1).f_back):
+            # An import past its sys.modules check: reading a lazy parent's __path__ ran it
+            # (_module._path_for_child).  importlib.util.find_spec() gets a file's spec, as
+            # eagerly, even for a module the parent's body imported.
             return _existing_spec(fullname, existing)
         # The cheapest test first: most imports a program makes do not match (measured: the
         # whole non-matching path is ~1 us).

@@ -328,10 +328,13 @@ def _use_checks(
     from lazyhook import _uses
 
     real = _uses.real_classes(code)
+    kinds = st.entry.kinds  # type: ignore[union-attr]
     if not pairs:
-        st.real_classes, st.value_uses = real, _uses.value_used(code, names)
+        exceptions = frozenset(n for n in names if kinds.get(n) == "e")
+        st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
         return
-    used = _uses.value_used(code, [b for _, b in pairs if b is not None])
+    exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")
+    used = _uses.value_used(code, [b for _, b in pairs if b is not None], exceptions)
     st.real_classes = frozenset(n for n, b in pairs if n in real or b in real)
     st.value_uses = (
         used if used is _uses.EVERY else frozenset(n for n, b in pairs if b is None or b in used)

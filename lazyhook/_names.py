@@ -165,9 +165,7 @@ class _Call:
     warning from C, is attributed as eagerly; a name passed as an argument is bound real)."""
 
     def __get__(self, obj: object, cls: "type | None" = None) -> object:
-        if obj is None:
-            return self
-        return _get(obj)
+        return self if obj is None else _real(obj)  # (an exception stand-in's call too)
 
 
 def _mro_entries(self: object, bases: "tuple[object, ...]") -> "tuple[object, ...]":
@@ -346,8 +344,9 @@ class LazyExceptionType(type):
         made: type = meta(name, real, ns, **kwargs)
         return made
 
-    def __call__(cls, *args: object, **kwargs: object) -> object:
-        return _exception_real(cls)(*args, **kwargs)
+    # ``E(...)``, ``raise E``: the real class is called from C (as ``_Call`` does), so no
+    # frame of lazyhook's shows in a traceback of its __init__.
+    __call__ = _Call()  # type: ignore[assignment]
 
     def __instancecheck__(cls, obj: object) -> bool:
         return isinstance(obj, _exception_real(cls))

@@ -74,14 +74,19 @@ _V311, _V312 = sys.version_info >= (3, 11), sys.version_info >= (3, 12)
 _V313 = sys.version_info >= (3, 13)
 # code object -> the code objects of its tree; code object -> _uses_ref.value_uses of it.
 _trees: "dict[object, tuple[CodeType, ...]]" = {}
-_full: "dict[object, frozenset[str]]" = {}
+_full: "dict[object, tuple[frozenset[str], frozenset[str]]]" = {}
 
 
-def value_used(code: "CodeType", names: "Iterable[str]") -> "frozenset[str] | _Every":
+def value_used(
+    code: "CodeType", names: "Iterable[str]", exceptions: "frozenset[str]" = frozenset()
+) -> "frozenset[str] | _Every":
     """Those of *names* that *code* or any code nested in it uses as values (see
     ``_uses_ref.value_uses``), or names in strings that may be evaluated in its namespace
-    later (``_string_names``).  ``EVERY`` at an interactive prompt (``sys.ps1``: the REPL,
-    ``python -i``, IPython and Jupyter set it), whose later inputs cannot be seen.
+    later (``_string_names``).  Names in *exceptions* (bound as exception stand-ins, which are
+    classes) may be raised and caught (``raise E``, ``except (A, E)``); any other name used
+    there is a value (a stand-in of a star-imported instance or tuple is not an exception).
+    ``EVERY`` at an interactive prompt (``sys.ps1``: the REPL, ``python -i``, IPython and
+    Jupyter set it), whose later inputs cannot be seen.
 
     Only code that names one of *names* is read, each load found with ``bytes.find``: the
     common uses (a call, an attribute) are told here from the instructions around it, without
@@ -94,7 +99,8 @@ def value_used(code: "CodeType", names: "Iterable[str]") -> "frozenset[str] | _E
     for c in _tree(code):
         co_names = c.co_names
         for name in wanted.intersection(co_names):
-            if name not in found and _used_as_value(c, co_names.index(name), name):
+            exc = name in exceptions
+            if name not in found and _used_as_value(c, co_names.index(name), name, exc):
                 found.add(name)
         found.update(wanted.intersection(_string_names(c)))
     return frozenset(found)
@@ -134,23 +140,37 @@ def _string_names(code: "CodeType") -> "frozenset[str]":
 def _annotations(code: "CodeType") -> "set[int]":
     """The string constants *code* loads as (parts of) annotations: a variable's (stored into
     ``__annotations__``) and a function's (the tuple ``MAKE_FUNCTION`` takes, built right
-    before the code object is loaded), ``Optional["Day"]`` in them included.  (Not every
-    string: a key, ``d["Day"]``, would bind Day real for nothing.)"""
+    before the code object is loaded), ``Optional["Day"]`` in them included; and type-like
+    strings (a capital first, or brackets) that a generic or a capitalised callable takes,
+    which typing and pydantic evaluate alike: ``list["Day"]``, ``TypeVar("T", bound="Day")``,
+    ``NamedTuple("P", [("d", "Day")])``.  (Not every string: ``print("Day")`` or a key,
+    ``d["Day"]``, would bind ``Day`` real for nothing.)"""
     co, names, consts = code.co_code, code.co_names, code.co_consts
     found: set[int] = set()
     pending: list[int] = []  # strings loaded since the last instruction no annotation has
+    typed = False  # the latest name loaded is a generic or capitalised one
     pos, op, arg = _next(co, -2)
     while op >= 0:
         if op == _interp.LOAD_CONST and type(consts[arg]) is str:
-            pending.append(arg)
+            if _next(co, pos)[1] not in _OPERATORS:  # not an operand: ``n == "INST"``
+                pending.append(arg)
         elif op == _interp.BUILD_TUPLE:
             after = _next(co, pos)
             if after[1] == _interp.LOAD_CONST and hasattr(consts[after[2]], "co_code"):
                 found.update(pending)
         elif op == _interp.LOAD_NAME and names[arg] == "__annotations__":
             found.update(pending)
+        elif op in _TAKERS and typed:
+            found.update(i for i in pending if consts[i][:1].isupper() or "[" in consts[i])
+        elif op in _NAMED:  # the latest name decides: ``g["Day"]`` after ``f(Item)`` is not
+            name = _name(code, co, pos) or ""
+            if name[:1].isupper() or name in _GENERICS:
+                typed = True
+            elif name not in _NEUTRAL:
+                typed = False
         if op not in _ANNOTATION_OPS:
             pending.clear()
+            typed = False
         pos, op, arg = _next(co, pos)
     return found
 
@@ -194,7 +214,7 @@ def _tree(code: "CodeType") -> "tuple[CodeType, ...]":
     return tree
 
 
-def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
+def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
     """Does *code* load the name at *index* of its ``co_names`` as a value anywhere?"""
     co = code.co_code
     patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
@@ -207,21 +227,22 @@ def _used_as_value(code: "CodeType", index: int, name: str) -> bool:
         if op < 0:
             continue  # an opcode this version does not have
         if arg > 255:
-            return _slow(code, name)  # EXTENDED_ARG: a big code, read instruction by instruction
+            return _slow(code, name, exc)  # EXTENDED_ARG: a big code, read one by one
         pos = co.find(bytes((op, arg)))
         while pos != -1:
             if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _interp.EXTENDED_ARG):
-                value = _value_at(code, co, pos)
+                value = _value_at(code, co, pos, exc)
                 if value is None:
-                    return _slow(code, name)
+                    return _slow(code, name, exc)
                 if value:
                     return True
             pos = co.find(bytes((op, arg)), pos + 1)
     return False
 
 
-def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
-    """Is the load at *pos* a value use: False for an attribute read, a call's callee whose
+def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None":
+    """Is the load at *pos* a value use: False for an attribute read (not ``__class__``), a
+    raised or caught exception class (*exc*), a call's callee whose
     arguments ``_plain_call`` follows (``C(x, y.z, f(1), k=2)``), ``is_lazy(x)``'s argument
     or ``isinstance(x, C)``'s class (x a variable or constant, with attribute reads); None for
     a shape left to ``_uses_ref`` (3.10's calls carry no marker; 3.11+ mark the first load of
@@ -230,9 +251,10 @@ def _value_at(code: "CodeType", co: bytes, pos: int) -> "bool | None":
         return True  # 3.12+'s annotation scopes inside a class body: values
     after_pos, after, after_arg = _next(co, pos)
     if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
-        return False
+        attr = _name(code, co, after_pos)  # None: an EXTENDED_ARG prefix, left to _uses_ref
+        return None if attr is None else attr == "__class__"
     if _V311 and _raised_or_caught(co, after_pos, after, after_arg):
-        return False
+        return not exc
     before = _prev(co, pos)
     if _V311:
         null = (
@@ -340,8 +362,21 @@ _FIRST_ARGS = frozenset(
 # What pushes one value and pops nothing (not LOAD_GLOBAL: 3.11+ may push a NULL with it).
 _LOADS = (_FIRST_ARGS - {_interp.LOAD_GLOBAL} | {_interp.LOAD_FAST_CHECK, _interp.PUSH_NULL}) - {-1}
 _BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_OP}) - {-1}
-# What an annotation tuple is made of (names, constants, subscripts, unions, attributes).
-_ANNOTATION_OPS = _FIRST_ARGS | _BINARY | {_interp.LOAD_ATTR, _interp.BUILD_TUPLE}
+# What takes a type-like string as an argument or index, and what an annotation (or such an
+# argument list) is made of: names, constants, subscripts, unions, attributes, calls.
+_OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}
+_NAMED = frozenset({_interp.LOAD_NAME, _interp.LOAD_GLOBAL, _interp.LOAD_ATTR, _interp.LOAD_METHOD})
+_GENERICS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type", "cast"})
+# Names inside a type expression that leave it one: ``Dict[str, "Day"]``, ``typing.List``.
+_NEUTRAL = frozenset({"str", "int", "float", "bool", "bytes", "complex", "object", "typing"})
+_TAKERS = frozenset({_interp.BINARY_SUBSCR, _interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD})
+_ANNOTATION_OPS = (
+    _FIRST_ARGS
+    | _BINARY
+    | _TAKERS
+    | {_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.PUSH_NULL, _interp.KW_NAMES}
+    | {_interp.BUILD_TUPLE, _interp.BUILD_LIST, _interp.CALL_DONE}
+) - {-1}
 
 
 def _next(co: bytes, pos: int) -> "tuple[int, int, int]":
@@ -382,12 +417,13 @@ def _name(code: "CodeType", co: bytes, pos: int) -> "str | None":
     return code.co_names[arg] if arg < len(code.co_names) else None
 
 
-def _slow(code: "CodeType", name: str) -> bool:
+def _slow(code: "CodeType", name: str, exc: bool) -> bool:
     found = _full.get(code)
     if found is None:
-        from lazyhook._uses_ref import value_uses
+        from lazyhook._uses_ref import value_and_raised_uses
 
         if len(_full) > 1024:
             _full.clear()
-        found = _full[code] = frozenset(value_uses(code))
-    return name in found
+        values, raised = value_and_raised_uses(code)
+        found = _full[code] = (frozenset(values), frozenset(raised))
+    return name in found[0] or not exc and name in found[1]

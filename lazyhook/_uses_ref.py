@@ -47,32 +47,42 @@ _TWO_ARGS = frozenset((c, 2) for c in _CALL_NEXT)
 _JUMPS = frozenset(hasjrel + hasjabs)
 
 
-def value_uses(code: "CodeType") -> "list[str]":
+def value_uses(code: "CodeType", exceptions: "frozenset[str]" = frozenset()) -> "list[str]":
     """Names *code* loads as values: every load except ``C(...)`` (the callee of a call),
-    ``C.attr`` and the class of ``isinstance(x, C)`` / ``issubclass(x, C)``, which a stand-in
-    answers as the real object does, and the argument of ``is_lazy(x)``.  Passed on
-    (``help(C)``, ``f(C)``), compared (``type(x) is C``), stored (an annotation, a container)
-    or returned, a stand-in is not the object: C code rejects it, identity differs, and it
-    stays behind where it was stored.  Shapes this does not recognise count as values: that
-    costs laziness, never an outcome."""
+    ``C.attr`` (but ``C.__class__``), the class of ``isinstance(x, C)`` / ``issubclass(x,
+    C)``, which a stand-in answers as the real object does, the argument of ``is_lazy(x)``,
+    and a raised or caught class among *exceptions* (exception stand-ins are classes).
+    Passed on (``help(C)``, ``f(C)``), compared (``type(x) is C``), stored (an annotation, a
+    container) or returned, a stand-in is not the object: C code rejects it, identity
+    differs, and it stays behind where it was stored.  Shapes this does not recognise count
+    as values: that costs laziness, never an outcome."""
+    values, raised = value_and_raised_uses(code)
+    return values + [n for n in raised if n not in exceptions]
+
+
+def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
+    """(names loaded as values, names loaded only to be raised or caught), per load."""
     at: list[int] = []
     ins = instructions(code, at)
-    out = []
+    out: list[str] = []
+    raised: list[str] = []
     for k, (op, arg) in enumerate(ins):
         if op == _LOAD_FROM_DICT_OR_GLOBALS:  # 3.12+'s annotation scopes in a class body
             out.append(code.co_names[arg])
             continue
         if op != _LOAD_NAME and op != _LOAD_GLOBAL:
             continue
-        after = ins[k + 1][0] if k + 1 < len(ins) else -1
+        after, after_arg = ins[k + 1] if k + 1 < len(ins) else (-1, 0)
         if after == _LOAD_ATTR or after == _LOAD_METHOD:
+            if _attr_name(code, after, after_arg) == "__class__":
+                out.append(_attr_name(code, op, arg))
             continue
         if _is_callee(ins, at, k):
             continue
-        if _checked_class(code, ins, k) or _queried(code, ins, k) or _raised_or_caught(ins, k):
+        if _checked_class(code, ins, k) or _queried(code, ins, k):
             continue
-        out.append(_attr_name(code, op, arg))
-    return out
+        (raised if _raised_or_caught(ins, k) else out).append(_attr_name(code, op, arg))
+    return out, raised
 
 
 def _is_callee(ins: "list[tuple[int, int]]", at: "list[int]", k: int) -> bool:

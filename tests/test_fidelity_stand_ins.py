@@ -7,6 +7,8 @@ code before its fix.
 
 from __future__ import annotations
 
+import sys
+
 from conftest import RUN, Sandbox, same_outcome
 
 
@@ -161,7 +163,6 @@ def test_a_warning_at_a_dash_m_main_attributed_to_its_import(sandbox: Sandbox) -
     # "__main__", which a `python -m m` loader (named "m") refuses: ImportError, exit 1
     # (`python -m jsonschema` with a deprecated option).
     import subprocess
-    import sys
 
     sandbox.write(
         {
@@ -257,4 +258,100 @@ def test_cloudpickle_of_a_main_function_using_a_from_imported_function(sandbox: 
         """
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["True True"]
+    same_outcome(eager, cold, warm)
+
+
+def test_raise_and_except_keep_only_exception_classes_lazy(sandbox: Sandbox) -> None:
+    # `raise E` and `except (A, E)` stopped counting as value uses (an exception stand-in is
+    # a class) for every name: a star-imported exception *instance* or *tuple* of classes was
+    # then a stand-in there ("exceptions must derive from BaseException").  And an exception
+    # stand-in's call ran in a Python frame of lazyhook's, shown in the traceback of a failing
+    # __init__.
+    sandbox.write(
+        {
+            "errs.py": RUN + "PRESET = ValueError('preset')\nRETRYABLE = (KeyError, OSError)\n"
+            "class HTTPError(Exception):\n    def __init__(self, status):\n"
+            "        super().__init__(status)\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from errs import *
+        try:
+            raise PRESET
+        except ValueError as e:
+            print("caught", repr(e))
+        try:
+            {}["k"]
+        except RETRYABLE as e:
+            print("caught", type(e).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["caught ValueError('preset')", "caught KeyError"]
+    same_outcome(eager, cold, warm)
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from errs import HTTPError
+
+        def fetch(ok):
+            if not ok:
+                raise HTTPError
+
+        try:
+            fetch(True)
+        except HTTPError:
+            pass
+        fetch(False)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 1 and "missing 1 required positional argument" in eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_type_like_strings_outside_annotations_and_class_reads(sandbox: Sandbox) -> None:
+    # typing and pydantic evaluate strings in the module's namespace beyond annotations:
+    # `list["Item"]`, `TypeVar("T", bound="Item")`; they found the stand-in.  And
+    # `helper.__class__` (an attribute read) answered the stand-in's own class.
+    sandbox.write(
+        {"shop.py": RUN + "class Item:\n    pass\ndef helper(x):\n    return x\n"},
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import typing
+        from shop import Item, helper
+
+        Items = list["Item"]
+        T = typing.TypeVar("T", bound="Item")
+
+        def f(x: Items, y: T) -> None:
+            pass
+
+        hints = typing.get_type_hints(f, localns={"T": T})
+        print(type(typing.get_args(hints["x"])[0]).__name__)
+        print(type(typing._eval_type(T.__bound__, globals(), None)).__name__)
+        print(helper.__class__.__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    # (3.10's get_type_hints leaves a string inside list[...] as it is.)
+    assert eager.lines == ["str" if sys.version_info < (3, 11) else "type", "type", "function"]
+    same_outcome(eager, cold, warm)
+
+
+def test_find_spec_of_a_submodule_its_parent_imported_is_the_files(sandbox: Sandbox) -> None:
+    # The finder hands importlib a module a lazy parent's body put into sys.modules (see the
+    # test above); importlib.util.find_spec() asks the finders too, after importing the
+    # parent, and got that spec (no origin): pytest's --pyargs found no "networkx.classes".
+    sandbox.write({"pkgx/__init__.py": "from . import sub\n", "pkgx/sub.py": "X = 1\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import importlib.util
+        spec = importlib.util.find_spec("pkgx.sub")
+        print(spec.origin.endswith("sub.py"), spec.name, type(spec.loader).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True pkgx.sub SourceFileLoader"]
     same_outcome(eager, cold, warm)

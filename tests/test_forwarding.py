@@ -131,13 +131,16 @@ def _script(case: str, lazy: bool) -> str:
     names = sorted(set(re.findall(r"L\['(\w+)'\]", CASES[case])) | EXTRA_NAMES.get(case, set()))
     imports = IMPORTS.get(case, "from target import *")
     head = "import lazyhook\nlazyhook.install()\n" if lazy else "import lazyhook\n"
+    # The keys are not the names: a type-like string indexing something counts as a value use
+    # of the name it spells (``list["Day"]``), which would bind it real.
+    body = re.sub(r"L\['(\w+)'\]", r"L['_\1']", CASES[case]).replace("L[n]", "L['_' + n]")
     return (
         head
         + imports
         + "\n"
-        + f"L = {{n: globals()[n] for n in {names!r}}}\n"
+        + f"L = {{'_' + n: globals()[n] for n in {names!r}}}\n"
         + "print('LAZY', all(lazyhook.is_lazy(v) for v in L.values()))\n"
-        + CASES[case]
+        + body
         + "\n"
     )
 

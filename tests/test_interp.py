@@ -200,6 +200,7 @@ isinstance(f(v, 1), Check2)
 issubclass(type(v), Check3)
 Call2(1, k=Call3(2))
 Attr2.s.t()
+Val19.__class__
 help(Val1)
 type(v) is Val2
 x: Val3 = 1
@@ -235,8 +236,9 @@ except [Val17][0]:
 def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
     """``_uses.value_used`` (its fast path reads only the instructions around each load) and
     ``_uses_ref.value_uses`` (every instruction) agree on every supported version: calls,
-    attribute reads, the class of isinstance/issubclass, ``raise E``, ``except (A, E)`` and
-    ``is_lazy(x)`` keep a name lazy; anything else binds it real."""
+    attribute reads (not ``__class__``), the class of isinstance/issubclass, ``is_lazy(x)``
+    and, for exception classes, ``raise E`` and ``except (A, E)`` keep a name lazy; anything
+    else binds it real."""
     from lazyhook import _uses
     from lazyhook._uses_ref import value_uses
 
@@ -245,9 +247,13 @@ def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
     tree = _uses._tree(code)
     kinds = ("Call", "Attr", "Check", "Val", "Exc")
     ours = {n for c in tree for n in c.co_names if n.rstrip("0123456789") in kinds}
-    expected = {f"Val{i}" for i in range(1, 19)}
-    assert _uses.value_used(code, ours) == expected
-    assert {n for c in tree for n in value_uses(c)} & ours == expected
+    expected = {f"Val{i}" for i in range(1, 20)}
+    exceptions = frozenset(f"Exc{i}" for i in range(1, 7))  # bound as exception stand-ins
+    assert _uses.value_used(code, ours, exceptions) == expected
+    assert {n for c in tree for n in value_uses(c, exceptions)} & ours == expected
+    # Any other kind raised or caught is a value: a stand-in of an instance is no exception.
+    assert _uses.value_used(code, ours) == expected | exceptions - {"Exc3"}
+    assert {n for c in tree for n in value_uses(c)} & ours == expected | exceptions - {"Exc3"}
 
 
 CALL_SHAPES_SRC = """
