@@ -62,8 +62,8 @@ def load_lazy() -> "ModuleType":
 
 def _bindings_read(frame: "FrameType") -> bool:
     global _reads
-    if frame.f_code.co_filename[:1] == "<":
-        return True  # -c, the prompt, exec'd strings: "read" (see _reads), without loading it
+    if frame.f_code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
+        return True  # the prompt: later inputs read it (see _reads), without loading that
     if _reads is None:
         from lazyhook import _reads as reads
 

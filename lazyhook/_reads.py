@@ -15,9 +15,10 @@ also be named somewhere.  A read only through ``globals()``, ``vars()``, ``eval`
 does not count: the import then runs at the statement, where such a read finds it as eagerly.
 (Counting any such code as reading everything deferred, and so lost, the side-effect imports
 of every module that merely mentioned ``__dict__`` or ``eval``: pandas' ``config_init``, which
-registers its options, under mode "all".)  Code whose file is not a real one (``<stdin>``,
-``-c``, ``exec`` of a string) cannot be seen whole: its imports count as read.  A wrong "not
-read" costs laziness, never an outcome.
+registers its options, under mode "all".)  An input at an interactive prompt cannot be seen
+with the later inputs that read it: its imports count as read.  ``-c`` code, an ``exec``'d
+string and a doctest example are read whole, as a file is.  A wrong "not read" costs
+laziness, never an outcome.
 
 **Which names does a from-import statement take, bound to which names?**  (``statement``: a
 statement that takes only literals, bound as their values, would never run its module; and
@@ -28,6 +29,8 @@ is ``_uses``' business.
 
 Loaded by the finder with the first import it makes lazy.
 """
+
+import sys
 
 from lazyhook import _interp
 
@@ -46,12 +49,16 @@ _read: "dict[object, _Tiers]" = {}
 def bindings_read(frame: "FrameType") -> bool:
     """Does the module running *frame* read what its import statement at ``f_lasti`` binds?
 
-    The prompt, ``-c`` and exec'd strings cannot be seen whole: their imports count as read
-    (the finder checks that before loading this module), and so do a class body's (what it
-    binds is read as attributes of the class, from anywhere).
+    At an interactive prompt (``sys.ps1``), an input cannot be seen with the later ones that
+    read what it imports: its imports count as read (the finder checks that before loading
+    this module), and so do a class body's (what it binds is read as attributes of the class,
+    from anywhere).  ``-c`` code, an exec'd string and a doctest example are compiled whole:
+    ``python -c "import pkg"`` and ``exec("import " + name)`` import eagerly, as a script does
+    (read as "read", they never ran: a smoke test passed on a broken package, ply's tests
+    registered nothing).
     """
     code = frame.f_code
-    if code.co_filename[:1] == "<" or code.co_name != "<module>":
+    if code.co_name != "<module>" or code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
         return True
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:

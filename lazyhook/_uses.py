@@ -110,8 +110,8 @@ def _string_names(code: "CodeType") -> "frozenset[str]":
     """Identifiers in *code*'s string constants that may be evaluated in its namespace later:
     under ``from __future__ import annotations`` every string's (annotations that
     ``get_type_hints`` evaluates); else those of doctest examples (``>>>``:
-    ``doctest.testmod()`` runs them in a copy of the namespace) and of forward references
-    (``d: "Day"``, ``Optional["Day"]``: ``_annotations``)."""
+    ``doctest.testmod()`` runs them in a copy of the namespace), of annotations and of
+    type-like strings where types are named by string (``_annotations``)."""
     found = _strings.get(code)
     if found is None:
         if len(_strings) > 4096:
@@ -119,60 +119,69 @@ def _string_names(code: "CodeType") -> "frozenset[str]":
         every = code.co_flags & _CO_FUTURE_ANNOTATIONS
         words: set[str] = set()
         fromlists = _fromlists(code)
-        forward: set[int] | None = None
+        places: tuple[set[int], set[int]] | None = None
         for i, k in enumerate(code.co_consts):
-            if i in fromlists:
+            # (3.12+: a function's annotations are one tuple of strings)
+            texts = [t for t in ((k,) if type(k) is str else k if type(k) is tuple else ())]
+            texts = [t for t in texts if type(t) is str]  # (a tuple may hold anything)
+            if not texts or i in fromlists:
                 continue
-            for text in (k,) if type(k) is str else k if type(k) is tuple else ():
-                # (3.12+: a function's annotations are one tuple of strings)
-                if type(text) is str and not every and ">>>" not in text:
-                    if not _annotation_like(text):
-                        continue
-                    forward = _annotations(code) if forward is None else forward
-                    if i not in forward:
-                        continue
-                if type(text) is str:
-                    words.update(text.translate(_NOT_WORD).split())
+            if not every and not any(">>>" in t for t in texts):
+                places = _annotations(code) if places is None else places
+                if i not in places[0]:
+                    texts = [t for t in texts if i in places[1] and _type_like(t)]
+            for text in texts:
+                words.update(text.translate(_NOT_WORD).split())
         found = _strings[code] = frozenset(words)
     return found
 
 
-def _annotations(code: "CodeType") -> "set[int]":
-    """The string constants *code* loads as (parts of) annotations: a variable's (stored into
-    ``__annotations__``) and a function's (the tuple ``MAKE_FUNCTION`` takes, built right
-    before the code object is loaded), ``Optional["Day"]`` in them included; and type-like
-    strings (a capital first, or brackets) that a generic or a capitalised callable takes,
-    which typing and pydantic evaluate alike: ``list["Day"]``, ``TypeVar("T", bound="Day")``,
-    ``NamedTuple("P", [("d", "Day")])``.  (Not every string: ``print("Day")`` or a key,
-    ``d["Day"]``, would bind ``Day`` real for nothing.)"""
+def _annotations(code: "CodeType") -> "tuple[set[int], set[int]]":
+    """(constants *code* loads as (parts of) annotations, constants that may name types): a
+    variable's annotation (stored into ``__annotations__``) and a function's (the tuple
+    ``MAKE_FUNCTION`` takes, built right before the code object is loaded), whatever they
+    hold (``"Annotated[Item, Field(description='x')]"``); and strings passed to a call or
+    subscripting a generic or capitalised name, which typing, pydantic and ORMs resolve by
+    name: ``list["Day"]``, ``TypeVar("T", bound="Day")``, ``NamedTuple("P", [("d", "Day")])``,
+    ``relationship("Day")`` (counted only if type-like: ``_type_like``).  Not a key,
+    ``d["Day"]``, nor an operand, ``n == "Day"``: those would bind ``Day`` real for nothing."""
     co, names, consts = code.co_code, code.co_names, code.co_consts
-    found: set[int] = set()
+    strict: set[int] = set()
+    typed: set[int] = set()
     pending: list[int] = []  # strings loaded since the last instruction no annotation has
-    typed = False  # the latest name loaded is a generic or capitalised one
+    generic = False  # the latest name loaded is a generic or capitalised one
+    key = -1  # the constant the previous instruction loaded
     pos, op, arg = _next(co, -2)
     while op >= 0:
-        if op == _interp.LOAD_CONST and type(consts[arg]) is str:
-            if _next(co, pos)[1] not in _OPERATORS:  # not an operand: ``n == "INST"``
+        if op == _interp.LOAD_CONST and type(consts[arg]) in (str, tuple):
+            if _next(co, pos)[1] not in _OPERATORS:
                 pending.append(arg)
         elif op == _interp.BUILD_TUPLE:
             after = _next(co, pos)
             if after[1] == _interp.LOAD_CONST and hasattr(consts[after[2]], "co_code"):
-                found.update(pending)
+                strict.update(pending)
         elif op == _interp.LOAD_NAME and names[arg] == "__annotations__":
-            found.update(pending)
-        elif op in _TAKERS and typed:
-            found.update(i for i in pending if consts[i][:1].isupper() or "[" in consts[i])
+            strict.update(pending)
+        elif op in _CALLS or op == _interp.BINARY_SUBSCR and generic:
+            typed.update(pending)
+        elif op == _interp.BINARY_SUBSCR and pending and pending[-1] == key:
+            pending.pop()  # a key (``g["Day"]``), not passed on to an enclosing call
         elif op in _NAMED:  # the latest name decides: ``g["Day"]`` after ``f(Item)`` is not
             name = _name(code, co, pos) or ""
             if name[:1].isupper() or name in _GENERICS:
-                typed = True
+                generic = True
             elif name not in _NEUTRAL:
-                typed = False
+                generic = False
         if op not in _ANNOTATION_OPS:
             pending.clear()
-            typed = False
+            generic = False
+        key = arg if op == _interp.LOAD_CONST else -1
         pos, op, arg = _next(co, pos)
-    return found
+    return strict, typed
+
+
+def _type_like(text: str) -> bool:
+    return (text[:1].isupper() or "[" in text) and _annotation_like(text)
 
 
 def _fromlists(code: "CodeType") -> "set[int]":
@@ -252,7 +261,7 @@ def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None"
     after_pos, after, after_arg = _next(co, pos)
     if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
         attr = _name(code, co, after_pos)  # None: an EXTENDED_ARG prefix, left to _uses_ref
-        return None if attr is None else attr == "__class__"
+        return None if attr is None else attr in OWN_READS
     if _V311 and _raised_or_caught(co, after_pos, after, after_arg):
         return not exc
     before = _prev(co, pos)
@@ -365,11 +374,17 @@ _BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_O
 # What takes a type-like string as an argument or index, and what an annotation (or such an
 # argument list) is made of: names, constants, subscripts, unions, attributes, calls.
 _OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}
+# Attributes a stand-in answers itself (its class; how it pickles and copies): read from the
+# name (``C.__reduce__(obj)``, ``f.__class__``), the real object's are wanted.
+OWN_READS = frozenset(
+    {"__class__", "__reduce__", "__reduce_ex__", "__copy__", "__deepcopy__", "__get__"}
+)
 _NAMED = frozenset({_interp.LOAD_NAME, _interp.LOAD_GLOBAL, _interp.LOAD_ATTR, _interp.LOAD_METHOD})
 _GENERICS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type", "cast"})
 # Names inside a type expression that leave it one: ``Dict[str, "Day"]``, ``typing.List``.
 _NEUTRAL = frozenset({"str", "int", "float", "bool", "bytes", "complex", "object", "typing"})
-_TAKERS = frozenset({_interp.BINARY_SUBSCR, _interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD})
+_CALLS = frozenset({_interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD}) - {-1}
+_TAKERS = _CALLS | {_interp.BINARY_SUBSCR}
 _ANNOTATION_OPS = (
     _FIRST_ARGS
     | _BINARY

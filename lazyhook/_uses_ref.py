@@ -32,6 +32,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import CodeType
 
+# As ``_uses.OWN_READS`` (this file is the reference for that one, and imports nothing of it).
+_OWN_READS = frozenset(
+    {"__class__", "__reduce__", "__reduce_ex__", "__copy__", "__deepcopy__", "__get__"}
+)
 _V311, _V312 = sys.version_info >= (3, 11), sys.version_info >= (3, 12)
 _V313 = sys.version_info >= (3, 13)
 _PUSH_NULL = opmap.get("PUSH_NULL", -1)
@@ -74,7 +78,7 @@ def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
             continue
         after, after_arg = ins[k + 1] if k + 1 < len(ins) else (-1, 0)
         if after == _LOAD_ATTR or after == _LOAD_METHOD:
-            if _attr_name(code, after, after_arg) == "__class__":
+            if _attr_name(code, after, after_arg) in _OWN_READS:
                 out.append(_attr_name(code, op, arg))
             continue
         if _is_callee(ins, at, k):

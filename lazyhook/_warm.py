@@ -31,7 +31,8 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
             # An import statement, not importlib.import_module(): statements are what the
             # finder makes lazy.  All first, so that a module that runs as another's parent or
             # dependency is learned from its own body too.
-            exec(f"import {name}", {})
+            # (Read in a function, or nothing would read it and it would be eager.)
+            exec(f"import {name}\ndef later():\n    return {name}\n", {})
             st = _execute.pending(sys.modules[name])
             if st is not None:
                 _module.entry(st)  # a miss: learned when its body ends; a hit: checked then

@@ -112,6 +112,7 @@ def test_sitecustomize_activation(venv: Venv, tmp_path: Path) -> None:
     r = venv.run(
         "-c",
         "import email.mime.text, json, lazyhook, sys\n"
+        "def later():\n    return email.mime.text, json\n"  # read (an unread import is eager)
         "print(lazyhook.is_lazy(sys.modules['email']), lazyhook.is_lazy(json))",
         env=env,
     )

@@ -355,3 +355,81 @@ def test_find_spec_of_a_submodule_its_parent_imported_is_the_files(sandbox: Sand
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["True pkgx.sub SourceFileLoader"]
     same_outcome(eager, cold, warm)
+
+
+def test_strings_that_name_types_and_dunder_reads(sandbox: Sandbox) -> None:
+    # From a hunt aimed at typing-heavy frameworks: a quoted annotation holding a call or a
+    # space ("Annotated[Item, Field(description='x')]": pydantic's SchemaError), a folded
+    # tuple in NamedTuple's functional form, a class named by string to a registry
+    # (SQLAlchemy's relationship("Item") failed to locate Item: its module had not run), and
+    # Fraction.__reduce__(f) read off a class stand-in (its own method: TypeError).
+    sandbox.write(
+        {
+            "shop.py": RUN + "registry = {}\n"
+            "class Base:\n"
+            "    def __init_subclass__(cls):\n"
+            "        registry[cls.__name__] = cls\n"
+            "def lookup(name):\n"
+            "    return registry[name].__name__\n",
+            "items.py": RUN + "from shop import Base\nclass Item(Base):\n    pass\n",
+            "fracs.py": RUN + "from fractions import Fraction\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from typing import Annotated, NamedTuple, get_type_hints
+        from shop import lookup
+        from items import Item
+        from fracs import Fraction
+
+        class Order:
+            item: "Annotated[Item, 'the item']"
+
+        P = NamedTuple("P", [("item", "Item")])
+        hint = get_type_hints(Order, include_extras=True)["item"].__origin__
+        print(type(hint).__name__, type(get_type_hints(P)["item"]).__name__)
+        print(lookup("Item"))
+        print(Fraction.__reduce__(Fraction(1, 3)))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[:2] == ["type type", "Item"]  # (3.10 reduces a Fraction to a string)
+    assert eager.lines[2].startswith("(<class 'fractions.Fraction'>, (")
+    same_outcome(eager, cold, warm)
+
+
+def test_imports_in_exec_strings_and_dash_c_that_nothing_reads_run(sandbox: Sandbox) -> None:
+    # `-c` code and an exec'd string counted as reading every import: an import nothing read
+    # was deferred and never ran.  ply's own tests load rule modules with exec("import " +
+    # name) (55 failures), and `python -c "import pkg"` passed on a broken package.
+    import subprocess
+
+    sandbox.write({"side.py": "print('registering plugin')\nraise SyntaxError('bad rule')\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+
+        def run_import(m):
+            exec("import " + m)
+
+        try:
+            run_import("side")
+        except SyntaxError as e:
+            print("caught", e)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["registering plugin", "caught bad rule"]
+    same_outcome(eager, cold, warm)
+    runs = []
+    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}):
+        proc = subprocess.run(
+            [sys.executable, "-c", "import lazyhook; lazyhook.install(); import side"],
+            capture_output=True,
+            text=True,
+            env=sandbox.env(**extra),
+            cwd=str(sandbox.src),
+            timeout=120,
+        )
+        runs.append((proc.returncode, proc.stdout, proc.stderr.splitlines()[-1:]))
+    assert runs[0] == (1, "registering plugin\n", ["SyntaxError: bad rule"]), runs
+    assert runs[1] == runs[0]

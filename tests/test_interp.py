@@ -201,6 +201,7 @@ issubclass(type(v), Check3)
 Call2(1, k=Call3(2))
 Attr2.s.t()
 Val19.__class__
+Val20.__reduce__(v)
 help(Val1)
 type(v) is Val2
 x: Val3 = 1
@@ -239,15 +240,16 @@ def test_value_uses_tell_calls_attributes_and_isinstance_from_values() -> None:
     attribute reads (not ``__class__``), the class of isinstance/issubclass, ``is_lazy(x)``
     and, for exception classes, ``raise E`` and ``except (A, E)`` keep a name lazy; anything
     else binds it real."""
-    from lazyhook import _uses
+    from lazyhook import _uses, _uses_ref
     from lazyhook._uses_ref import value_uses
 
+    assert _uses.OWN_READS == _uses_ref._OWN_READS  # kept twice: no import between the two
     src = VALUE_USES_SRC + "import lazyhook\nlazyhook.is_lazy(Check5)\nis_lazy(Check6)\n"
     code = compile(src, "<prog>", "exec", dont_inherit=True)
     tree = _uses._tree(code)
     kinds = ("Call", "Attr", "Check", "Val", "Exc")
     ours = {n for c in tree for n in c.co_names if n.rstrip("0123456789") in kinds}
-    expected = {f"Val{i}" for i in range(1, 20)}
+    expected = {f"Val{i}" for i in range(1, 21)}
     exceptions = frozenset(f"Exc{i}" for i in range(1, 7))  # bound as exception stand-ins
     assert _uses.value_used(code, ours, exceptions) == expected
     assert {n for c in tree for n in value_uses(c, exceptions)} & ours == expected

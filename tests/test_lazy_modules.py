@@ -229,8 +229,9 @@ def test_eager_context_manager_is_thread_local(sandbox: Sandbox) -> None:
         out = {}
         with lazyhook.eager():
             # exec: a statement of its own, not inside this with block (itself always eager)
-            exec("import a", globals())
-            t = threading.Thread(target=lambda: exec("import c", out))
+            # (each read in a function: an import nothing reads is eager in exec'd code too)
+            exec("import a\\ndef f():\\n    a.x", globals())
+            t = threading.Thread(target=lambda: exec("import c\\ndef f():\\n    c.x", out))
             t.start(); t.join()
         import b
         print(lazyhook.is_lazy(a), lazyhook.is_lazy(b), lazyhook.is_lazy(out["c"]))
@@ -433,7 +434,7 @@ def test_threads_execute_body_once(sandbox: Sandbox) -> None:
         errors = []
         for i in range(15):
             ns = {}
-            exec(f"import slow{i} as mod", ns)  # an import statement: lazy
+            exec(f"import slow{i} as mod\\ndef f():\\n    mod.x", ns)  # a statement: lazy
             mod = ns["mod"]
             assert lazyhook.is_lazy(mod)
             barrier = threading.Barrier(8)

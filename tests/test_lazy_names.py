@@ -364,7 +364,7 @@ def test_function_locals_class_bodies_and_exec_namespaces(sandbox: Sandbox) -> N
     class C:
         from big import expand
     ns = {}
-    exec("from big import Symbol", ns)
+    exec("from big import Symbol\\ndef f():\\n    Symbol('x')", ns)  # (read: else eager)
     print("exec lazy", lazyhook.is_lazy(ns["Symbol"]))
     # A lazy function in a class body becomes a bound method, as the real one would.
     print("method", C().expand())

@@ -147,7 +147,8 @@ lazyhook.install()
 idx, barrier, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # A from-import statement (a call would be eager) that wants lazy names: on a cache miss the
 # body runs at the statement and its names are learned.
-exec(f"from stress_learn_{idx} import VALUE")
+# (Read in a function: an import nothing reads is eager, in an exec'd string too.)
+exec(f"from stress_learn_{idx} import VALUE\\ndef _later():\\n    return VALUE.real")
 assert VALUE == int(idx)  # noqa: F821
 _barrier(barrier, idx, count)
 print("RESULT " + json.dumps({"pid": os.getpid()}))
@@ -210,7 +211,8 @@ WRITER = """
 import json, os, sys
 import lazyhook
 lazyhook.install()
-exec(f"from {sys.argv[1]} import VALUE")  # a cache miss: runs the body, learned
+# a cache miss: runs the body, learned (read in a function: an unread import is eager)
+exec(f"from {sys.argv[1]} import VALUE\\ndef _later():\\n    return VALUE.upper")
 assert VALUE == sys.argv[1]  # noqa: F821 - written at exit (the window)
 print("RESULT " + json.dumps({"pid": os.getpid()}))
 """
