@@ -1,20 +1,15 @@
 """Which names a from-import must bind as the real objects, read from the importing code.
 
-**Which names does it use where only the real object will do?**  ``case C(...)`` patterns
-(``match`` demands a type: "called match pattern must be a type"), the argument of a
-``register`` method (``ABC.register(C)``: "Can only register classes", checked in C), and the
-bases of class statements (``class P(Base)``: a stand-in base, even one whose
-``__mro_entries__`` gives the real class, leaves ``__orig_bases__`` on the new class, which
-eagerly it has not; an exception stand-in, which is a class, conflicts with an explicit
-``metaclass=``): such a class or function is bound, real, at the from-import statement
-instead (``real_classes``).  A module-level class statement would run the module a few lines
-later anyway.
+**Where only the real object will do:** ``case C(...)`` patterns (``match`` demands a type),
+the argument of a ``register`` method (``ABC.register(C)``, checked in C) and the bases of
+class statements (a stand-in base leaves ``__orig_bases__`` on the new class; an exception
+stand-in conflicts with an explicit ``metaclass=``): such a class or function is bound real
+at the from-import statement (``real_classes``); a class statement would run it soon anyway.
 
-**Which names does it use as values?**  (``value_used``.)  A class stand-in answers calls,
-attribute reads and ``isinstance(x, C)`` as the class does; passed on (``help(C)``), compared
-(``type(x) is C``) or stored (an annotation that ``dataclasses``, ``typing`` or a CLI framework
-reads later) it is not the class, and it stays behind where it was stored.  A class, or an
-object of a star import, that the code uses as a value is bound real, at the statement.
+**Used as values** (``value_used``): a stand-in answers calls, attribute reads and
+``isinstance(x, C)`` as its object does; passed on (``help(C)``), compared (``type(x) is C``)
+or stored (an annotation ``dataclasses`` reads later) it is not the object, and it stays
+where it was stored.  A name the code uses as a value is bound real, at the statement.
 
 Loaded with the first from-import answered from the name cache (``_module``).
 """
@@ -70,8 +65,7 @@ class _Every:
 
 EVERY = _Every()
 _CO_FUTURE_ANNOTATIONS = 0x1000000  # the same flag on 3.10-3.13 (__future__.annotations)
-_V311, _V312 = sys.version_info >= (3, 11), sys.version_info >= (3, 12)
-_V313 = sys.version_info >= (3, 13)
+_V311, _V312, _V313 = (sys.version_info >= (3, v) for v in (11, 12, 13))
 # code object -> the code objects of its tree; code object -> _uses_ref.value_uses of it.
 _trees: "dict[object, tuple[CodeType, ...]]" = {}
 _full: "dict[object, tuple[frozenset[str], frozenset[str]]]" = {}
@@ -102,48 +96,61 @@ def value_used(
             exc = name in exceptions
             if name not in found and _used_as_value(c, co_names.index(name), name, exc):
                 found.add(name)
-        found.update(wanted.intersection(_string_names(c)))
+        found.update(_string_names(c, wanted))
     return frozenset(found)
 
 
-def _string_names(code: "CodeType") -> "frozenset[str]":
-    """Identifiers in *code*'s string constants that may be evaluated in its namespace later:
-    under ``from __future__ import annotations`` every string's (annotations that
-    ``get_type_hints`` evaluates); else those of doctest examples (``>>>``:
+def _string_names(code: "CodeType", wanted: "frozenset[str]") -> "set[str]":
+    """Those of *wanted* named in *code*'s string constants that may be evaluated in its
+    namespace later: under ``from __future__ import annotations`` any string's (annotations
+    that ``get_type_hints`` evaluates); else those of doctest examples (``>>>``:
     ``doctest.testmod()`` runs them in a copy of the namespace), of annotations and of
-    type-like strings where types are named by string (``_annotations``)."""
-    found = _strings.get(code)
-    if found is None:
+    type-like strings where types are named by string (``_annotations``, read only when a
+    string names one of *wanted*: ~0.4 ms of a CLI's start otherwise)."""
+    strings = _strings.get(code)
+    if strings is None:
         if len(_strings) > 4096:
             _strings.clear()
-        every = code.co_flags & _CO_FUTURE_ANNOTATIONS
-        words: set[str] = set()
-        fromlists = _fromlists(code)
-        places: tuple[set[int], set[int]] | None = None
-        for i, k in enumerate(code.co_consts):
-            # (3.12+: a function's annotations are one tuple of strings)
-            texts = [t for t in ((k,) if type(k) is str else k if type(k) is tuple else ())]
-            texts = [t for t in texts if type(t) is str]  # (a tuple may hold anything)
-            if not texts or i in fromlists:
-                continue
-            if not every and not any(">>>" in t for t in texts):
-                places = _annotations(code) if places is None else places
-                if i not in places[0]:
-                    texts = [t for t in texts if i in places[1] and _type_like(t)]
-            for text in texts:
-                words.update(text.translate(_NOT_WORD).split())
-        found = _strings[code] = frozenset(words)
+            _places.clear()
+        strings = _strings[code] = _string_words(code)
+    found: set[str] = set()
+    for i, always, texts in strings:
+        for text, words in texts:
+            hit = wanted.intersection(words)
+            if hit and not always:
+                places = _places.get(code)
+                if places is None:
+                    places = _places[code] = _annotations(code)
+                if i not in places[0] and not (i in places[1] and _type_like(text)):
+                    continue
+            found.update(hit)
     return found
 
 
+def _string_words(code: "CodeType") -> "list[tuple[int, bool, list[tuple[str, list[str]]]]]":
+    """(constant index, counts wherever it is, [(text, its identifiers)]) of *code*'s string
+    constants and tuples of them, import fromlists left out."""
+    every = bool(code.co_flags & _CO_FUTURE_ANNOTATIONS)
+    fromlists = _fromlists(code)
+    out = []
+    for i, k in enumerate(code.co_consts):
+        # (3.12+: a function's annotations are one tuple of strings; a tuple may hold anything)
+        texts = [
+            t for t in ((k,) if type(k) is str else k if type(k) is tuple else ()) if type(t) is str
+        ]
+        if texts and i not in fromlists:
+            always = every or any(">>>" in t for t in texts)
+            out.append((i, always, [(t, t.translate(_NOT_WORD).split()) for t in texts]))
+    return out
+
+
 def _annotations(code: "CodeType") -> "tuple[set[int], set[int]]":
-    """(constants *code* loads as (parts of) annotations, constants that may name types): a
-    variable's annotation (stored into ``__annotations__``) and a function's (the tuple
-    ``MAKE_FUNCTION`` takes, built right before the code object is loaded), whatever they
-    hold (``"Annotated[Item, Field(description='x')]"``); and strings passed to a call or
-    subscripting a generic or capitalised name, which typing, pydantic and ORMs resolve by
-    name: ``list["Day"]``, ``TypeVar("T", bound="Day")``, ``NamedTuple("P", [("d", "Day")])``,
-    ``relationship("Day")`` (counted only if type-like: ``_type_like``).  Not a key,
+    """(constants *code* loads in annotations, constants that may name types): a variable's
+    (stored into ``__annotations__``) or function's annotation (the tuple ``MAKE_FUNCTION``
+    takes), whatever it holds (``"Annotated[Item, Field(description='x')]"``); strings passed
+    to a call or subscripting a generic or capitalised name, resolved by name by typing,
+    pydantic and ORMs (``list["Day"]``, ``TypeVar("T", bound="Day")``, ``NamedTuple("P",
+    [("d", "Day")])``, ``relationship("Day")``; counted if type-like).  Not a key,
     ``d["Day"]``, nor an operand, ``n == "Day"``: those would bind ``Day`` real for nothing."""
     co, names, consts = code.co_code, code.co_names, code.co_consts
     strict: set[int] = set()
@@ -202,7 +209,8 @@ def _annotation_like(text: str) -> bool:
     return 0 < len(t) <= 200 and not t[0].isdigit() and not set(t) - _ANNOTATION_CHARS
 
 
-_strings: "dict[object, frozenset[str]]" = {}
+_strings: "dict[object, list[tuple[int, bool, list[tuple[str, list[str]]]]]]" = {}
+_places: "dict[object, tuple[set[int], set[int]]]" = {}
 _NOT_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
 _ANNOTATION_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[],|'\""
@@ -371,9 +379,7 @@ _FIRST_ARGS = frozenset(
 # What pushes one value and pops nothing (not LOAD_GLOBAL: 3.11+ may push a NULL with it).
 _LOADS = (_FIRST_ARGS - {_interp.LOAD_GLOBAL} | {_interp.LOAD_FAST_CHECK, _interp.PUSH_NULL}) - {-1}
 _BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_OP}) - {-1}
-# What takes a type-like string as an argument or index, and what an annotation (or such an
-# argument list) is made of: names, constants, subscripts, unions, attributes, calls.
-_OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}
+_OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}  # ``n == "Day"``
 # Attributes a stand-in answers itself (its class; how it pickles and copies): read from the
 # name (``C.__reduce__(obj)``, ``f.__class__``), the real object's are wanted.
 OWN_READS = frozenset(
@@ -384,11 +390,11 @@ _GENERICS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type", "cas
 # Names inside a type expression that leave it one: ``Dict[str, "Day"]``, ``typing.List``.
 _NEUTRAL = frozenset({"str", "int", "float", "bool", "bytes", "complex", "object", "typing"})
 _CALLS = frozenset({_interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD}) - {-1}
-_TAKERS = _CALLS | {_interp.BINARY_SUBSCR}
+# What an annotation, or the arguments of a call or a generic, is made of.
 _ANNOTATION_OPS = (
     _FIRST_ARGS
     | _BINARY
-    | _TAKERS
+    | _CALLS
     | {_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.PUSH_NULL, _interp.KW_NAMES}
     | {_interp.BUILD_TUPLE, _interp.BUILD_LIST, _interp.CALL_DONE}
 ) - {-1}
