@@ -258,8 +258,8 @@ def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
 
 
 def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None":
-    """Is the load at *pos* a value use: False for an attribute read (not ``__class__``), a
-    raised or caught exception class (*exc*), a call's callee whose
+    """Is the load at *pos* a value use: False for an attribute read (not of ``OWN_READS``),
+    a raised or caught exception class (*exc*), a call's callee whose
     arguments ``_plain_call`` follows (``C(x, y.z, f(1), k=2)``), ``is_lazy(x)``'s argument
     or ``isinstance(x, C)``'s class (x a variable or constant, with attribute reads); None for
     a shape left to ``_uses_ref`` (3.10's calls carry no marker; 3.11+ mark the first load of
