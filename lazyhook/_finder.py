@@ -163,7 +163,7 @@ class _ParentsFirstLoader(_Wrapper):
 
     def __init__(self, real: object) -> None:
         super().__init__(real)
-        self.existing: tuple[object, object] | None = None
+        self.existing: _Existing | None = None
 
     def create_module(self, spec: "object") -> "object":
         name = spec.name  # type: ignore[attr-defined]
@@ -174,14 +174,14 @@ class _ParentsFirstLoader(_Wrapper):
             # The parent's body imported this very module (``from .sub import x`` in an
             # __init__): eagerly importlib would now find it in sys.modules and not load it
             # again.  Hand importlib that module, and keep it from running twice.
-            self.existing = (existing, existing.__spec__)
+            self.existing = _Existing(existing)
             return existing
         create = getattr(self.real, "create_module", None)
         return create(spec) if create is not None else None
 
     def exec_module(self, module: "object") -> None:
-        if self.existing is not None and self.existing[0] is module:
-            module.__spec__ = self.existing[1]  # type: ignore[attr-defined]
+        if self.existing is not None and self.existing.module is module:
+            self.existing.exec_module(module)
             return
         self._unwrap(module)
         self.real.exec_module(module)  # type: ignore[attr-defined]
@@ -189,9 +189,10 @@ class _ParentsFirstLoader(_Wrapper):
 
 class _Existing:
     """Loader of a module found in ``sys.modules`` after importlib looked there: a lazy
-    parent's body, run by this import (its ``__path__`` read, ``_after_parents``), put it
-    there, where eagerly importlib would have found it (``requests.packages`` aliases urllib3,
-    ``py`` its ``py.path``).  importlib gets that very module; its own ``__spec__`` is kept."""
+    parent's body, run by this import (its ``__path__`` read, ``_after_parents``, a parent
+    run first by ``_ParentsFirstLoader``), put it there, where eagerly importlib would have
+    found it (``requests.packages`` aliases urllib3, ``py`` its ``py.path``, an ``__init__``'s
+    ``from .sub import x``).  importlib gets that very module; its own ``__spec__`` is kept."""
 
     __slots__ = ("module", "spec")
 
