@@ -60,15 +60,12 @@ def load_lazy() -> "ModuleType":
     return _lazy
 
 
-def _bindings_read(frame: "FrameType") -> bool:
+def _load_reads() -> "ModuleType":
     global _reads
-    if frame.f_code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
-        return True  # the prompt: later inputs read it (see _reads), without loading that
-    if _reads is None:
-        from lazyhook import _reads as reads
+    from lazyhook import _reads as reads
 
-        _reads = reads
-    return bool(_reads.bindings_read(frame))
+    _reads = reads
+    return reads
 
 
 def lazy_support() -> "ModuleType | None":
@@ -319,16 +316,29 @@ class LazyFinder:
         kind = interp.import_kind(frame)
         if kind != interp.STATEMENT and kind != interp.IN_WITH:
             return False  # functions, try blocks, __import__() calls: eager, as PEP 810 has it
-        declared = not plain and interp.declared_lazy(frame)
+        declared = not plain and (_reads or _load_reads()).declared_lazy(frame)
         if kind == interp.IN_WITH and not declared:
             # with contextlib.suppress(ImportError) / warnings.catch_warnings(): the block is
             # there for what the import does at the statement.
             return False
         if not plain and not settings.lazy_import(importer, fullname, declared):
             return False
+        if frame.f_code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
+            return True  # the prompt: later inputs read it (see _reads), without loading that
+        reads = _reads or _load_reads()
+        module = reads.from_import_module(frame)
+        if (
+            module is not None
+            and (module == fullname or module.startswith(fullname + "."))
+            and not settings.binds_names(importer, module, declared)
+        ):
+            # ``from json import dumps`` where no lazy name is bound: reading ``dumps`` runs
+            # json at the statement anyway, so lazy would only add its bookkeeping (measured:
+            # 77 vs 42 us for a small module).  The from-list's submodules are judged alone.
+            return False
         # Declared lazy (PEP 810) is the program's own word; otherwise an import whose names
         # its module never reads is there for its side effects: eager (see _reads).
-        return declared or _bindings_read(frame)
+        return declared or bool(reads.bindings_read(frame))
 
     def _decline(self) -> None:
         from lazyhook._warn import warn_once

@@ -333,24 +333,6 @@ def oparg(co: bytes, i: int) -> "tuple[int, int]":
     return arg, i
 
 
-def import_target(frame: "FrameType") -> "tuple[str, int]":
-    """(name, level) of the import statement *frame* is executing (``from ..a import b``:
-    ``("a", 2)``), compiled as ``LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME name``."""
-    code = frame.f_code
-    co = code.co_code
-    arg, start = oparg(co, _at(co, frame.f_lasti))
-    name: str = code.co_names[arg]
-    level = 0
-    fromlist_at = start - 2
-    if fromlist_at >= 2 and co[fromlist_at] == LOAD_CONST:
-        level_at = oparg(co, fromlist_at)[1] - 2
-        if level_at >= 0 and co[level_at] == LOAD_CONST:
-            value = code.co_consts[oparg(co, level_at)[0]]
-            if type(value) is int:
-                level = value
-    return name, level
-
-
 def forced_lazy(fullname: str) -> bool:
     """Is *fullname* being imported by ``import_lazily`` (it, or one of its parents)?"""
     forced = state.forced
@@ -365,32 +347,6 @@ def import_lazily(name: str) -> object:
         return _bootstrap._gcd_import(name)
     finally:
         state.forced = None
-
-
-def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
-    """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
-    import statement *frame* is executing?  Asked with ``in`` and the module's full name
-    (``import a.b``: ``"a.b"``; ``from .m import x`` in ``p``: ``"p.m"``), as CPython 3.15
-    does; a container that raises counts as "not listed".  *module*: that name when the
-    caller knows it (a from-import reading a name is past its IMPORT_NAME)."""
-    if not module_level(frame.f_code):
-        # A class body reads the module's globals too, but 3.15 keeps its imports eager
-        # whatever __lazy_modules__ says: the declaration must not opt it in (lazyhook's own
-        # policy for class bodies still applies).
-        return False
-    declared = frame.f_globals.get("__lazy_modules__")
-    if declared is None:
-        return False
-    name, level = (module, 0) if module is not None else import_target(frame)
-    if level:
-        package = frame.f_globals.get("__package__") or ""
-        if level > 1:
-            package = package.rsplit(".", level - 1)[0]
-        name = f"{package}.{name}" if name else package
-    try:
-        return name in declared
-    except Exception:  # noqa: BLE001 - a broken declaration must not break the import
-        return False
 
 
 def watch_import_calls(callback: "Callable[[object, FrameType], None]") -> None:

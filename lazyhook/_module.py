@@ -233,7 +233,7 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
         return "__import__" in importer.f_code.co_names
     if kind != _interp.STATEMENT and kind != _interp.IN_WITH:
         return True  # in a function, in try: eager
-    declared = _interp.declared_lazy(importer)
+    declared = _reads.declared_lazy(importer)
     if kind == _interp.IN_WITH and not declared:
         return True
     if not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared):
@@ -284,7 +284,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
             return sub
     importer = target.f_globals.get("__name__")
     # PEP 810: ``from m import x`` is declared by listing ``m``, the module read here.
-    declared = _interp.declared_lazy(target, st.name)
+    declared = _reads.declared_lazy(target, st.name)
     if not st.settings.binds_names(importer, st.name, declared):
         return _NO
     e = entry(st)

@@ -222,3 +222,62 @@ def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
             fromlists.add(_interp.oparg(co, 2 * j)[0])
         k = ops.find(import_name, k + 1)
     return loads, fromlists
+
+
+def import_target(frame: "FrameType") -> "tuple[str, int, object]":
+    """(name, level, fromlist) of the import statement *frame* is executing (``from ..a
+    import b``: ``("a", 2, ("b",))``; ``import a.b [as c]``: ``("a.b", 0, None)``), compiled
+    as ``LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME name``."""
+    code = frame.f_code
+    co = code.co_code
+    arg, start = _interp.oparg(co, _interp.import_offset(frame))
+    name: str = code.co_names[arg]
+    level, fromlist = 0, None
+    if start >= 4 and co[start - 2] == _interp.LOAD_CONST:
+        arg, level_at = _interp.oparg(co, start - 2)
+        fromlist = code.co_consts[arg]
+        if level_at >= 2 and co[level_at - 2] == _interp.LOAD_CONST:
+            value = code.co_consts[_interp.oparg(co, level_at - 2)[0]]
+            if type(value) is int:
+                level = value
+    return name, level, fromlist
+
+
+def _absolute(frame: "FrameType", name: str, level: int) -> str:
+    """*name* imported at *level* from the module running *frame*, as importlib resolves it."""
+    if level:
+        package = frame.f_globals.get("__package__") or ""
+        if level > 1:
+            package = package.rsplit(".", level - 1)[0]
+        name = f"{package}.{name}" if name else package
+    return name
+
+
+def from_import_module(frame: "FrameType") -> "str | None":
+    """The module whose names the from-import statement *frame* is executing takes (``from .m
+    import x`` in ``p``: ``"p.m"``); None for a plain ``import``."""
+    name, level, fromlist = import_target(frame)
+    return _absolute(frame, name, level) if fromlist else None
+
+
+def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
+    """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
+    import statement *frame* is executing?  Asked with ``in`` and the module's full name
+    (``import a.b``: ``"a.b"``; ``from .m import x`` in ``p``: ``"p.m"``), as CPython 3.15
+    does; a container that raises counts as "not listed".  *module*: that name when the
+    caller knows it (a from-import reading a name is past its IMPORT_NAME)."""
+    if not _interp.module_level(frame.f_code):
+        # A class body reads the module's globals too, but 3.15 keeps its imports eager
+        # whatever __lazy_modules__ says: the declaration must not opt it in (lazyhook's own
+        # policy for class bodies still applies).
+        return False
+    declared = frame.f_globals.get("__lazy_modules__")
+    if declared is None:
+        return False
+    if module is None:
+        name, level, _ = import_target(frame)
+        module = _absolute(frame, name, level)
+    try:
+        return module in declared
+    except Exception:  # noqa: BLE001 - a broken declaration must not break the import
+        return False

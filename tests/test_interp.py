@@ -19,6 +19,7 @@ import types
 import pytest
 
 from lazyhook import _interp as I
+from lazyhook import _reads
 
 KIND = {I.STATEMENT: "statement", I.IN_WITH: "with", I.GUARDED: "guarded"}
 
@@ -151,17 +152,17 @@ def test_more_than_255_names_extended_arg() -> None:
 
 
 def test_import_target_reads_name_and_level() -> None:
-    got: list[tuple[str, int]] = []
+    got: list[tuple[str, int, object]] = []
 
     def fake_import(name: str, *args: object, **kwargs: object) -> object:
-        got.append(I.import_target(sys._getframe(1)))
+        got.append(_reads.import_target(sys._getframe(1)))
         return types.SimpleNamespace(x=1, y=2, z=3)
 
     env = dict(vars(builtins), __import__=fake_import)
     src = "import a.b.c\nfrom .. import x\nfrom .m import y\nfrom p.q import z\n"
     ns = {"__builtins__": env, "__name__": "pkg.mod", "__package__": "pkg"}
     exec(compile(src, "<prog>", "exec", dont_inherit=True), ns)
-    assert got == [("a.b.c", 0), ("", 2), ("m", 1), ("p.q", 0)]
+    assert got == [("a.b.c", 0, None), ("", 2, ("x",)), ("m", 1, ("y",)), ("p.q", 0, ("z",))]
 
 
 def test_opcode_numbers_match_the_running_interpreter() -> None:

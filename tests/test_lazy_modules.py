@@ -123,6 +123,27 @@ def test_boundary_mode_keeps_a_packages_own_imports_eager(sandbox: Sandbox) -> N
     assert "lib lazy True" in r.out and "other lazy True" in r.out
 
 
+def test_a_from_import_binding_no_lazy_name_imports_its_module_eagerly(sandbox: Sandbox) -> None:
+    # Outside __main__ a from-import binds no lazy name: reading the name runs its module at
+    # the statement anyway, so the finder imports it eagerly (a lazy module first would only
+    # add bookkeeping).  A from-list's submodule is judged alone: it stays lazy.
+    plain = "import sys, types\nprint(__name__, type(sys.modules[__name__]) is types.ModuleType)\n"
+    sandbox.write(
+        {
+            "helper.py": plain + "def f():\n    return 1\n",
+            "tools/__init__.py": plain,
+            "tools/sub.py": RUN + "X = 2\n",
+            "lib.py": RUN
+            + "import lazyhook\nfrom helper import f\nfrom tools import sub\n"
+            + "print('sub lazy', lazyhook.is_lazy(sub))\ndef g():\n    return f() + sub.X\n",
+        }
+    )
+    code = INSTALL + "import lib\nprint('main')\nprint(lib.g())\n"
+    r = sandbox.run(code)
+    assert r.lines == ["main", "helper True", "tools True", "sub lazy True", "3"], r.out
+    assert r.runs == ["lib", "tools.sub"]
+
+
 def test_mode_all_makes_package_internal_imports_lazy(sandbox: Sandbox) -> None:
     # (a's bound name is read in lib: an import nothing reads stays eager, see _reads)
     sandbox.write(
