@@ -20,6 +20,7 @@ What a from-import binds for each name depends on the kind the cache learned (``
 Loaded when the first lazy module is created, never at ``install()``.
 """
 
+import atexit  # built in
 import os
 import sys
 from _thread import get_ident
@@ -370,7 +371,7 @@ def _after_import_call(module: object, frame: "FrameType") -> None:
         execute(st, frame)
 
 
-# The process around lazy bodies: a fork, an audit hook.  Thin stubs: the work is in
+# The process around lazy bodies: a fork, an audit hook, the exit.  Thin stubs: the work is in
 # _process, loaded only when one happens (not on the path of a warm from-import).
 
 
@@ -378,6 +379,12 @@ def _before_fork() -> None:
     from lazyhook import _process
 
     _process.before_fork()
+
+
+def _at_exit() -> None:
+    from lazyhook import _process
+
+    _process.at_exit()
 
 
 def _after_fork_in_child() -> None:
@@ -399,6 +406,7 @@ def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
 
 _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
+atexit.register(_at_exit)  # before the program's own (registered later): it runs after them
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 sys.addaudithook = _audit_stub(sys.addaudithook)  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""lazyhook and the rest of the process: a fork, and an audit hook.
+"""lazyhook and the rest of the process: a fork, an audit hook, the exit.
 
 * A fork (``os.fork()``, multiprocessing's "fork"): eagerly every imported module had run
   before it, so every pending lazy module runs now, once, in the parent (``before_fork``).
@@ -10,22 +10,30 @@
 * An audit hook (``sys.addaudithook``) is how import blockers such as pip's are installed;
   after it, no new import may happen.  Eagerly every pending lazy module would have run by
   then: they all run now, and lazyhook loads its own code (``before_audit_hook``).
+* The exit: after the program's atexit handlers, pending modules let go of the namespaces
+  they hold, so ``__main__``'s objects are finalised when they would be eagerly (``at_exit``).
 
 Called through stubs ``_module`` registers with the first lazy module; loaded when needed.
 """
 
+import os
 import sys
 from _thread import get_ident
 
 from lazyhook import _interp
 from lazyhook._execute import LazyState, _pending, execute, reset
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _mod_getattr = type(sys).__getattribute__
 
 
-def run_all_pending() -> None:
+def run_all_pending() -> bool:
     """Run every lazy module not run yet, in import order (parents first), as eager imports
     would have by now; one that fails stays lazy and raises at its first use as usual.
+    True if any body ran.
 
     The bodies run here defer imports of their own (compileall's ``import filecmp`` under
     pip), which eager imports would have run too: go on until nothing new is pending.  Each
@@ -39,6 +47,7 @@ def run_all_pending() -> None:
                     execute(st, None)
                 except Exception:  # noqa: BLE001 - its own first use will raise it again
                     pass
+    return bool(tried)
 
 
 def before_audit_hook() -> None:
@@ -90,8 +99,57 @@ def before_fork() -> None:
     # Eagerly every imported module had run before the fork: its state (a token, a
     # connection, a counter) is shared by parent and child and its side effects happen once.
     # Deferred past the fork, a body would run once per process.
-    run_all_pending()
-    _load_own_code()
+    #
+    # The bodies run inside the fork's own "before" hooks, though.  A hook a body registers
+    # now (logging's lock acquire) is missed by this fork, while its "after" twin (the
+    # release) is not: it is called here instead, in the order the fork would have (the
+    # last registered first).  And what a body prints now lands in a stdout buffer the
+    # program may already have flushed for the fork: the child would print it again.
+    before_hooks: list[Callable[[], object]] = []
+    register = os.register_at_fork
+
+    def register_at_fork(**hooks: "Callable[[], object]") -> None:
+        register(**hooks)
+        if "before" in hooks:
+            before_hooks.append(hooks["before"])
+
+    os.register_at_fork = register_at_fork  # type: ignore[assignment]
+    try:
+        ran = run_all_pending()
+        _load_own_code()
+    finally:
+        os.register_at_fork = register
+    for hook in reversed(before_hooks):
+        try:
+            hook()
+        except Exception as exc:  # noqa: BLE001 - reported as the fork reports its own hooks'
+            _unraisable(hook, exc)
+    if ran:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001, S110 - None, closed: the fork would not flush it either
+                pass
+
+
+def _unraisable(hook: object, exc: BaseException) -> None:
+    import traceback
+
+    print(f"Exception ignored in: {hook!r}", file=sys.stderr)
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+
+def at_exit() -> None:
+    """The program's own atexit handlers have run (those registered after the first lazy
+    module, which is when this one was).  A pending module's state holds the globals of the
+    modules that imported it (for warnings' attribution, and the namespaces its lazy names
+    are settled into) and the frame of its last from-import.  Eagerly ``__main__``'s globals
+    are freed when the interpreter drops the module, while ``os`` and ``print`` still work;
+    held here, they outlived it, and ``__del__`` methods and generators' ``finally`` blocks
+    ran when nothing worked any more.  A body that runs later still runs; the lazy names it
+    would have settled keep forwarding to its objects."""
+    for st in list(_pending.values()):
+        st.importer, st.namespaces, st.statement = None, [], None
 
 
 def after_fork_in_child() -> None:
