@@ -81,9 +81,12 @@ def _release_captured() -> None:
     still holds the wrapper (its reference count says so): the walk over every module's
     globals, by identity, is ~3 ms with sympy loaded.  A wrapper kept elsewhere (a default
     argument, a class attribute) stays, passing warnings on unchanged."""
-    module_dict = vars(type(sys))["__dict__"]  # a lazy module's own, without running it
+    module_type = type(sys)
+    module_dict = vars(module_type)["__dict__"]  # a lazy module's own, without running it
     for module in list(sys.modules.values()):
-        if isinstance(module, type(sys)):
+        # By type(), not isinstance(): a proxy in sys.modules (twisted's deprecation proxy)
+        # answers __class__ as the module it wraps.
+        if issubclass(type(module), module_type):
             d = module_dict.__get__(module)
             for key, value in list(d.items()):
                 if value is _warn:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from conftest import Sandbox, same_outcome
 
 BUFFERED = {"PYTHONUNBUFFERED": ""}

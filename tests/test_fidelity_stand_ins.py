@@ -433,3 +433,35 @@ def test_imports_in_exec_strings_and_dash_c_that_nothing_reads_run(sandbox: Sand
         runs.append((proc.returncode, proc.stdout, proc.stderr.splitlines()[-1:]))
     assert runs[0] == (1, "registering plugin\n", ["SyntaxError: bad rule"]), runs
     assert runs[1] == runs[0]
+
+
+def test_a_proxy_in_sys_modules_survives_giving_warn_back(sandbox: Sandbox) -> None:
+    # twisted.python.deprecate puts a proxy object into sys.modules in place of its module;
+    # the walk that gives modules the real warn back took it for a module (the proxy answers
+    # __class__ as the module it wraps) and failed with a TypeError at the end of the body.
+    sandbox.write(
+        {
+            "proxmod.py": "import sys\n"
+            "class _ModuleProxy:\n"
+            "    def __init__(self, module):\n"
+            "        object.__setattr__(self, '_module', module)\n"
+            "    def __getattribute__(self, name):\n"
+            "        return getattr(object.__getattribute__(self, '_module'), name)\n"
+            "x = 1\n"
+            "sys.modules[__name__] = _ModuleProxy(sys.modules[__name__])\n",
+            "wmod.py": RUN + "from warnings import warn\ndef f():\n    return 'wmod ok'\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        try:
+            import proxmod
+        except ImportError:
+            raise
+        import wmod
+        print(proxmod.x, wmod.f())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["1 wmod ok"]
+    same_outcome(eager, cold, warm)
