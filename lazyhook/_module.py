@@ -21,8 +21,10 @@ Loaded when the first lazy module is created, never at ``install()``.
 """
 
 import atexit  # built in
+import copyreg  # imported at start-up anyway
 import os
 import sys
+from _operator import getitem  # the C module: no import of operator.py
 from _thread import get_ident
 
 from lazyhook import _interp, _reads
@@ -381,6 +383,16 @@ def _before_fork() -> None:
     _process.before_fork()
 
 
+def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
+    """copyreg's reducer for a lazy module (picklers find reducers by exact type): pickling
+    it is a use, so it runs, and the pickler is handed the real module to reduce its own way
+    (cloudpickle and dill by name; plain pickle refuses, as eagerly)."""
+    _force(module, _caller())
+    if sys._getframe(1).f_globals.get("__name__") == "copy":  # copy.copy(): refuses too
+        raise TypeError(f"cannot pickle {type(module).__name__!r} object")
+    return getitem, ([module], 0)
+
+
 def _at_exit() -> None:
     from lazyhook import _process
 
@@ -406,6 +418,7 @@ def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
 
 _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
+copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 atexit.register(_at_exit)  # before the program's own (registered later): it runs after them
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -261,6 +261,39 @@ def test_cloudpickle_of_a_main_function_using_a_from_imported_function(sandbox: 
     same_outcome(eager, cold, warm)
 
 
+def test_a_lazy_module_pickles_as_its_module(sandbox: Sandbox) -> None:
+    # cloudpickle and dill find a module's reducer by exact type: a lazy module (a subclass)
+    # was "cannot pickle 'module' object" when a __main__ function pickled by value read it
+    # (cloudpickle.dumps(f), dill.dump_module()).  Plain pickle and copy refuse, as eagerly.
+    sandbox.write({"jsonish.py": RUN + "def dumps(x):\n    return repr(x)\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import copy
+        import pickle
+        import cloudpickle
+        import jsonish
+
+        def f(x):
+            return jsonish.dumps(x)
+
+        data = cloudpickle.dumps(f)
+        print(pickle.loads(data)([1, 2]))
+        for dump in (pickle.dumps, copy.copy):
+            try:
+                dump(jsonish)
+            except TypeError as exc:
+                print(dump.__name__, exc)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == [
+        "[1, 2]",
+        "dumps cannot pickle 'module' object",
+        "copy cannot pickle 'module' object",
+    ]
+    same_outcome(eager, cold, warm)
+
+
 def test_raise_and_except_keep_only_exception_classes_lazy(sandbox: Sandbox) -> None:
     # `raise E` and `except (A, E)` stopped counting as value uses (an exception stand-in is
     # a class) for every name: a star-imported exception *instance* or *tuple* of classes was
