@@ -401,6 +401,19 @@ def _hide(code: "CodeType") -> None:
         _imp._fix_co_filename(code, code.co_filename + _HIDDEN_SUFFIX)  # type: ignore[attr-defined]
 
 
+def report_exit_handler_error(func: object, exc: BaseException) -> None:
+    """Report *exc*, raised by atexit handler *func* called by lazyhook, as CPython's atexit
+    reports its own handlers' (an "unraisable" exception; 3.13 moved the colon)."""
+    if sys.version_info >= (3, 13):
+        print(f"Exception ignored in atexit callback {func!r}:", file=sys.stderr)
+    else:
+        print(f"Exception ignored in atexit callback: {func!r}", file=sys.stderr)
+    import traceback
+
+    tb = exc.__traceback__
+    traceback.print_exception(type(exc), exc, tb.tb_next if tb is not None else None)
+
+
 def hide_module_from_warnings() -> None:
     """``hide_from_warnings`` for all the code of the module whose body calls this last."""
     _hide(sys._getframe(1).f_code)

@@ -399,6 +399,20 @@ def _at_exit() -> None:
     _process.at_exit()
 
 
+_register = atexit.register
+
+
+def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any") -> "Any":
+    # atexit.register while lazy modules exist: a handler a body registers is noted, since a
+    # body first run inside an atexit handler registers it too late for CPython (_process).
+    _register(func, *args, **kwargs)
+    if _interp.state.running:
+        from lazyhook import _process
+
+        _process.note_exit_handler(_register, func, args, kwargs)
+    return func
+
+
 def _after_fork_in_child() -> None:
     from lazyhook import _process  # loaded by _before_fork in the parent
 
@@ -420,6 +434,8 @@ _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 atexit.register(_at_exit)  # before the program's own (registered later): it runs after them
+_atexit_register.__doc__ = _register.__doc__
+atexit.register = _atexit_register
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 sys.addaudithook = _audit_stub(sys.addaudithook)  # type: ignore[assignment]

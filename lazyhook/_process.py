@@ -10,8 +10,9 @@
 * An audit hook (``sys.addaudithook``) is how import blockers such as pip's are installed;
   after it, no new import may happen.  Eagerly every pending lazy module would have run by
   then: they all run now, and lazyhook loads its own code (``before_audit_hook``).
-* The exit: after the program's atexit handlers, pending modules let go of the namespaces
-  they hold, so ``__main__``'s objects are finalised when they would be eagerly (``at_exit``).
+* The exit: after the program's atexit handlers, lazyhook calls those a body registered
+  while they ran (too late for CPython), and pending modules let go of the namespaces they
+  hold, so ``__main__``'s objects are finalised when they would be eagerly (``at_exit``).
 
 Called through stubs ``_module`` registers with the first lazy module; loaded when needed.
 """
@@ -26,6 +27,9 @@ from lazyhook._execute import LazyState, _pending, execute, reset
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
+
+    _Noted = tuple[list[bool], Callable[..., object], tuple[Any, ...], dict[str, Any]]
 
 _mod_getattr = type(sys).__getattribute__
 
@@ -139,6 +143,28 @@ def _unraisable(hook: object, exc: BaseException) -> None:
     traceback.print_exception(type(exc), exc, exc.__traceback__)
 
 
+# Handlers lazy bodies registered with atexit: (ran, handler, args, kwargs); ``ran`` is
+# appended to by a marker registered right after the handler (see note_exit_handler).
+_exit_handlers: "list[_Noted]" = []
+
+
+def note_exit_handler(
+    register: "Callable[..., object]",
+    func: "Callable[..., object]",
+    args: "tuple[Any, ...]",
+    kwargs: "dict[str, Any]",
+) -> None:
+    """A body registered *func* with atexit.  CPython calls only the handlers registered
+    before its atexit handlers began: one a body registered while they run (its module first
+    used by a handler: logging's ``shutdown``) is never called, where eagerly it was, at the
+    end.  A marker registered right after *func* runs right before it (last registered,
+    first called); ``at_exit``, which runs after the program's handlers, calls each handler
+    whose marker never ran."""
+    ran: list[bool] = []
+    _exit_handlers.append((ran, func, args, kwargs))
+    register(ran.append, True)
+
+
 def at_exit() -> None:
     """The program's own atexit handlers have run (those registered after the first lazy
     module, which is when this one was).  A pending module's state holds the globals of the
@@ -147,7 +173,15 @@ def at_exit() -> None:
     are freed when the interpreter drops the module, while ``os`` and ``print`` still work;
     held here, they outlived it, and ``__del__`` methods and generators' ``finally`` blocks
     ran when nothing worked any more.  A body that runs later still runs; the lazy names it
-    would have settled keep forwarding to its objects."""
+    would have settled keep forwarding to its objects.  First, the atexit handlers bodies
+    registered too late for CPython to call are called (``note_exit_handler``)."""
+    for ran, func, args, kwargs in reversed(_exit_handlers):
+        if not ran:
+            try:
+                func(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported as atexit reports its own
+                _interp.report_exit_handler_error(func, exc)
+    _exit_handlers.clear()
     for st in list(_pending.values()):
         st.importer, st.namespaces, st.statement = None, [], None
 

@@ -8,10 +8,11 @@ for a program whose output is redirected.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
-from conftest import Sandbox, same_outcome
+from conftest import Result, Sandbox, same_outcome
 
 BUFFERED = {"PYTHONUNBUFFERED": ""}
 fork_only = pytest.mark.skipif(sys.platform == "win32", reason="os.fork")
@@ -117,3 +118,41 @@ def test_main_s_objects_are_finalised_while_the_interpreter_still_works(
     assert sorted(eager.lines) == ["cleaned up False", "generator closed", "main end"]
     assert eager.err == ""
     same_outcome(eager, cold, warm)
+
+
+def test_an_atexit_handler_a_body_registers_inside_an_atexit_handler_runs(
+    sandbox: Sandbox,
+) -> None:
+    # A module first used inside the program's atexit handler registered its own handler
+    # while CPython ran them: CPython never calls such a handler (its store was not saved,
+    # logging's shutdown did not run).  A failing one is reported as CPython reports its own.
+    sandbox.write(
+        {
+            "store.py": "import atexit\n_cache = {}\n"
+            "def put(k, v):\n    _cache[k] = v\n"
+            "def _save(path):\n    print('store saved', sorted(_cache), path)\n"
+            "def _fail():\n    raise ValueError('boom')\n"
+            "atexit.register(_save, 'store.json')\natexit.register(_fail)\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import atexit
+        import store
+
+        def on_exit():
+            store.put("last_run", "ok")
+            print("on_exit")
+
+        atexit.register(on_exit)
+        print("main end")
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code, env=BUFFERED)
+    assert eager.lines == ["main end", "on_exit", "store saved ['last_run'] store.json"]
+    assert "ValueError: boom" in eager.err and "store.py" in eager.err
+
+    def outcome(r: Result) -> tuple[int, list[str], str]:
+        return r.returncode, r.lines, re.sub(r"0x[0-9a-f]+", "0x?", r.err)
+
+    assert outcome(cold) == outcome(eager) == outcome(warm), (cold.err, warm.err)
