@@ -40,6 +40,7 @@ from lazyhook._execute import (
     execute,
     loaded_names,
     reports,
+    settle_package,
 )
 
 TYPE_CHECKING = False
@@ -384,11 +385,16 @@ def _before_fork() -> None:
 
 
 def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
-    """copyreg's reducer for a lazy module (picklers find reducers by exact type): pickling
-    it is a use, so it runs, and the pickler is handed the real module to reduce its own way
-    (cloudpickle and dill by name; plain pickle refuses, as eagerly)."""
-    _force(module, _caller())
-    if sys._getframe(1).f_globals.get("__name__") == "copy":  # copy.copy(): refuses too
+    """copyreg's reducer for a lazy module and a package with lazy submodules (picklers find
+    reducers by exact type).  Pickling it is a use, so it runs (and the package's lazy
+    submodules, which eagerly had run too), and the pickler is handed the real module to
+    reduce its own way: cloudpickle and dill by name; plain pickle and copy refuse, as
+    eagerly."""
+    frame = _caller()
+    _force(module, frame)
+    if type(module) is ParentOfPending:
+        settle_package(_mod_getattr(module, "__name__"), frame, run=True)
+    if type(module) is not _ModuleType or sys._getframe(1).f_globals.get("__name__") == "copy":
         raise TypeError(f"cannot pickle {type(module).__name__!r} object")
     return getitem, ([module], 0)
 
@@ -433,6 +439,7 @@ def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
 _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
+copyreg.pickle(ParentOfPending, _reduce)  # type: ignore[arg-type]
 atexit.register(_at_exit)  # before the program's own (registered later): it runs after them
 _atexit_register.__doc__ = _register.__doc__
 atexit.register = _atexit_register

@@ -265,7 +265,15 @@ def test_a_lazy_module_pickles_as_its_module(sandbox: Sandbox) -> None:
     # cloudpickle and dill find a module's reducer by exact type: a lazy module (a subclass)
     # was "cannot pickle 'module' object" when a __main__ function pickled by value read it
     # (cloudpickle.dumps(f), dill.dump_module()).  Plain pickle and copy refuse, as eagerly.
-    sandbox.write({"jsonish.py": RUN + "def dumps(x):\n    return repr(x)\n"})
+    # A package whose lazy submodule has not run (ParentOfPending) too.
+    sandbox.write(
+        {
+            "jsonish.py": RUN + "def dumps(x):\n    return repr(x)\n",
+            "pkg/__init__.py": RUN,
+            "pkg/dom/__init__.py": RUN,
+            "pkg/dom/sub.py": RUN + "def tag(x):\n    return f'<{x}>'\n",
+        }
+    )
     code = """
         import lazyhook
         lazyhook.install()
@@ -273,9 +281,10 @@ def test_a_lazy_module_pickles_as_its_module(sandbox: Sandbox) -> None:
         import pickle
         import cloudpickle
         import jsonish
+        import pkg.dom.sub
 
         def f(x):
-            return jsonish.dumps(x)
+            return pkg.dom.sub.tag(jsonish.dumps(x))
 
         data = cloudpickle.dumps(f)
         print(pickle.loads(data)([1, 2]))
@@ -287,7 +296,7 @@ def test_a_lazy_module_pickles_as_its_module(sandbox: Sandbox) -> None:
         """
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == [
-        "[1, 2]",
+        "<[1, 2]>",
         "dumps cannot pickle 'module' object",
         "copy cannot pickle 'module' object",
     ]
