@@ -34,10 +34,9 @@ if TYPE_CHECKING:
 _mod_getattr = type(sys).__getattribute__
 
 
-def run_all_pending() -> bool:
+def run_all_pending() -> None:
     """Run every lazy module not run yet, in import order (parents first), as eager imports
     would have by now; one that fails stays lazy and raises at its first use as usual.
-    True if any body ran.
 
     The bodies run here defer imports of their own (compileall's ``import filecmp`` under
     pip), which eager imports would have run too: go on until nothing new is pending.  Each
@@ -51,7 +50,6 @@ def run_all_pending() -> bool:
                     execute(st, None)
                 except Exception:  # noqa: BLE001 - its own first use will raise it again
                     pass
-    return bool(tried)
 
 
 def before_audit_hook() -> None:
@@ -107,8 +105,9 @@ def before_fork() -> None:
     # The bodies run inside the fork's own "before" hooks, though.  A hook a body registers
     # now (logging's lock acquire) is missed by this fork, while its "after" twin (the
     # release) is not: it is called here instead, in the order the fork would have (the
-    # last registered first).  And what a body prints now lands in a stdout buffer the
-    # program may already have flushed for the fork: the child would print it again.
+    # last registered first).  What a body prints now stays in the stdout buffer, as the
+    # program's own unflushed output does (flushing both changed what a program that prints
+    # before a fork printed, and in which order; README, Limit 12).
     before_hooks: list[Callable[[], object]] = []
     register = os.register_at_fork
 
@@ -119,7 +118,7 @@ def before_fork() -> None:
 
     os.register_at_fork = register_at_fork  # type: ignore[assignment]
     try:
-        ran = run_all_pending()
+        run_all_pending()
         _load_own_code()
     finally:
         os.register_at_fork = register
@@ -128,12 +127,6 @@ def before_fork() -> None:
             hook()
         except Exception as exc:  # noqa: BLE001 - reported as the fork reports its own hooks'
             _unraisable(hook, exc)
-    if ran:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001, S110 - None, closed: the fork would not flush it either
-                pass
 
 
 def _unraisable(hook: object, exc: BaseException) -> None:

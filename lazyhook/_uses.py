@@ -79,14 +79,14 @@ def value_used(
     later (``_string_names``).  Names in *exceptions* (bound as exception stand-ins, which are
     classes) may be raised and caught (``raise E``, ``except (A, E)``); any other name used
     there is a value (a stand-in of a star-imported instance or tuple is not an exception).
-    ``EVERY`` at an interactive prompt (``sys.ps1``: the REPL, ``python -i``, IPython and
-    Jupyter set it), whose later inputs cannot be seen.
+    ``EVERY`` when a prompt reads the namespace, whose inputs cannot be seen: now
+    (``sys.ps1``: the REPL, IPython, Jupyter) or after the script (``python -i``).
 
     Only code that names one of *names* is read, each load found with ``bytes.find``: the
     common uses (a call, an attribute) are told here from the instructions around it, without
     loading ``_uses_ref`` and ``opcode`` (~0.7 ms) or walking every instruction (~0.15 ms for
     a small script); other shapes go to ``_uses_ref``."""
-    if hasattr(sys, "ps1"):
+    if hasattr(sys, "ps1") or sys.flags.inspect:
         return EVERY
     wanted = frozenset(names)
     found: set[str] = set()

@@ -7,6 +7,7 @@ code before its fix.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 from conftest import RUN, Sandbox, same_outcome
@@ -507,3 +508,34 @@ def test_a_proxy_in_sys_modules_survives_giving_warn_back(sandbox: Sandbox) -> N
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["1 wmod ok"]
     same_outcome(eager, cold, warm)
+
+
+def test_names_a_script_binds_are_real_at_the_prompt_of_python_i(sandbox: Sandbox) -> None:
+    # `python -i script.py`: the prompt after the script reads its namespace, but sys.ps1 is
+    # set only then, so the script's from-imports bound stand-ins (type(Widget) was LazyName).
+    sandbox.write(
+        {
+            "pkg/__init__.py": "",
+            "pkg/mod.py": RUN + "class Widget:\n    pass\ndef helper():\n    return 1\n",
+        }
+    )
+    script = sandbox.path / "interactive.py"
+    script.write_text(
+        "import lazyhook\nlazyhook.install()\nfrom pkg.mod import Widget, helper\n"
+        "def use():\n    return Widget(), helper()\n"
+    )
+    prompt = "print(type(Widget).__name__)\nimport pkg.mod\nprint(helper is pkg.mod.helper)\n"
+    outs = []
+    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
+        proc = subprocess.run(
+            [sys.executable, "-i", str(script)],
+            input=prompt,
+            capture_output=True,
+            text=True,
+            env=sandbox.env(**extra),
+            cwd=str(sandbox.path),
+            timeout=60,
+        )
+        outs.append([line for line in proc.stdout.splitlines() if not line.startswith("RUN ")])
+    assert outs[0] == ["type", "True"], outs
+    assert outs[1] == outs[0] and outs[2] == outs[0], outs
