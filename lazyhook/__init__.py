@@ -80,6 +80,9 @@ def install(
         if isinstance(finder, LazyFinder):
             finder.settings = settings
             return
+    import atexit  # built in (~15 us); before the finder, which would judge this import
+
+    atexit.register(_finder.at_exit)  # before the program's handlers: after them at exit
     sys.meta_path.insert(0, LazyFinder(settings))  # type: ignore[arg-type]
 
 

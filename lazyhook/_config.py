@@ -57,6 +57,11 @@ IGNORE: frozenset[str] = frozenset(
         # and with lazy names on everywhere (names=True) the ABC rejected the lazy ``WeakSet``
         # ("Can only register classes"), so no pytest run could start (README, "Fidelity").
         "_weakrefset",
+        # lazyhook's own ``_module`` registers its reducer of lazy modules in ``copyreg``
+        # when the first lazy module is made: ``copyreg`` itself made lazy first (``python -m
+        # pickle`` in a bare venv) was still empty then ("partially initialized module").
+        # Tiny, importing nothing, and loaded at start-up by most interpreters anyway.
+        "copyreg",
         # Imported only for their side effects; a deferred body would never run.
         "this",
         "antigravity",

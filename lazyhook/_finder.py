@@ -68,6 +68,16 @@ def _load_reads() -> "ModuleType":
     return reads
 
 
+def at_exit() -> None:
+    """Registered with atexit by the first ``install()``, before the program's own handlers,
+    so it runs after them: the handlers lazy bodies registered too late for CPython
+    (``_process.at_exit``).  Nothing to do, and nothing loaded, without a lazy module."""
+    if _lazy is not None:
+        from lazyhook import _process
+
+        _process.at_exit()
+
+
 def lazy_support() -> "ModuleType | None":
     """``_module`` if any lazy module was ever created in this process, else None."""
     return _lazy

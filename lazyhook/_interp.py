@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import CodeType, FrameType
+    from typing import Any
 
 _bootstrap = sys.modules["_frozen_importlib"]
 _bootstrap_external = sys.modules["_frozen_importlib_external"]
@@ -401,17 +402,34 @@ def _hide(code: "CodeType") -> None:
         _imp._fix_co_filename(code, code.co_filename + _HIDDEN_SUFFIX)  # type: ignore[attr-defined]
 
 
-def report_exit_handler_error(func: object, exc: BaseException) -> None:
-    """Report *exc*, raised by atexit handler *func* called by lazyhook, as CPython's atexit
-    reports its own handlers' (an "unraisable" exception; 3.13 moved the colon)."""
-    if sys.version_info >= (3, 13):
-        print(f"Exception ignored in atexit callback {func!r}:", file=sys.stderr)
-    else:
-        print(f"Exception ignored in atexit callback: {func!r}", file=sys.stderr)
-    import traceback
-
+def report_unraisable(exc: BaseException, hook: object, atexit: bool = False) -> None:
+    """Hand *exc*, raised by *hook* (an atexit handler, a fork hook) that lazyhook called in
+    CPython's stead, to ``sys.unraisablehook`` as CPython does (pytest's unraisable plugin
+    sees it), without the frame that called it; 3.13 words an atexit handler's differently."""
+    msg = None
+    if atexit:
+        msg = "Exception ignored in atexit callback"
+        if sys.version_info >= (3, 13):
+            msg, hook = f"{msg} {hook!r}", None
     tb = exc.__traceback__
-    traceback.print_exception(type(exc), exc, tb.tb_next if tb is not None else None)
+    exc.__traceback__ = tb = tb.tb_next if tb is not None else None
+    sys.unraisablehook(_hook_args_type()((type(exc), exc, tb, msg, hook)))
+
+
+def _hook_args_type() -> "type[Any]":
+    # sys.UnraisableHookArgs is not exposed: taken from an unraisable error of our own.
+    seen: list[object] = []
+    hook, sys.unraisablehook = sys.unraisablehook, seen.append
+
+    class _Raises:
+        def __del__(self) -> None:
+            raise RuntimeError
+
+    try:
+        _Raises()
+    finally:
+        sys.unraisablehook = hook
+    return type(seen[0])
 
 
 def hide_module_from_warnings() -> None:

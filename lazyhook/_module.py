@@ -20,11 +20,11 @@ What a from-import binds for each name depends on the kind the cache learned (``
 Loaded when the first lazy module is created, never at ``install()``.
 """
 
+import _weakref
 import atexit  # built in
-import copyreg  # imported at start-up anyway
+import copyreg  # never lazy (_config.IGNORE), loaded at start-up by most interpreters
 import os
 import sys
-from _operator import getitem  # the C module: no import of operator.py
 from _thread import get_ident
 
 from lazyhook import _interp, _reads
@@ -40,7 +40,6 @@ from lazyhook._execute import (
     execute,
     loaded_names,
     reports,
-    settle_package,
 )
 
 TYPE_CHECKING = False
@@ -374,8 +373,8 @@ def _after_import_call(module: object, frame: "FrameType") -> None:
         execute(st, frame)
 
 
-# The process around lazy bodies: a fork, an audit hook, the exit.  Thin stubs: the work is in
-# _process, loaded only when one happens (not on the path of a warm from-import).
+# The process around lazy bodies (a fork, an audit hook, the exit) and pickling: thin stubs,
+# the work is in _process and _pickling, loaded only when needed (not on a warm from-import).
 
 
 def _before_fork() -> None:
@@ -385,27 +384,12 @@ def _before_fork() -> None:
 
 
 def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
-    """copyreg's reducer for a lazy module and a package with lazy submodules (picklers find
-    reducers by exact type).  Pickling it is a use, so it runs (and the package's lazy
-    submodules, which eagerly had run too), and the pickler is handed the real module to
-    reduce its own way: cloudpickle and dill by name; plain pickle and copy refuse, as
-    eagerly."""
+    # copyreg's, for a lazy module and ParentOfPending: pickling one is a use (_pickling).
     frame = _caller()
     _force(module, frame)
-    if type(module) is ParentOfPending:
-        settle_package(_mod_getattr(module, "__name__"), frame, run=True)
-    if type(module) is not _ModuleType or sys._getframe(1).f_globals.get("__name__") == "copy":
-        raise TypeError(f"cannot pickle {type(module).__name__!r} object")
-    return getitem, ([module], 0)
+    from lazyhook import _pickling
 
-
-def _at_exit() -> None:
-    from lazyhook import _process
-
-    _process.at_exit()
-
-
-_register = atexit.register
+    return _pickling.reduce(module, frame, sys._getframe(1))
 
 
 def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any") -> "Any":
@@ -417,6 +401,18 @@ def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any
 
         _process.note_exit_handler(_register, func, args, kwargs)
     return func
+
+
+def _main_freed(ref: object) -> None:
+    # __main__'s module object is freed (finalizing, the interpreter dropped sys.modules):
+    # eagerly its globals go with it, collected while os and print still work.  Pending
+    # modules hold them (importer, namespaces to settle, a from-import's frame): let go.
+    for st in list(_pending.values()):
+        if id(st.importer) == _MAIN_GLOBALS:
+            st.importer = None
+        st.namespaces = [ns for ns in st.namespaces if id(ns) != _MAIN_GLOBALS]
+        if st.statement is not None and id(st.statement[0].f_globals) == _MAIN_GLOBALS:
+            st.statement = None
 
 
 def _after_fork_in_child() -> None:
@@ -440,9 +436,14 @@ _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 copyreg.pickle(ParentOfPending, _reduce)  # type: ignore[arg-type]
-atexit.register(_at_exit)  # before the program's own (registered later): it runs after them
-_atexit_register.__doc__ = _register.__doc__
+_register = atexit.register
+for _attr in ("__doc__", "__name__", "__qualname__", "__module__"):  # as the built-in says
+    setattr(_atexit_register, _attr, getattr(_register, _attr))
 atexit.register = _atexit_register
+_main = sys.modules.get("__main__")
+_MAIN_GLOBALS = id(_mod_getattr(_main, "__dict__")) if isinstance(_main, _ModuleType) else 0
+_main_ref = _weakref.ref(_main, _main_freed) if _MAIN_GLOBALS else None
+del _main  # held here, __main__ would outlive its removal from sys.modules
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 sys.addaudithook = _audit_stub(sys.addaudithook)  # type: ignore[assignment]

@@ -11,8 +11,7 @@
   after it, no new import may happen.  Eagerly every pending lazy module would have run by
   then: they all run now, and lazyhook loads its own code (``before_audit_hook``).
 * The exit: after the program's atexit handlers, lazyhook calls those a body registered
-  while they ran (too late for CPython), and pending modules let go of the namespaces they
-  hold, so ``__main__``'s objects are finalised when they would be eagerly (``at_exit``).
+  while they ran, too late for CPython (``at_exit``).
 
 Called through stubs ``_module`` registers with the first lazy module; loaded when needed.
 """
@@ -84,6 +83,7 @@ def _load_own_code() -> None:
         _lock,
         _merge,
         _names,
+        _pickling,
         _refused,
         _report,
         _sources,
@@ -126,14 +126,7 @@ def before_fork() -> None:
         try:
             hook()
         except Exception as exc:  # noqa: BLE001 - reported as the fork reports its own hooks'
-            _unraisable(hook, exc)
-
-
-def _unraisable(hook: object, exc: BaseException) -> None:
-    import traceback
-
-    print(f"Exception ignored in: {hook!r}", file=sys.stderr)
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
+            _interp.report_unraisable(exc, hook)
 
 
 # Handlers lazy bodies registered with atexit: (ran, handler, args, kwargs); ``ran`` is
@@ -159,24 +152,16 @@ def note_exit_handler(
 
 
 def at_exit() -> None:
-    """The program's own atexit handlers have run (those registered after the first lazy
-    module, which is when this one was).  A pending module's state holds the globals of the
-    modules that imported it (for warnings' attribution, and the namespaces its lazy names
-    are settled into) and the frame of its last from-import.  Eagerly ``__main__``'s globals
-    are freed when the interpreter drops the module, while ``os`` and ``print`` still work;
-    held here, they outlived it, and ``__del__`` methods and generators' ``finally`` blocks
-    ran when nothing worked any more.  A body that runs later still runs; the lazy names it
-    would have settled keep forwarding to its objects.  First, the atexit handlers bodies
-    registered too late for CPython to call are called (``note_exit_handler``)."""
-    for ran, func, args, kwargs in reversed(_exit_handlers):
+    """The program's own atexit handlers have run (``install()`` registered this one before
+    them): call the handlers bodies registered too late for CPython (``note_exit_handler``),
+    and those that the handlers called here register in turn."""
+    while _exit_handlers:
+        ran, func, args, kwargs = _exit_handlers.pop()
         if not ran:
             try:
                 func(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - reported as atexit reports its own
-                _interp.report_exit_handler_error(func, exc)
-    _exit_handlers.clear()
-    for st in list(_pending.values()):
-        st.importer, st.namespaces, st.statement = None, [], None
+                _interp.report_unraisable(exc, func, atexit=True)
 
 
 def after_fork_in_child() -> None:

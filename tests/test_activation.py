@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from venv_support import Venv, shared_venv
 
-# Exactly what `import lazyhook; lazyhook.install()` may add to a fresh venv interpreter.
-STARTUP_ALLOWLIST = ["lazyhook", "lazyhook._config", "lazyhook._finder"]
+# Exactly what `import lazyhook; lazyhook.install()` may add to a fresh venv interpreter
+# (atexit: built in, for the exit handler install() registers before the program's own).
+STARTUP_ALLOWLIST = ["atexit", "lazyhook", "lazyhook._config", "lazyhook._finder"]
 
 
 @pytest.fixture(scope="session")

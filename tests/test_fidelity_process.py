@@ -12,7 +12,7 @@ import re
 import sys
 
 import pytest
-from conftest import Result, Sandbox, same_outcome
+from conftest import RUN, Result, Sandbox, same_outcome
 
 BUFFERED = {"PYTHONUNBUFFERED": ""}
 fork_only = pytest.mark.skipif(sys.platform == "win32", reason="os.fork")
@@ -151,3 +151,122 @@ def test_an_atexit_handler_a_body_registers_inside_an_atexit_handler_runs(
         return r.returncode, r.lines, re.sub(r"0x[0-9a-f]+", "0x?", r.err)
 
     assert outcome(cold) == outcome(eager) == outcome(warm), (cold.err, warm.err)
+
+
+def test_exit_handlers_a_late_handler_s_bodies_register_run_and_report_as_eager(
+    sandbox: Sandbox,
+) -> None:
+    # The program's handler first uses `store`, whose body registers `_flush`; `_flush` first
+    # uses `report`, whose body registers `_emit`, which fails.  Both were lost (the second
+    # after the first fix: the list of noted handlers was cleared while being called), and a
+    # failure of a handler lazyhook calls bypassed sys.unraisablehook (pytest's plugin).
+    sandbox.write(
+        {
+            "store.py": "import atexit\nimport report\n_data = []\n"
+            "def add(x):\n    _data.append(x)\n"
+            "def _flush():\n    print('store: flushing', _data)\n    report.summary(len(_data))\n"
+            "atexit.register(_flush)\n",
+            "report.py": "import atexit\n_lines = []\n"
+            "def summary(n):\n    _lines.append(f'{n} items')\n"
+            "def _emit():\n    print('report:', _lines)\n    raise OSError('disk full')\n"
+            "atexit.register(_emit)\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import atexit, sys
+        import store
+
+        def hook(u):
+            msg = u.err_msg.split(" <")[0]  # 3.13 puts the handler's repr there
+            print("unraisablehook:", msg, type(u.exc_value).__name__, u.exc_value)
+        sys.unraisablehook = hook
+
+        def on_exit():
+            print("main: on_exit")
+            store.add("last")
+        atexit.register(on_exit)
+        print("main: running")
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code, env=BUFFERED)
+    assert eager.lines == [
+        "main: running",
+        "main: on_exit",
+        "store: flushing ['last']",
+        "report: ['1 items']",
+        "unraisablehook: Exception ignored in atexit callback OSError disk full",
+    ]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_body_first_used_after_atexit_ran_early_still_warns_its_importer(
+    sandbox: Sandbox,
+) -> None:
+    # atexit._run_exitfuncs() mid-program (CPython's test_atexit does it) ran lazyhook's exit
+    # work, which let go of each pending module's importer: a deprecated module first used
+    # later lost its import-time DeprecationWarning (shown by the default filters only when
+    # attributed to __main__).  So did a module first used by a handler the program
+    # registered before its first lazy import.
+    sandbox.write(
+        {
+            "later.py": "import warnings\n"
+            "warnings.warn('later is deprecated', DeprecationWarning, stacklevel=2)\nX = 1\n",
+            "store.py": "import warnings\n"
+            "warnings.warn('store is deprecated', DeprecationWarning, stacklevel=2)\n"
+            "def add(x):\n    return x\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import atexit
+
+        def on_exit():
+            print("main: on_exit", store.add(1))
+        atexit.register(on_exit)
+
+        import store
+        import later
+        atexit._run_exitfuncs()
+        atexit.register(on_exit)
+        print("main: running", later.X)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code, env=BUFFERED)
+    assert "DeprecationWarning: later is deprecated" in eager.err
+    assert "DeprecationWarning: store is deprecated" in eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_a_module_that_replaced_itself_copies_and_pickles_as_its_replacement(
+    sandbox: Sandbox,
+) -> None:
+    # A "module as object" (settings.py ends with sys.modules[__name__] = _Settings()):
+    # deepcopy, copy and cloudpickle of what the import bound failed once pickling lazy
+    # modules ran them ("cannot pickle 'ForwardingModule' object").
+    sandbox.write(
+        {
+            "settings.py": RUN + "import sys\nclass _Settings:\n    debug = False\n"
+            "    def __init__(self):\n        self.paths = ['/etc/app']\n"
+            "sys.modules[__name__] = _Settings()\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import copy, pickle
+        import cloudpickle
+        import settings
+
+        local = copy.deepcopy(settings)
+        local.paths.append("/tmp")
+        print(settings.paths, local.paths, type(copy.copy(settings)).__name__)
+
+        def f():
+            return settings.debug
+
+        print(pickle.loads(cloudpickle.dumps(f))())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["['/etc/app'] ['/etc/app', '/tmp'] _Settings", "False"]
+    same_outcome(eager, cold, warm)

@@ -539,3 +539,29 @@ def test_names_a_script_binds_are_real_at_the_prompt_of_python_i(sandbox: Sandbo
         outs.append([line for line in proc.stdout.splitlines() if not line.startswith("RUN ")])
     assert outs[0] == ["type", "True"], outs
     assert outs[1] == outs[0] and outs[2] == outs[0], outs
+
+
+def test_copyreg_imported_first_by_a_lazy_from_import(sandbox: Sandbox) -> None:
+    # The first lazy module made loads lazyhook's _module, which registers its reducer of
+    # lazy modules in copyreg.  With copyreg itself that first lazy module (`python -m
+    # pickle`, whose __main__ does `from copyreg import dispatch_table`, in an interpreter
+    # that had not loaded copyreg: -S here), copyreg was still empty: AttributeError.
+    script = sandbox.path / "first_copyreg.py"
+    script.write_text(
+        "import sys\nprint('copyreg' in sys.modules)\nimport lazyhook\nlazyhook.install()\n"
+        "from copyreg import dispatch_table\nimport pickle\n"
+        "print(type(dispatch_table).__name__, pickle.loads(pickle.dumps([1])))\n"
+    )
+    outs = []
+    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
+        proc = subprocess.run(
+            [sys.executable, "-S", str(script)],
+            capture_output=True,
+            text=True,
+            env=sandbox.env(**extra),
+            cwd=str(sandbox.path),
+            timeout=60,
+        )
+        outs.append((proc.returncode, proc.stdout, proc.stderr))
+    assert outs[0] == (0, "False\ndict [1]\n", ""), outs
+    assert outs[1] == outs[0] and outs[2] == outs[0], outs
