@@ -525,18 +525,8 @@ def test_names_a_script_binds_are_real_at_the_prompt_of_python_i(sandbox: Sandbo
         "def use():\n    return Widget(), helper()\n"
     )
     prompt = "print(type(Widget).__name__)\nimport pkg.mod\nprint(helper is pkg.mod.helper)\n"
-    outs = []
-    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
-        proc = subprocess.run(
-            [sys.executable, "-i", str(script)],
-            input=prompt,
-            capture_output=True,
-            text=True,
-            env=sandbox.env(**extra),
-            cwd=str(sandbox.path),
-            timeout=60,
-        )
-        outs.append([line for line in proc.stdout.splitlines() if not line.startswith("RUN ")])
+    runs = _eager_cold_warm(sandbox, ["-i", str(script)], stdin=prompt)
+    outs = [[x for x in p.stdout.splitlines() if not x.startswith("RUN ")] for p in runs]
     assert outs[0] == ["type", "True"], outs
     assert outs[1] == outs[0] and outs[2] == outs[0], outs
 
@@ -552,16 +542,27 @@ def test_copyreg_imported_first_by_a_lazy_from_import(sandbox: Sandbox) -> None:
         "from copyreg import dispatch_table\nimport pickle\n"
         "print(type(dispatch_table).__name__, pickle.loads(pickle.dumps([1])))\n"
     )
-    outs = []
-    for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {}):
-        proc = subprocess.run(
-            [sys.executable, "-S", str(script)],
+    outs = [
+        (p.returncode, p.stdout, p.stderr) for p in _eager_cold_warm(sandbox, ["-S", str(script)])
+    ]
+    assert outs[0] == (0, "False\ndict [1]\n", ""), outs
+    assert outs[1] == outs[0] and outs[2] == outs[0], outs
+
+
+def _eager_cold_warm(
+    sandbox: Sandbox, argv: list[str], stdin: str | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """``Sandbox.eager_cold_warm`` for a command line with interpreter options (``-i``,
+    ``-S``): ``python *argv`` eagerly, then lazily with an empty cache, then warm."""
+    return [
+        subprocess.run(
+            [sys.executable, *argv],
+            input=stdin,
             capture_output=True,
             text=True,
             env=sandbox.env(**extra),
             cwd=str(sandbox.path),
             timeout=60,
         )
-        outs.append((proc.returncode, proc.stdout, proc.stderr))
-    assert outs[0] == (0, "False\ndict [1]\n", ""), outs
-    assert outs[1] == outs[0] and outs[2] == outs[0], outs
+        for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {})
+    ]
