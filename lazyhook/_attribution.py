@@ -158,14 +158,24 @@ def add_note(exc: BaseException, msg: str) -> None:
         exc.__cause__ = ImportError(msg)
 
 
-def surface(exc: BaseException, name: str, site: "tuple[str, int]") -> None:
+def surface(
+    exc: BaseException, name: str, site: "tuple[str, int]", at_statement: bool = False
+) -> None:
     """Raise module *name*'s body's exception as eager Python would have raised it at the
     import (made at *site*), noted with the import site; an AttributeError as an ImportError
-    chained to it."""
+    chained to it (read as a missing attribute, it would pass for one: ``hasattr`` false, a
+    from-import's "cannot import name").  *at_statement*: the body ran at its from-import
+    statement itself (names bound as values, no cache entry yet), which raises it unnoted, as
+    eagerly; an AttributeError still as an ImportError, the one thing a statement reading
+    a name cannot raise."""
     where = f"{site[0]}:{site[1]}"
     if isinstance(exc, AttributeError):
-        err = ImportError(f"{name!r} failed when first used (imported lazily at {where})")
+        when = "at its from-import" if at_statement else "when first used"
+        err = ImportError(f"{name!r} failed {when} (imported lazily at {where})")
         err.name = name
         raise err from exc
-    add_note(exc, f"lazyhook: {name!r} was imported lazily at {where} and failed when first used")
+    if not at_statement:
+        add_note(
+            exc, f"lazyhook: {name!r} was imported lazily at {where} and failed when first used"
+        )
     raise exc

@@ -301,7 +301,8 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         sys.modules[st.name] = entry_before if entry_before is not None else module
         if rep is not None:
             rep.failed += 1
-        _attribution.surface(exc, st.name, st.site)
+        at = frame is not None and _interp.from_import_read(frame) != _interp.NOT_FROM_IMPORT
+        _attribution.surface(exc, st.name, st.site, at)
     finally:
         _attribution.leave()
         state.running -= 1

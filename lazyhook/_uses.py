@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import CodeType
 
-# code object -> the names its code tree uses where only a real class will do.
-_matched: "dict[object, frozenset[str]]" = {}
+_matched: "dict[object, frozenset[str]]" = {}  # code -> names its tree needs real classes of
 
 
 def real_classes(code: "CodeType") -> "frozenset[str]":
@@ -55,7 +54,7 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
 
 
 class _Every:
-    """Contains every name (``value_used`` at an interactive prompt)."""
+    """Contains every name (``value_used`` of code whose namespace unseen code reads)."""
 
     __slots__ = ()
 
@@ -79,19 +78,23 @@ def value_used(
     later (``_string_names``).  Names in *exceptions* (bound as exception stand-ins, which are
     classes) may be raised and caught (``raise E``, ``except (A, E)``); any other name used
     there is a value (a stand-in of a star-imported instance or tuple is not an exception).
-    ``EVERY`` when a prompt reads the namespace, whose inputs cannot be seen: now
-    (``sys.ps1``: the REPL, IPython, Jupyter) or after the script (``python -i``).
+    ``EVERY`` when code the analysis cannot see reads the namespace: a prompt (``sys.ps1``;
+    ``python -i``), or what *code* hands ``globals()`` or ``locals()`` to (pyyaml's runner).
 
-    Only code that names one of *names* is read, each load found with ``bytes.find``: the
-    common uses (a call, an attribute) are told here from the instructions around it, without
-    loading ``_uses_ref`` and ``opcode`` (~0.7 ms) or walking every instruction (~0.15 ms for
-    a small script); other shapes go to ``_uses_ref``."""
+    Only code that names one of *names* is read, each load found with ``bytes.find``; common
+    uses (a call, an attribute) are told from the instructions around it, without loading
+    ``_uses_ref`` and ``opcode`` (~0.7 ms); other shapes go to ``_uses_ref``."""
     if hasattr(sys, "ps1") or sys.flags.inspect:
         return EVERY
     wanted = frozenset(names)
     found: set[str] = set()
     for c in _tree(code):
         co_names = c.co_names
+        if "globals" in co_names or "locals" in co_names:
+            from lazyhook._uses_ref import namespace_handed_on  # opcode: only for such code
+
+            if namespace_handed_on(c):
+                return EVERY
         for name in wanted.intersection(co_names):
             exc = name in exceptions
             if name not in found and _used_as_value(c, co_names.index(name), name, exc):
@@ -259,11 +262,9 @@ def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
 
 def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None":
     """Is the load at *pos* a value use: False for an attribute read (not of ``OWN_READS``),
-    a raised or caught exception class (*exc*), a call's callee whose
-    arguments ``_plain_call`` follows (``C(x, y.z, f(1), k=2)``), ``is_lazy(x)``'s argument
-    or ``isinstance(x, C)``'s class (x a variable or constant, with attribute reads); None for
-    a shape left to ``_uses_ref`` (3.10's calls carry no marker; 3.11+ mark the first load of
-    a callee *expression*, so ``C[int]()`` needs the stack followed)."""
+    a raised or caught exception class (*exc*), a callee whose arguments ``_plain_call``
+    follows, ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class; None for a shape left
+    to ``_uses_ref`` (3.10's calls carry no marker; 3.11+'s ``C[int]()`` needs the stack)."""
     if co[pos] == _interp.LOAD_FROM_DICT_OR_GLOBALS:
         return True  # 3.12+'s annotation scopes inside a class body: values
     after_pos, after, after_arg = _next(co, pos)
@@ -299,11 +300,9 @@ def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None"
 
 def _plain_call(co: bytes, pos: int) -> bool:
     """3.11+: is the callee loaded at *pos* (with its NULL) taken by its own call, every
-    instruction up to it pushing that call's arguments?  The stack is followed over loads,
-    attribute reads, nested calls (keywords too), subscripts, binary operators and comparisons,
-    tuples and lists: ``Decimal(str(x))``, ``C(a, key=f(b))``.  Any other instruction (a jump,
-    COPY, SWAP, an unpacking) leaves the shape to ``_uses_ref``; so does an instruction that
-    takes the callee itself (``C[int]()``, ``(C + x)()``)."""
+    instruction up to it pushing that call's arguments (loads, attribute reads, nested calls,
+    subscripts, operators, tuples, lists: ``C(a, key=f(b))``)?  Any other instruction, or one
+    that takes the callee itself (``C[int]()``), leaves the shape to ``_uses_ref``."""
     depth = 2  # the callee and its NULL
     while True:
         pos, op, arg = _next(co, pos)

@@ -235,3 +235,48 @@ def _queried(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> bool:
     return op in (_LOAD_NAME, _LOAD_GLOBAL, _LOAD_ATTR, _LOAD_METHOD) and (
         _attr_name(code, op, arg) == "is_lazy"
     )
+
+
+_CALLS = frozenset(opmap[n] for n in ("CALL", "CALL_FUNCTION") if n in opmap)
+_TO_CALL = frozenset(opmap[n] for n in ("PUSH_NULL", "PRECALL") if n in opmap)
+# What may take ``globals()``'s result without handing the namespace on: a read from it, or
+# a variable (``g = globals()``; what is done with ``g`` later is not followed: Limit 5).
+_READS_IT = frozenset(
+    opmap[n]
+    for n in ("LOAD_ATTR", "LOAD_METHOD", "BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR",
+              "CONTAINS_OP", "GET_ITER", "STORE_NAME", "STORE_FAST", "STORE_GLOBAL")
+    if n in opmap
+)  # fmt: skip
+
+
+_SUBSCRIPTS = frozenset(
+    opmap[n] for n in ("BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR") if n in opmap
+)
+_KEYS = frozenset(  # a key loaded between: globals()["a"], globals()[name]
+    opmap[n] for n in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_GLOBAL") if n in opmap
+)
+
+
+def namespace_handed_on(code: "CodeType") -> bool:
+    """Does *code* hand its namespace itself to other code: ``globals()`` (or ``locals()``
+    outside a function) called, its result passed to a call (``runner.run(globals())``,
+    ``code.interact(local=globals())``, ``eval(s, globals())``), rather than read from
+    (``globals().get(k)``, ``globals()[k]``, ``k in globals()``, iterated) or kept in a
+    variable?  Code the analysis cannot see reads the names there; so ``globals`` itself
+    passed on counts too."""
+    ins, names = instructions(code), code.co_names
+    wanted = ("globals", "locals") if not code.co_flags & 1 else ("globals",)  # CO_OPTIMIZED
+    for k, (op, arg) in enumerate(ins):
+        if op != _LOAD_NAME and op != _LOAD_GLOBAL:
+            continue
+        if names[arg >> 1 if _V311 and op == _LOAD_GLOBAL else arg] not in wanted:
+            continue
+        j = k + 1
+        while j < len(ins) and ins[j][0] in _TO_CALL:
+            j += 1
+        if j >= len(ins) or ins[j][0] not in _CALLS or ins[j][1] != 0:
+            return True
+        after = [op for op, _ in ins[j + 1 : j + 3]] + [-1, -1]
+        if after[0] not in _READS_IT and not (after[0] in _KEYS and after[1] in _SUBSCRIPTS):
+            return True
+    return False

@@ -549,6 +549,66 @@ def test_copyreg_imported_first_by_a_lazy_from_import(sandbox: Sandbox) -> None:
     assert outs[1] == outs[0] and outs[2] == outs[0], outs
 
 
+def test_names_of_a_namespace_handed_on_with_globals_are_real(sandbox: Sandbox) -> None:
+    # pyyaml's legacy test runner: the script star-imports its test modules and hands
+    # globals() to a runner that keeps the types.FunctionType values; stand-ins answer
+    # __class__ as their own, so warm no test was found (and the run passed with none).
+    sandbox.write(
+        {
+            "funcs.py": RUN + "def test_a(): pass\ntest_a.unittest = True\n"
+            "def test_b(): pass\ntest_b.unittest = True\n",
+            "runner.py": "import types\n"
+            "def run(collection):\n"
+            "    found = [k for k, v in sorted(collection.items())\n"
+            "             if isinstance(v, types.FunctionType) and hasattr(v, 'unittest')]\n"
+            "    print('tests found:', found)\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from funcs import *
+        if __name__ == "__main__":
+            import runner
+            runner.run(globals())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["tests found: ['test_a', 'test_b']"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_body_failing_at_its_from_import_raises_there_unnoted(sandbox: Sandbox) -> None:
+    # A from-import that runs its module at the statement (no cache entry yet, or names
+    # used as values) surfaced the body's error as one "at first use": noted "was imported
+    # lazily ... and failed when first used" (docutils' recommonmark tests, recommonmark
+    # missing).  An AttributeError stays an ImportError there (README, Limit 1).
+    sandbox.write(
+        {
+            "wrapper.py": "import no_such_dependency_here\nclass Parser:\n    pass\n",
+            "attr.py": "import os\nos.no_such_function()\nclass Parser:\n    pass\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        try:
+            from attr import Parser as P
+        except ImportError as exc:
+            print("attr:", type(exc.__cause__ or exc).__name__)
+        except AttributeError as exc:
+            print("attr:", type(exc).__name__)
+        from wrapper import Parser
+        print(Parser)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 1 and eager.lines == ["attr: AttributeError"]
+    last = "ModuleNotFoundError: No module named 'no_such_dependency_here'"
+    for r in (eager, cold, warm):
+        assert r.err.rstrip().endswith(last), r.err
+        assert "lazyhook:" not in r.err and r.returncode == 1, r.err
+        assert r.lines == eager.lines
+
+
 def _eager_cold_warm(
     sandbox: Sandbox, argv: list[str], stdin: str | None = None
 ) -> list[subprocess.CompletedProcess[str]]:

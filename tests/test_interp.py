@@ -308,3 +308,37 @@ def test_value_uses_read_full_arguments_and_annotation_scopes() -> None:
         tree = _uses._tree(code)
         assert _uses.value_used(code, names) == expected
         assert {n for c in tree for n in value_uses(c)} & names == expected
+
+
+@pytest.mark.parametrize(
+    ("src", "handed_on"),
+    [
+        ("runner.run(globals())", True),
+        ("code.interact(local=globals())", True),
+        ("eval(s, globals())", True),
+        ("f(globals)", True),
+        ("run(locals())", True),
+        ("def f():\n    return run(globals())", True),
+        ("n = sum(1 for v in globals().values())", False),
+        ("x = globals()['a']", False),
+        ("globals()['a'] = 1", False),
+        ("x = globals()[name]", False),
+        ("g = globals()", False),
+        ("b = 'a' in globals()", False),
+        ("for k in globals(): pass", False),
+        ("globals().update(a=1)", False),
+        ("def f():\n    return locals()", False),
+    ],
+)
+def test_namespace_handed_on(src: str, handed_on: bool) -> None:
+    # Code that hands globals() to other code makes every from-imported name a value
+    # (_uses.value_used: EVERY); reading from it does not.
+    from lazyhook._uses_ref import namespace_handed_on
+
+    code = compile(src, "<m>", "exec", dont_inherit=True)
+    tree, got = [code], False
+    while tree:
+        c = tree.pop()
+        tree += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        got = got or namespace_handed_on(c)
+    assert got == handed_on

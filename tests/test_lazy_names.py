@@ -391,9 +391,11 @@ def test_sympy_star_import_warm(sandbox: Sandbox) -> None:
     x = Symbol("x")
     print(expand((x + 1) ** 2))
     # A class statement in this code would bind Symbol real at the star import (see
-    # _uses.real_classes); one run through exec gets the escaped stand-in as its base.
+    # _uses.real_classes); one run through exec gets the escaped stand-in as its base
+    # (globals() kept in a variable first: handed to exec directly, it makes every name real).
     MySym = {}
-    exec("class MySym(Symbol):\\n    pass", globals(), MySym)
+    namespace = globals()
+    exec("class MySym(Symbol):\\n    pass", namespace, MySym)
     MySym = MySym["MySym"]
     print(isinstance(MySym("y"), Symbol), issubclass(MySym, Basic))
     sym = globals()["Symbol"]  # (Symbol as a value would bind it real at the statement)
