@@ -278,5 +278,26 @@ def namespace_handed_on(code: "CodeType") -> bool:
             return True
         after = [op for op, _ in ins[j + 1 : j + 3]] + [-1, -1]
         if after[0] not in _READS_IT and not (after[0] in _KEYS and after[1] in _SUBSCRIPTS):
-            return True
+            if not _keys_only(code, ins, k, j):
+                return True
     return False
+
+
+_KEY_CALLS = frozenset({"set", "list", "sorted", "len", "frozenset", "tuple", "iter"})
+
+
+def _keys_only(code: "CodeType", ins: "list[tuple[int, int]]", k: int, j: int) -> bool:
+    """Is ``globals()`` (loaded at *k*, called at *j*) the sole argument of a builtin that
+    takes only its keys (``set(globals())``, ``sorted(globals())``)?"""
+    b = k - 1
+    while b >= 0 and ins[b][0] in _TO_CALL:
+        b -= 1
+    a = j + 1
+    while a < len(ins) and ins[a][0] in _TO_CALL:
+        a += 1
+    if b < 0 or a >= len(ins) or ins[a][0] not in _CALLS or ins[a][1] != 1:
+        return False
+    op, arg = ins[b]
+    if op != _LOAD_NAME and op != _LOAD_GLOBAL:
+        return False
+    return code.co_names[arg >> 1 if _V311 and op == _LOAD_GLOBAL else arg] in _KEY_CALLS
