@@ -17,7 +17,6 @@ Loaded only when a body replaces its own entry (and by ``lazyhook.resolve`` of a
 
 import copyreg  # never lazy (_config.IGNORE)
 import sys
-from _operator import getitem  # the C module: no import of operator.py
 from _thread import get_ident
 
 from lazyhook import _interp
@@ -25,7 +24,7 @@ from lazyhook import _interp
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import CodeType, FrameType
+    from types import CodeType
     from types import ModuleType as _ModuleType
 else:
     _ModuleType = type(sys)
@@ -106,18 +105,11 @@ class ForwardingModule(_ModuleType):
         return _forwarded(self, dir, _ModuleType.__dir__)  # type: ignore[return-value]
 
 
-def reduce(module: object, caller: "FrameType") -> "tuple[object, tuple[object, ...]]":
-    """The reduce value of a forwarding module asked by *caller* (a pickler's Python code,
-    ``copy``): pickled or copied, it is its replacement, as eagerly (see ``_pickling``)."""
-    target = _targets[id(module)]
-    if caller.f_globals.get("__name__") == "copy" and caller.f_code.co_name == "copy":
-        # copy.copy() does not copy a reduce value's arguments: copy the replacement itself.
-        return caller.f_globals["copy"], (target,)
-    return getitem, ([target], 0)  # the pickler (or deepcopy) reduces the replacement its way
+def _reduce(module: object) -> "tuple[object, tuple[object, ...]]":
+    # copyreg's: pickled or copied, a forwarding module is its replacement, as eagerly.
+    from lazyhook._pickling import hand_over
 
-
-def _reduce(module: object) -> "tuple[object, tuple[object, ...]]":  # copyreg's reducer
-    return reduce(module, sys._getframe(1))
+    return hand_over(_targets[id(module)], sys._getframe(1))
 
 
 copyreg.pickle(ForwardingModule, _reduce)  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ from lazyhook._execute import (
     execute,
     loaded_names,
     reports,
+    settle_package,
 )
 
 TYPE_CHECKING = False
@@ -373,8 +374,8 @@ def _after_import_call(module: object, frame: "FrameType") -> None:
         execute(st, frame)
 
 
-# The process around lazy bodies (a fork, an audit hook, the exit) and pickling: thin stubs,
-# the work is in _process and _pickling, loaded only when needed (not on a warm from-import).
+# The process around lazy bodies (a fork, an audit hook, the exit) and pickling: thin stubs;
+# _process and _pickling are loaded only when needed.
 
 
 def _before_fork() -> None:
@@ -387,14 +388,17 @@ def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
     # copyreg's, for a lazy module and ParentOfPending: pickling one is a use (_pickling).
     frame = _caller()
     _force(module, frame)
-    from lazyhook import _pickling
+    if type(module) is ParentOfPending:  # its lazy submodules: eagerly they had run too
+        settle_package(_mod_getattr(module, "__name__"), frame, run=True)
+    if type(module) in (_LazyModule, ParentOfPending):  # asked in its own body
+        raise TypeError(f"cannot pickle {type(module).__name__!r} object")
+    from lazyhook._pickling import hand_over
 
-    return _pickling.reduce(module, frame, sys._getframe(1))
+    return hand_over(force(module), sys._getframe(1))  # a forwarding one's replacement
 
 
 def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any") -> "Any":
-    # atexit.register while lazy modules exist: a handler a body registers is noted, since a
-    # body first run inside an atexit handler registers it too late for CPython (_process).
+    # atexit.register once lazy modules exist: notes what bodies register (see _process).
     _register(func, *args, **kwargs)
     if _interp.state.running:
         from lazyhook import _process
@@ -404,12 +408,10 @@ def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any
 
 
 def _main_freed(ref: object) -> None:
-    # __main__'s module object is freed (finalizing, the interpreter dropped sys.modules):
-    # eagerly its globals go with it, collected while os and print still work.  Pending
-    # modules hold them (importer, namespaces to settle, a from-import's frame): let go.
+    # __main__ is freed (finalizing): eagerly its globals go with it, while os and print still
+    # work.  Pending modules hold them (importer, namespaces to settle, a statement's frame).
     for st in list(_pending.values()):
-        if id(st.importer) == _MAIN_GLOBALS:
-            st.importer = None
+        st.importer = None if id(st.importer) == _MAIN_GLOBALS else st.importer
         st.namespaces = [ns for ns in st.namespaces if id(ns) != _MAIN_GLOBALS]
         if st.statement is not None and id(st.statement[0].f_globals) == _MAIN_GLOBALS:
             st.statement = None
@@ -436,10 +438,9 @@ _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 copyreg.pickle(ParentOfPending, _reduce)  # type: ignore[arg-type]
-_register = atexit.register
+_register, atexit.register = atexit.register, _atexit_register
 for _attr in ("__doc__", "__name__", "__qualname__", "__module__"):  # as the built-in says
     setattr(_atexit_register, _attr, getattr(_register, _attr))
-atexit.register = _atexit_register
 _main = sys.modules.get("__main__")
 _MAIN_GLOBALS = id(_mod_getattr(_main, "__dict__")) if isinstance(_main, _ModuleType) else 0
 _main_ref = _weakref.ref(_main, _main_freed) if _MAIN_GLOBALS else None

@@ -2,21 +2,18 @@
 
 Picklers find a module's reducer by its exact type (cloudpickle and dill reduce
 ``types.ModuleType`` by name; plain pickle and ``copy`` refuse a module), so lazyhook's module
-classes have reducers of their own in ``copyreg``: a lazy module (``_module``), a package
-whose lazy submodules have not run (``ParentOfPending``) and a module whose body replaced its
-``sys.modules`` entry (``_forwarding``).  Pickling or copying one is a use: it runs (and so do
-the package's lazy submodules, which eagerly had run too), and the caller is handed what the
-eager import had bound — the module, or the object that replaced it — to reduce its own way.
+classes have reducers of their own in ``copyreg``: a lazy module and a package whose lazy
+submodules have not run (``_module``, which runs them first: pickling one is a use), and a
+module whose body replaced its ``sys.modules`` entry (``_forwarding``).  Each hands over what
+the eager import had bound — the module, or the object that replaced it — to be reduced the
+caller's own way (``hand_over``).
 
-Loaded the first time something pickles or copies such an object.
+Imports nothing of lazyhook's; loaded the first time something pickles or copies such an
+object.
 """
 
 import sys
 from _operator import getitem  # the C module: no import of operator.py
-
-from lazyhook._execute import ParentOfPending, settle_package
-from lazyhook._forwarding import ForwardingModule
-from lazyhook._forwarding import reduce as reduce_forwarding
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,19 +22,15 @@ if TYPE_CHECKING:
 _ModuleType = type(sys)
 
 
-def reduce(
-    module: object, user: "FrameType | None", caller: "FrameType"
-) -> "tuple[object, tuple[object, ...]]":
-    """The reduce value for *module*, a lazy module that has just run (``_module``), asked by
-    *caller* (a pickler's Python code, ``copy``) on behalf of *user* (the code that pickles or
-    copies)."""
-    if type(module) is ParentOfPending:
-        settle_package(_ModuleType.__getattribute__(module, "__name__"), user, run=True)
-    kind = type(module)
-    if kind is ForwardingModule:  # its body replaced its sys.modules entry: it is that now
-        return reduce_forwarding(module, caller)
-    if kind is not _ModuleType or caller.f_globals.get("__name__") == "copy":
-        # Still lazy (its body failed), or copy.copy()/deepcopy() of a module: refused, as
-        # eagerly ("cannot pickle 'module' object").
-        raise TypeError(f"cannot pickle {kind.__name__!r} object")
-    return getitem, ([module], 0)  # the pickler reduces the module its own way
+def hand_over(target: object, caller: "FrameType") -> "tuple[object, tuple[object, ...]]":
+    """The reduce value that gives *caller* (a pickler's Python code, ``copy``) *target*, what
+    the eager import bound, to reduce its own way."""
+    from_copy = caller.f_globals.get("__name__") == "copy"
+    if from_copy and isinstance(target, _ModuleType):
+        # copy.copy()/deepcopy() of a module: refused, as eagerly.
+        raise TypeError(f"cannot pickle {type(target).__name__!r} object")
+    if from_copy and caller.f_code.co_name == "copy":
+        # copy.copy() does not copy a reduce value's arguments: copy the target itself.
+        return caller.f_globals["copy"], (target,)
+    # A pickler (or deepcopy, which copies the arguments) reduces the target its own way.
+    return getitem, ([target], 0)
