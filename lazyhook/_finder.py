@@ -333,8 +333,8 @@ class LazyFinder:
             return False
         if not plain and not settings.lazy_import(importer, fullname, declared):
             return False
-        if frame.f_code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
-            return True  # the prompt: later inputs read it (see _reads), without loading that
+        if interp.prompt_input(frame.f_code):
+            return True  # later inputs read it (see _reads), without loading that
         reads = _reads or _load_reads()
         module = reads.from_import_module(frame)
         if (

@@ -334,6 +334,12 @@ def oparg(co: bytes, i: int) -> "tuple[int, int]":
     return arg, i
 
 
+def prompt_input(code: "CodeType") -> bool:
+    """Is *code* an input at an interactive prompt (``sys.ps1``: the REPL, ``python -i``
+    after its script, IPython)?  The later inputs that read what it binds cannot be seen."""
+    return code.co_filename[:1] == "<" and hasattr(sys, "ps1")
+
+
 def forced_lazy(fullname: str) -> bool:
     """Is *fullname* being imported by ``import_lazily`` (it, or one of its parents)?"""
     forced = state.forced

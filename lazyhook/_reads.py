@@ -30,8 +30,6 @@ is ``_uses``' business.
 Loaded by the finder with the first import it makes lazy.
 """
 
-import sys
-
 from lazyhook import _interp
 
 TYPE_CHECKING = False
@@ -58,7 +56,7 @@ def bindings_read(frame: "FrameType") -> bool:
     registered nothing).
     """
     code = frame.f_code
-    if code.co_name != "<module>" or code.co_filename[:1] == "<" and hasattr(sys, "ps1"):
+    if code.co_name != "<module>" or _interp.prompt_input(code):
         return True
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:
