@@ -59,10 +59,9 @@ _mod_setattr = _ModuleType.__setattr__
 _mod_delattr = _ModuleType.__delattr__
 _mod_dir = _ModuleType.__dir__
 
-# Read without executing: what the import system set on the module before its body would run,
-# and what tools probe on every module they see (unittest's warning-registry reset walks
-# sys.modules; pytest's collector probes ``__test__``, ``__bases__`` and the attributes in
-# PROBES).
+# Read without executing: what the import system set before the body would run, and what tools
+# probe on every module they see (unittest's warning-registry reset walks sys.modules; pytest's
+# collector probes ``__test__``, ``__bases__`` and the attributes in PROBES).
 _PASSTHROUGH = frozenset(
     {"__name__", "__loader__", "__package__", "__path__", "__file__", "__cached__",
      "__class__", "__warningregistry__", "__test__", "__bases__"}
@@ -374,8 +373,7 @@ def _after_import_call(module: object, frame: "FrameType") -> None:
         execute(st, frame)
 
 
-# The process around lazy bodies (a fork, an audit hook, the exit) and pickling: thin stubs;
-# _process and _pickling are loaded only when needed.
+# The process around lazy bodies (a fork, an audit hook, the exit), pickling: thin stubs.
 
 
 def _before_fork() -> None:
@@ -404,6 +402,7 @@ def _atexit_register(func: "Callable[..., Any]", /, *args: "Any", **kwargs: "Any
         from lazyhook import _process
 
         _process.note_exit_handler(_register, func, args, kwargs)
+        exit_handlers_noted.append(func)  # _finder.at_exit loads _process only then
     return func
 
 
@@ -438,6 +437,7 @@ _interp.watch_import_calls(_after_import_call)
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 copyreg.pickle(ParentOfPending, _reduce)  # type: ignore[arg-type]
+exit_handlers_noted: "list[object]" = []
 _register, atexit.register = atexit.register, _atexit_register
 for _attr in ("__doc__", "__name__", "__qualname__", "__module__"):  # as the built-in says
     setattr(_atexit_register, _attr, getattr(_register, _attr))
