@@ -55,8 +55,8 @@ def answer(st: LazyState, name: str, how: int) -> object:
 def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     """What a from-import binds for *name* (``_NO``: run the module at the statement)."""
     made = st.stand_ins.get(name)
-    if made is not None:
-        return made
+    if made is not None and name not in st.real_classes and name not in st.value_uses:
+        return made  # (one an earlier statement made: this one may use the name as a value)
     kind = entry.kinds[name]
     detail = entry.details.get(name)
     rep = reports.get(st.name)

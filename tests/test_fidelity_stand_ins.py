@@ -626,3 +626,25 @@ def _eager_cold_warm(
         )
         for extra in ({"LAZYHOOK_DISABLE": "1"}, {}, {})
     ]
+
+
+def test_a_name_a_later_statement_uses_as_a_base_is_real_there(sandbox: Sandbox) -> None:
+    # A stand-in one from-import made was handed to every later from-import of the same name
+    # before that statement's own use was looked at: exec'd code subclassing the name got the
+    # stand-in (a class with __orig_bases__), and under names="all" a sympy module's
+    # `class Number(AtomicExpr)` ran sympy.core.expr inside its own circular import.
+    sandbox.write({"pkg/__init__.py": "", "pkg/mod.py": RUN + "class Base:\n    pass\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from pkg.mod import Base
+
+        def make():
+            return Base()
+
+        exec("from pkg.mod import Base\\nclass X(Base): pass\\n"
+             "print(hasattr(X, '__orig_bases__'), X.__mro__[1].__name__)")
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["False Base"] and eager.runs == ["pkg.mod"]
+    same_outcome(eager, cold, warm)
