@@ -151,6 +151,7 @@ def classify(
     kinds: list[str] = []
     details: dict[str, object] = {}
     defining: set[str] = set()
+    elsewhere: dict[str, object] = {}
     for name in names:
         value = values[name]
         kind, detail, where = _kind(value, name, literals, top, protocols_of)
@@ -158,8 +159,42 @@ def classify(
         if detail is not None:
             details[name] = detail
         if where:
-            defining.add(where)
-    return "".join(kinds), details, defining
+            defining.add(where)  # (an instance's: its type's module, deciding its protocols)
+        if name[:2] == "__" == name[-2:]:  # __builtins__, __spec__: every module has its own
+            continue
+        if kind in _BOUND_ELSEWHERE or (kind == CALLABLE and where == type(value).__module__):
+            elsewhere[name] = value
+    return "".join(kinds), details, defining | _binders(module_name, elsewhere)
+
+
+# Kinds whose value names no module that binds it (a dict, a computed number, an instance:
+# its type's module is not where it is bound).  A re-export (``from other import CONFIG``)
+# must stamp *other*, or an upgrade turning CONFIG into a function left a stale kind.
+_BOUND_ELSEWHERE = "dso"
+
+
+def _binders(own: str, wanted: "dict[str, object]") -> "set[str]":
+    """The loaded modules other than *own* and ``__main__`` that bind one of *wanted*'s
+    names to that very object (the re-exports' sources; consumers too, which is only more
+    stamps: in an installed distribution they share its ``RECORD``).  A lazy module's
+    namespace is read without running it."""
+    out: set[str] = set()
+    if not wanted:
+        return out
+    keys = frozenset(wanted)
+    # sympy's values are bound in ~220 of its own modules, all under its one RECORD, already
+    # stamped: looking each up cost a cold run ~3 % (542 modules' RECORDs at its exit).
+    top = own.partition(".")[0]
+    covered = (top, top + ".") if _sources.one_distribution(top) else ()
+    for mod_name, mod in list(sys.modules.items()):
+        if mod_name == own or mod_name == "__main__" or not issubclass(type(mod), _ModuleType):
+            continue
+        if covered and (mod_name == covered[0] or mod_name.startswith(covered[1])):
+            continue
+        d = _ModuleType.__getattribute__(mod, "__dict__")
+        if not keys.isdisjoint(d) and any(d.get(n, out) is v for n, v in wanted.items()):
+            out.add(mod_name)
+    return out
 
 
 def _kind(

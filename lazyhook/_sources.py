@@ -384,6 +384,13 @@ _listed: "dict[str, dict[str, str]]" = {}
 _unread: "dict[str, list[str]]" = {}
 
 
+def one_distribution(top: str) -> bool:
+    """Is top-level package (or module) *top* a regular one of an installed distribution?
+    Its ``RECORD`` then stamps every file under it: pip rewrites it on any change there."""
+    origin = _origin(sys.modules.get(top))  # None for a namespace package: several RECORDs
+    return origin is not None and _record_of(origin) != origin
+
+
 def _record_of(origin: str) -> str:
     """The RECORD of the installed distribution that lists *origin*, else *origin* itself
     (a file no RECORD lists, which pip would not rewrite it for, is stamped on its own;

@@ -420,3 +420,57 @@ def test_cache_verify_finds_modules_under_a_namespace_package(sandbox: Sandbox) 
     verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
     ok = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
     assert ok.returncode == 0 and "1 valid, 0 stale" in ok.stdout, ok.stdout + ok.stderr
+
+
+def test_a_re_exported_object_whose_source_changes_kind_is_relearned(sandbox: Sandbox) -> None:
+    # pkg.api re-exports a dict and an instance from pkg.core.settings; their kinds name no
+    # module that binds them (a dict has none, an instance's type is elsewhere), so the file
+    # that defines them was never stamped: after an edit (or an upgrade of the package that
+    # defines them) turning them into a class and a function, every warm run bound
+    # non-callable stand-ins ("'LazyName' object is not callable") and `cache verify` called
+    # the entry valid.  Names copied from a data-only submodule (globals().update) likewise.
+    sandbox.write(
+        {
+            "pkg/__init__.py": "",
+            "pkg/core/__init__.py": "",
+            "pkg/core/settings.py": "import types\nSETTINGS = types.SimpleNamespace()\n"
+            "DEFAULTS = {'debug': False}\n",
+            "pkg/core/_consts.py": "RED = 1\n",
+            "pkg/api.py": RUN + "from .core.settings import SETTINGS, DEFAULTS\n"
+            "from .core import _consts\n"
+            "globals().update((k, v) for k, v in vars(_consts).items() if k.isupper())\n"
+            "del _consts\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from pkg.api import *
+        for name in ("SETTINGS", "DEFAULTS", "RED", "BLUE"):
+            try:
+                print(name, callable(eval(name)))
+            except NameError as exc:
+                print(exc)
+        """
+    first = sandbox.run(code)
+    assert first.lines == [
+        "SETTINGS False",
+        "DEFAULTS False",
+        "RED False",
+        "name 'BLUE' is not defined",
+    ]
+    assert sandbox.run(code).runs == []  # warm: lazy
+    sandbox.write(
+        {
+            "pkg/core/settings.py": "class SETTINGS:\n    pass\ndef DEFAULTS():\n    return {}\n",
+            "pkg/core/_consts.py": "RED = 1\nBLUE = 2\n",
+        }
+    )
+    verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
+    stale = subprocess.run(
+        verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src
+    )
+    assert stale.returncode == 1 and "stale: pkg.api" in stale.stdout, stale.stdout + stale.stderr
+    expected = ["SETTINGS True", "DEFAULTS True", "RED False", "BLUE False"]
+    for _ in range(2):  # the first run after the edit, and the next
+        assert sandbox.run(code).lines == expected
