@@ -8,7 +8,8 @@ Loaded by writers only.
 
 import os
 import stat
-import time
+
+from lazyhook import _config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def _replace_windows(tmp: str, path: str) -> None:
         except PermissionError as exc:
             if delay is None:
                 raise Busy(exc.errno, exc.strerror) from None
-            time.sleep(delay)
+            _config.CLOCKS[3](delay)  # sleep (see _config.CLOCKS)
 
 
 def _replace_posix(tmp: str, path: str) -> None:
@@ -134,7 +135,7 @@ def remove_stale_temps(path: str) -> None:
     """Delete *path*'s temp files older than STALE_TEMP_AGE (debris of killed writers)."""
     directory = os.path.dirname(path)
     prefix = temp_prefix(path)
-    cutoff = time.time() - STALE_TEMP_AGE
+    cutoff = _config.CLOCKS[2]() - STALE_TEMP_AGE  # time (see _config.CLOCKS)
     try:
         names = os.listdir(directory)
     except OSError:

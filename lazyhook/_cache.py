@@ -18,7 +18,6 @@ Reading needs this file, ``_sources`` and the store reader; learning (``_learn``
 """
 
 import sys
-import time
 from _thread import allocate_lock, get_ident
 
 from lazyhook import _config, _interp, _sources
@@ -146,7 +145,7 @@ class NameCache:
         self._drop: set[str] = set()
         self._used: set[str] = set()  # entries answered in this process
         self._ran: set[str] = set()  # modules of those that have run since
-        self._last_write = time.monotonic()
+        self._last_write = _config.CLOCKS[1]()  # monotonic (see _config.CLOCKS)
         self.shared = False  # write the file readable by all users (``cache warm --shared``)
 
     def _locked(self) -> bool:
@@ -265,7 +264,7 @@ class NameCache:
 
     def _schedule(self) -> None:
         # At exit, or when the last write is over a second old; never inside an import.
-        if time.monotonic() - self._last_write > _WRITE_INTERVAL and not _interp.inside_import():
+        if _config.CLOCKS[1]() - self._last_write > _WRITE_INTERVAL and not _interp.inside_import():
             self.flush()
 
     def invalidate(self, module: str, keep_queued: bool = False) -> None:
@@ -320,7 +319,7 @@ class NameCache:
             self._drop = (self._drop | dead) - self._queued.keys()
             put, drop, touch = self._queued, self._drop, self._used
             self._queued, self._drop = {}, set()
-            self._last_write = time.monotonic()
+            self._last_write = _config.CLOCKS[1]()  # monotonic (see _config.CLOCKS)
         finally:
             self._unlock()
         try:

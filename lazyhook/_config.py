@@ -95,6 +95,12 @@ startup = {"finished": False, "strict": False}
 # ``(path, size, mtime_ns, ctime_ns, inode)`` the finder took of each source it found, before
 # the import system read it (``_sources`` trusts those).
 LOADED_NS = time.time_ns()
+# The clocks lazyhook reads (perf_counter, monotonic, time, sleep), in a tuple where no patcher
+# looks: tests replace time's functions (mock.patch("time.perf_counter", side_effect=[...]);
+# freezegun swaps every module attribute bound to one too), and a body run meanwhile must not
+# take the program's fake ticks or wait on a frozen clock (freezegun's needs inspect: a lazy
+# inspect then ran inside its own first use).  Tests replace this tuple instead.
+CLOCKS = (time.perf_counter, time.monotonic, time.time, time.sleep)
 stamps: "dict[str, tuple[str, int, int, int, int]]" = {}
 
 

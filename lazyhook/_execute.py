@@ -17,10 +17,9 @@ Loaded with ``_module``, when the first lazy module is created.
 """
 
 import sys
-import time
 from _thread import get_ident
 
-from lazyhook import _interp
+from lazyhook import _config, _context, _interp
 from lazyhook._config import Settings, startup
 
 TYPE_CHECKING = False
@@ -68,7 +67,7 @@ class LazyState:
     __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
                  "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
                  "statement", "lazy_class", "importer", "early_writes",
-                 "real_classes", "value_uses")  # fmt: skip
+                 "real_classes", "value_uses", "context")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
@@ -102,6 +101,7 @@ class LazyState:
         self.real_classes: frozenset[str] = frozenset()
         # Names it uses as values (_uses.value_used): real classes and star-import objects.
         self.value_uses: Container[str] = frozenset()
+        self.context = _context.capture()  # what its body would have seen at the import
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body
@@ -285,11 +285,12 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     entry_before = sys.modules.get(st.name)  # mock.patch.dict(sys.modules) may hold a fake
     if spec is not None:
         spec._initializing = True  # type: ignore[attr-defined]
-    t0 = time.perf_counter()
+    t0 = _config.CLOCKS[0]()  # perf_counter (see _config.CLOCKS)
     from lazyhook import _attribution
 
     _attribution.enter(sys._getframe(), st.site, st.importer)
     state, learning = _interp.state, int(st.learn_on_run)
+    now = _context.enter(st.context)
     state.running += 1  # (right before the try: nothing in between can fail)
     state.learning += learning
     try:
@@ -304,6 +305,8 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         at = frame is not None and _interp.from_import_read(frame) != _interp.NOT_FROM_IMPORT
         _attribution.surface(exc, st.name, st.site, at)
     finally:
+        if now is not None:
+            _context.leave(st.context, now)
         _attribution.leave()
         state.running -= 1
         state.learning -= learning
@@ -311,7 +314,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
             spec._initializing = False  # type: ignore[attr-defined]
         st.snapshot = {}
     if rep is not None:
-        rep.seconds = time.perf_counter() - t0
+        rep.seconds = _config.CLOCKS[0]() - t0
     body_names = tuple(d)
     _swap_early_writes(st, d, 1)
     st.early_writes.clear()

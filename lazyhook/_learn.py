@@ -238,12 +238,13 @@ def dead_entries(cache: "Any", sample: int = 64) -> "set[str]":
     successive writes the sample covers every entry.
     """
     import os
-    import time
+
+    from lazyhook._config import CLOCKS
 
     keys = cache.store.keys()
     if not keys:
         return set()
-    start = time.monotonic_ns() % len(keys)
+    start = int(CLOCKS[1]() * 1e9) % len(keys)  # monotonic (see _config.CLOCKS)
     dead = set()
     for key in (keys[start:] + keys[:start])[:sample]:
         stored = cache.raw(key)

@@ -11,7 +11,8 @@ on Windows (exercised on Linux only by simulation in the tests).  Loaded by writ
 
 import os
 import stat
-import time
+
+from lazyhook import _config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,14 +112,15 @@ def acquire(path: str, trusted: "Callable[[os.stat_result], bool]") -> "int | No
 
 
 def _wait(fd: int) -> bool:
-    deadline = time.monotonic() + TIMEOUT
+    _, monotonic, _, sleep = _config.CLOCKS  # not time's: a test may have patched them
+    deadline = monotonic() + TIMEOUT
     delay = 0.001
     while True:
         try:
             _try(fd)
             return True
         except BUSY:
-            if time.monotonic() >= deadline:
+            if monotonic() >= deadline:
                 return False
-            time.sleep(delay)
+            sleep(delay)
             delay = min(delay * 2, 0.02)

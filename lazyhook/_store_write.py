@@ -12,9 +12,8 @@ import errno
 import marshal
 import os
 import stat
-import time
 
-from lazyhook import _atomic, _lock, _merge, _store
+from lazyhook import _atomic, _config, _lock, _merge, _store
 from lazyhook._marshal_check import is_safe
 
 TYPE_CHECKING = False
@@ -140,7 +139,7 @@ def _write(
     touch: "Iterable[str]",
     shared: bool,
 ) -> "tuple[bytes, list[str]]":
-    now = min(max(int(time.time()), 0), 0xFFFFFFFF)
+    now = min(max(int(_config.CLOCKS[2]()), 0), 0xFFFFFFFF)  # time (see _config.CLOCKS)
     fresh = _encode(put)
     removed, touched = set(drop), set(touch)
     _prepare_directory(store, shared)

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import store_hooks  # noqa: E402
 from store_format import layout, refresh_crcs, set_u32, u32  # noqa: E402
 
-from lazyhook import _atomic, _lock, _store_write  # noqa: E402
+from lazyhook import _atomic, _config, _lock, _store_write  # noqa: E402
 from lazyhook import _store as F  # noqa: E402
 from lazyhook import _store as S  # noqa: E402
 from lazyhook import _warn as W  # noqa: E402
@@ -67,6 +67,14 @@ def lazy_warnings() -> Iterator[list[str]]:
 @pytest.fixture
 def path(tmp_path: object) -> str:
     return os.path.join(str(tmp_path), "cache", "names.cache")
+
+
+def fake_clocks(monkeypatch: pytest.MonkeyPatch, **fake: object) -> None:
+    """Replace the clocks lazyhook reads (``_config.CLOCKS``: never time's own functions,
+    which a program's tests may patch)."""
+    names = ("perf_counter", "monotonic", "time", "sleep")
+    clocks = dict(zip(names, _config.CLOCKS, strict=True), **fake)
+    monkeypatch.setattr(_config, "CLOCKS", tuple(clocks[n] for n in names))
 
 
 def written(path: str, values: dict[str, object] | None = None) -> bytes:
@@ -184,7 +192,7 @@ def test_put_replaces_and_drop_removes(path: str) -> None:
 
 def test_touch_updates_last_used_only(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1_000_000]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
+    fake_clocks(monkeypatch, time=lambda: clock[0])
     store = Store(path)
     assert store.write({"a": 1, "b": 2})
     clock[0] = 1_000_500
@@ -197,7 +205,7 @@ def test_caps_evict_least_recently_used_ties_by_key(
     path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
+    fake_clocks(monkeypatch, time=lambda: clock[0])
     store = Store(path, max_entries=3)
     assert store.write({"b": 1, "a": 1})  # same time: "a" is older by the tie-break
     clock[0] = 2000
@@ -214,7 +222,7 @@ def test_caps_evict_least_recently_used_ties_by_key(
 
 def test_max_bytes_cap(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
+    fake_clocks(monkeypatch, time=lambda: clock[0])
     store = Store(path, max_bytes=4096)
     for i in range(10):
         clock[0] += 1
@@ -800,7 +808,7 @@ def windows(monkeypatch: pytest.MonkeyPatch) -> tuple[_FakeMsvcrt, list[float]]:
     monkeypatch.setattr(S, "_trusted", S._trusted_windows)
     monkeypatch.setattr(S, "_symlink", S._symlink_windows)
     sleeps: list[float] = []
-    monkeypatch.setattr(time, "sleep", sleeps.append)
+    fake_clocks(monkeypatch, sleep=sleeps.append)
     return fake, sleeps
 
 
@@ -915,7 +923,7 @@ def test_pause_switch_marks_the_window(path: str, monkeypatch: pytest.MonkeyPatc
         seen_temps.append(len(temps(path)))  # the temp file is complete while we sleep
         real_sleep(seconds)
 
-    monkeypatch.setattr(time, "sleep", spy)
+    monkeypatch.setattr(time, "sleep", spy)  # the test hook's own sleep (store_hooks)
     assert Store(path).write({"x": 1})
     assert open(marker).read() == f"{os.getpid()}\n"
     assert seen_temps == [1] and temps(path) == []

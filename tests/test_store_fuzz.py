@@ -11,7 +11,6 @@ import marshal
 import os
 import tempfile
 import tracemalloc
-import types
 import warnings
 from typing import Any
 
@@ -25,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from store_format import refresh_crcs, set_u32, u32  # noqa: E402
 
+from lazyhook import _config  # noqa: E402
 from lazyhook import _store_write as SW  # noqa: E402
 from lazyhook._marshal_check import is_safe  # noqa: E402
 
@@ -268,7 +268,7 @@ class StoreModel(RuleBasedStateMachine):
     def write(self, put: dict[str, object], drop: list[str]) -> None:
         drop = [k for k in drop if k not in put]
         self.clock += 1
-        SW.time.time = lambda: self.clock  # the module's clock, restored in the test below
+        self._set_clock()
         assert self.store.write(put, drop=drop)
         for k in drop:
             self.model.pop(k, None)
@@ -281,11 +281,16 @@ class StoreModel(RuleBasedStateMachine):
     @rule(touch=st.lists(keys, max_size=3))
     def touch(self, touch: list[str]) -> None:
         self.clock += 1
-        SW.time.time = lambda: self.clock
+        self._set_clock()
         assert self.store.write({}, touch=touch)
         for k in touch:
             if k in self.model:
                 self.used[k] = self.clock
+
+    def _set_clock(self) -> None:
+        # The store's clock (_config.CLOCKS' time), restored by the test below.
+        c = _config.CLOCKS
+        _config.CLOCKS = (c[0], c[1], lambda: self.clock, c[3])
 
     @rule()
     def reopen(self) -> None:
@@ -302,9 +307,7 @@ class StoreModel(RuleBasedStateMachine):
 
 
 def test_store_state_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = SW.time
-    fake_time = types.SimpleNamespace(**{n: getattr(real, n) for n in dir(real) if n[0] != "_"})
-    monkeypatch.setattr(SW, "time", fake_time)  # the machine sets fake_time.time
+    monkeypatch.setattr(_config, "CLOCKS", _config.CLOCKS)  # the machine replaces it
     run = StoreModel.TestCase
     run.settings = settings(max_examples=40, stateful_step_count=25, deadline=None, database=None)
     run().runTest()

@@ -1,0 +1,101 @@
+"""What a deferred body sees of the program's state: what it would have seen at the import.
+
+Eagerly a module's body runs at its import statement; deferred, at its first use, after the
+program may have changed what the body reads.  Measured in ordinary programs:
+``warnings.filterwarnings("ignore")`` or ``simplefilter("error")`` right after the imports
+(a notebook's first line) lost a body's import warning or made it an error (exit status 1);
+``catch_warnings(record=True)`` around the first use recorded it as the call's; a
+``contextlib.redirect_stdout``/``redirect_stderr`` around the first use captured the body's
+output, and a ``logging.StreamHandler()`` the body made kept the redirected stream for good.
+
+So when a module is made lazy, ``capture`` records sys.stdout, sys.stderr, a copy of the
+warning filters and the functions that show a warning; ``enter`` puts back, for the body's
+run, those the program has changed since; ``leave`` gives the program's back, keeping what
+the body itself changed: a filter it added goes where eagerly it would be (behind the ones
+the program added after the import), a stream or ``showwarning`` it replaced stays replaced
+unless the program had replaced that one too (the program's later change wins, as eagerly).
+
+Only process-wide state, cheap to compare (~1 us a body): another thread printing while a
+body runs sees the import's streams too.  What stays the first use's (the environment,
+``sys.path``, the working directory, the thread, the recursion depth) is in the README's
+limits, with the reasons.
+
+``capture`` runs when a module is made lazy (``_execute``); the rest when a body runs.
+"""
+
+import _warnings  # built in: ``warnings`` takes its filters list from here
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Context = tuple[Any, Any, list[Any], list[Any], Any, Any]
+
+_NONE = ("", None)  # showwarning / _showwarnmsg_impl while ``warnings`` is not imported
+
+
+def capture() -> "Context":
+    """The state a body run now would see: (stdout, stderr, the filters list, a copy of it,
+    ``warnings.showwarning``, ``warnings._showwarnmsg_impl``)."""
+    w: Any = sys.modules.get("warnings")
+    filters = w.filters if w is not None else _warnings.filters
+    shows = (w.showwarning, w._showwarnmsg_impl) if w is not None else _NONE
+    return (sys.stdout, sys.stderr, filters, filters[:], *shows)
+
+
+def enter(ctx: "Context") -> "Context | None":
+    """Put *ctx* (captured at the import) in place where the program changed it since; what
+    to give ``leave`` afterwards, or None when nothing was changed."""
+    now = capture()
+    if now[:2] == ctx[:2] and now[3] == ctx[3] and (ctx[4] == "" or now[4:] == ctx[4:]):
+        return None  # the usual case: nothing changed since the import
+    w: Any = sys.modules.get("warnings")
+    if w is not None and now[3] != ctx[3]:
+        w.filters = ctx[3][:]  # the body's own filter calls change this copy
+        w._filters_mutated()
+    if w is not None and ctx[4] != "":
+        w.showwarning, w._showwarnmsg_impl = ctx[4], ctx[5]
+    for i, name in ((0, "stdout"), (1, "stderr")):
+        if not getattr(ctx[i], "closed", False):  # a captured stream the program closed since
+            setattr(sys, name, ctx[i])
+    return now
+
+
+def leave(ctx: "Context", now: "Context") -> None:
+    """The body ran in *ctx*: give the program's state *now* back, with the body's changes."""
+    w: Any = sys.modules.get("warnings")
+    if w is not None and now[3] != ctx[3]:
+        _merge_filters(w, ctx[3], w.filters, now[2])
+    if w is not None and ctx[4] != "":
+        for i, name in ((4, "showwarning"), (5, "_showwarnmsg_impl")):
+            if getattr(w, name) is ctx[i] or now[i] is not ctx[i]:
+                setattr(w, name, now[i])  # unchanged by the body, or changed by the program
+    for i, name in ((0, "stdout"), (1, "stderr")):
+        if getattr(sys, name) is ctx[i] or now[i] is not ctx[i]:
+            setattr(sys, name, now[i])
+
+
+def _merge_filters(w: "Any", before: "list[Any]", after: "list[Any]", program: "list[Any]") -> None:
+    """Put the filters the body added (to *before*, giving *after*) into the program's list:
+    eagerly they were added at the import, before the program's own later ones."""
+    k = _find(after, before)
+    front, back = (after[:k], after[k + len(before) :]) if k >= 0 else (after, [])
+    at = _find(program, before)
+    if at < 0:  # the program reset or replaced them since: its list, the body's in front
+        program[:0] = front
+        program.extend(back)
+    else:
+        program[at + len(before) : at + len(before)] = back
+        program[at:at] = front
+    w.filters = program
+    w._filters_mutated()
+
+
+def _find(seq: "list[Any]", run: "list[Any]") -> int:
+    """The index where *run* occurs in *seq* as a contiguous run, else -1."""
+    n = len(run)
+    for i in range(len(seq) - n + 1):
+        if seq[i : i + n] == run:
+            return i
+    return -1

@@ -1,0 +1,119 @@
+"""Regressions from the round-2 hunt on the context a deferred body runs in (``_context``).
+
+Eagerly a body runs at its import statement; deferred, at its first use, after the program
+may have changed what the body reads.  Each test runs one script eagerly, with a cold cache
+and warm (``Sandbox.eager_cold_warm``) on tiny packages it writes, and asserts the eager
+outcome in all three.  Each failed on the code before its fix.
+"""
+
+from __future__ import annotations
+
+from conftest import Sandbox, same_outcome
+
+OLDLIB = (
+    "import warnings\n"
+    "warnings.warn('oldlib is deprecated', DeprecationWarning, stacklevel=2)\n"
+    "def f():\n"
+    "    return 42\n"
+)
+
+
+def test_warning_filters_set_after_the_import_do_not_judge_its_body(sandbox: Sandbox) -> None:
+    # A notebook's first line, warnings.filterwarnings("ignore"), lost the import's warning;
+    # simplefilter("error") after the imports made it an error (exit status 1); a
+    # catch_warnings(record=True) around the first use recorded it as the call's.
+    sandbox.write({"oldlib.py": OLDLIB})
+    for change, after in (
+        ('warnings.filterwarnings("ignore")', "print(oldlib.f())"),
+        ('warnings.simplefilter("error")', "print(oldlib.f())"),
+        (
+            "",
+            "with warnings.catch_warnings(record=True) as log:\n"
+            '    warnings.simplefilter("always")\n'
+            "    print(oldlib.f(), [str(w.message) for w in log])",
+        ),
+    ):
+        head = "import lazyhook\nlazyhook.install()\nimport warnings\nimport oldlib\n"
+        code = f"{head}{change}\n{after}\n"
+        eager, cold, warm = sandbox.eager_cold_warm(code)
+        assert eager.returncode == 0 and eager.lines[0].startswith("42"), eager.err
+        assert "DeprecationWarning: oldlib is deprecated" in eager.err
+        same_outcome(eager, cold, warm)
+
+
+def test_a_filter_the_body_adds_stays_behind_the_programs_later_ones(sandbox: Sandbox) -> None:
+    # Eagerly the body's filter was added at the import, so the program's later
+    # simplefilter("error") comes first; a deferred body put its filter in front of it.
+    sandbox.write(
+        {"quiet.py": "import warnings\nwarnings.filterwarnings('ignore', 'noisy')\nX = 1\n"}
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import warnings
+        import quiet
+        warnings.simplefilter("error")
+        print(quiet.X)
+        try:
+            warnings.warn("noisy thing")
+            print("ignored")
+        except UserWarning:
+            print("error")
+        print(len(warnings.filters) > 1)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["1", "error", "True"]
+    same_outcome(eager, cold, warm)
+
+
+def test_streams_redirected_around_the_first_use_are_not_the_bodys(sandbox: Sandbox) -> None:
+    # A logging.StreamHandler() made at import binds sys.stderr as it is then: deferred into
+    # a redirect_stderr block, it kept the StringIO and every later log line vanished; a
+    # body's print inside redirect_stdout was captured.
+    sandbox.write(
+        {
+            "mylib.py": "import logging, sys\nprint('mylib loaded')\n"
+            "log = logging.getLogger('mylib')\nlog.addHandler(logging.StreamHandler())\n"
+            "log.setLevel(logging.INFO)\n"
+            "def work(n):\n    log.info('working on %d', n)\n    return n * 2\n"
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import contextlib, io
+        import mylib
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            mylib.work(1)
+        print("second", mylib.work(2))
+        print("captured", repr(out.getvalue()), repr(err.getvalue()))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["mylib loaded", "second 4", "captured '' ''"]
+    assert eager.err == "working on 1\nworking on 2\n"
+    same_outcome(eager, cold, warm)
+
+
+def test_a_program_patching_times_clocks_does_not_feed_lazyhook(sandbox: Sandbox) -> None:
+    # lazyhook timed each body with time.perf_counter: a test's mock.patch with side_effect
+    # [start, end] ran out (StopIteration from lazyhook) or measured the body too.
+    sandbox.write({"helper.py": "def dumps(x):\n    return repr(x)\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import time
+        from unittest import mock
+        import helper
+
+        def timed(f):
+            t0 = time.perf_counter()
+            r = f()
+            return r, time.perf_counter() - t0
+
+        with mock.patch("time.perf_counter", side_effect=[1.0, 3.5]):
+            print(timed(lambda: helper.dumps({"a": 1})))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["(\"{'a': 1}\", 2.5)"]
+    same_outcome(eager, cold, warm)
