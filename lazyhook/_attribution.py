@@ -88,6 +88,8 @@ def _release_captured() -> None:
         # answers __class__ as the module it wraps.
         if issubclass(type(module), module_type):
             d = module_dict.__get__(module)
+            if d is _OWN_GLOBALS:
+                continue  # this module's own _warn: given back, no later body was attributed
             for key, value in list(d.items()):
                 if value is _warn:
                     d[key] = _real_warn
@@ -109,6 +111,7 @@ def _warn(
 
 
 _REFS = sys.getrefcount(_warn)  # this module's global (and the call's argument): none kept
+_OWN_GLOBALS = globals()
 
 
 def _internal(frame: "FrameType") -> bool:

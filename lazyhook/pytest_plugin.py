@@ -59,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where lazy names may be bound: main, all, none or package patterns",
     )
     group.addoption(
+        "--lazyhook-keep-pending",
+        action="store_true",
+        default=False,
+        help="leave the bodies collection imported lazily pending into the tests that use them",
+    )
+    group.addoption(
         "--lazyhook-coverage-ok",
         action="store_true",
         default=False,
@@ -68,6 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("lazyhook_include", "module patterns to make lazy (default '*')", default="")
     parser.addini("lazyhook_names", "lazyhook names= setting", default="")
     parser.addini("lazyhook_coverage_ok", "true: no warning under coverage", default="")
+    parser.addini("lazyhook_keep_pending", "true: bodies stay pending into the tests", default="")
 
 
 def _ini_flag(config: pytest.Config, name: str) -> bool:
@@ -153,6 +160,25 @@ def pytest_load_initial_conftests(
 
 def pytest_configure(config: pytest.Config) -> None:
     _install(config)  # idempotent; covers plugins loaded after the initial conftests
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Run the bodies collection deferred, before the first test: eagerly the test modules'
+    imports ran them at collection.  Left pending, each ran inside the first test that used it,
+    under that test's context: monkeypatch.setenv or mock.patch.dict(sys.modules) read at
+    import, a warning recorded by the test (or an error under its filters), a handler bound to
+    capsys's stream, freezegun's clock, pyfakefs's file system — for the whole session."""
+    config = session.config
+    if config.getoption("lazyhook_keep_pending", False) or _ini_flag(
+        config, "lazyhook_keep_pending"
+    ):
+        return
+    from lazyhook import _finder
+
+    if _finder.lazy_support() is not None:  # lazy modules exist (by the plugin or start-up)
+        from lazyhook import _process
+
+        _process.run_all_pending()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

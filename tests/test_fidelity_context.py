@@ -117,3 +117,26 @@ def test_a_program_patching_times_clocks_does_not_feed_lazyhook(sandbox: Sandbox
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["(\"{'a': 1}\", 2.5)"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_body_that_imports_warn_leaves_later_bodies_attributed(sandbox: Sandbox) -> None:
+    # A body's `from warnings import warn` made lazyhook give the real warn back to every
+    # module holding its wrapper, its own module included: from then on no body's import
+    # warning was attributed to its import line (pytest's summary showed lazyhook's own file).
+    sandbox.write(
+        {
+            "mod_a.py": "from warnings import warn\ndef f():\n    return 1\n",
+            "mod_b.py": "import warnings\n"
+            "warnings.warn('mod_b is deprecated', DeprecationWarning, stacklevel=2)\nX = 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import mod_a, mod_b
+        print(mod_a.f())
+        print(mod_b.X)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["1", "2"] and ":4: DeprecationWarning: mod_b" in eager.err
+    same_outcome(eager, cold, warm)

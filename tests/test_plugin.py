@@ -159,3 +159,44 @@ def test_warns_under_pytest_cov(venv: Venv, tmp_path: Path) -> None:
     assert code == 0 and out.count("LazyhookWarning") == 1, out  # not once per worker
     code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "--no-cov", "tests")
     assert code == 0 and "LazyhookWarning" not in out, out
+
+
+CONTEXT_TEST = """\
+import warnings
+import settings, legacy
+
+def test_env_first(monkeypatch):
+    monkeypatch.setenv("APP_DEBUG", "1")
+    assert settings.DEBUG in (True, False)
+
+def test_default():
+    assert settings.DEBUG is False
+
+def test_no_warning_here():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert legacy.f() == 1
+"""
+
+
+def test_bodies_collection_deferred_run_before_the_first_test(venv: Venv, tmp_path: Path) -> None:
+    # Eagerly the test module's imports ran at collection.  Left pending, settings ran inside
+    # the first test that used it, under its monkeypatch.setenv, and kept DEBUG = True for the
+    # session (test_default failed); legacy's import warning was the test's, an error there.
+    (tmp_path / "settings.py").write_text("import os\nDEBUG = os.environ.get('APP_DEBUG') == '1'\n")
+    (tmp_path / "legacy.py").write_text(
+        "import warnings\nwarnings.warn('legacy is deprecated', DeprecationWarning, stacklevel=2)\n"
+        "def f():\n    return 1\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ctx.py").write_text(CONTEXT_TEST)
+    args = ("-p", "no:randomly", "tests")
+    code, eager = pytest_in(venv, tmp_path, *args)
+    assert code == 0 and "3 passed, 1 warning" in eager, eager
+    assert "tests/test_ctx.py:2: DeprecationWarning: legacy is deprecated" in eager
+    code, out = pytest_in(venv, tmp_path, "--lazyhook", *args)
+    assert code == 0 and "3 passed, 1 warning" in out, out
+    assert "tests/test_ctx.py:2: DeprecationWarning: legacy is deprecated" in out
+    # Kept pending on request: the bodies run inside the tests, under their context.
+    code, out = pytest_in(venv, tmp_path, "--lazyhook", "--lazyhook-keep-pending", *args)
+    assert code == 1 and "FAILED tests/test_ctx.py::test_default" in out, out
