@@ -17,7 +17,7 @@ from lazyhook import _cache, _execute, _interp, _module
 
 
 def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
-    lazyhook.install(include=modules, mode="all", cache_dir=cache_dir)
+    lazyhook.install(include=modules, cache_dir=cache_dir)
     # Every import made here feeds the cache: the finder stamps each source before it is read.
     _interp.state.running += 1
     _interp.state.learning += 1

@@ -12,8 +12,13 @@ implies ``--lazyhook`` on the command line; in the ini file only ``lazyhook = tr
 activates.  ``--lazyhook-names`` (ini ``lazyhook_names``) opts packages (e.g. the test
 package) into lazy names, which by default are bound only in ``__main__``.
 
-Coverage: a module a test imports but never uses never runs under lazyhook, so coverage
-figures differ from an eager run.  When coverage is measuring (``coverage run``, or
+Collection: when it is over, every body it deferred runs before the first test, as eagerly
+(``pytest_collection_finish``), unless ``--lazyhook-keep-pending`` (ini
+``lazyhook_keep_pending = true``) leaves them to the tests that use them.
+
+Coverage: a module imported while the tests run (with ``--lazyhook-keep-pending``, also one
+a test module imports) but never used never runs under lazyhook, so coverage figures can
+differ from an eager run.  When coverage is measuring (``coverage run``, or
 pytest-cov's ``--cov``) while lazyhook is active (by this plugin or since start-up, e.g.
 ``lazyhook enable``), the plugin says so once, as a ``LazyhookWarning``;
 ``--lazyhook-coverage-ok`` (ini ``lazyhook_coverage_ok = true``) silences it.
@@ -31,9 +36,10 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 COVERAGE_MESSAGE = (
-    "lazyhook: coverage is measuring while lazyhook is active: a module a test imports but "
-    "never uses is never executed, so coverage differs from an eager run (measure coverage "
-    "without --lazyhook, or with LAZYHOOK_DISABLE=1; --lazyhook-coverage-ok or ini "
+    "lazyhook: coverage is measuring while lazyhook is active: a module imported while the "
+    "tests run (with --lazyhook-keep-pending, also one a test module imports) but never used "
+    "is never executed, so coverage can differ from an eager run (measure coverage without "
+    "--lazyhook, or with LAZYHOOK_DISABLE=1; --lazyhook-coverage-ok or ini "
     "lazyhook_coverage_ok = true silences this)"
 )
 
@@ -169,6 +175,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     import, a warning recorded by the test (or an error under its filters), a handler bound to
     capsys's stream, freezegun's clock, pyfakefs's file system — for the whole session."""
     config = session.config
+    if config.getoption("collectonly", False):
+        return  # no test runs: a body nothing uses never runs (``pytest --co`` stays light)
     if config.getoption("lazyhook_keep_pending", False) or _ini_flag(
         config, "lazyhook_keep_pending"
     ):

@@ -145,6 +145,31 @@ def test_cache_warm_learns_each_module_from_its_own_body(tmp_path: Path) -> None
     assert out.stdout == "['Y'] ['X']\n", out.stdout + out.stderr
 
 
+def test_cache_warm_keeps_a_packages_own_imports_eager(tmp_path: Path) -> None:
+    # cache warm made every import lazy (mode="all"), a package's own ones too: sqlalchemy's
+    # preloader iterates a set of module names its submodules' bodies add to ("Set changed
+    # size during iteration"), where a program with `from sqlalchemy import *` learned it.
+    files = {
+        "__init__.py": "from rp import util\nfrom rp import engine\nfrom rp import sql\n"
+        "VERSION = (engine.NAME, sql.NAME)\n",
+        "util.py": "registry = set()\ndef preload(*names):\n    registry.update(names)\n"
+        "def import_prefix(prefix):\n    for name in registry:\n        __import__(name)\n",
+        "engine.py": "from rp import util\nutil.preload('rp.extra')\nNAME = 'engine'\n",
+        "extra.py": "from rp import hooks\nX = hooks.NAME\n",
+        "hooks.py": "from rp import util\nutil.preload('rp.more')\nNAME = 'hooks'\n",
+        "more.py": "Y = 1\n",
+        "sql.py": "from rp import util\nfrom rp import hooks\n"
+        "util.import_prefix('rp')\nNAME = 'sql'\ndef hooks_name():\n    return hooks.NAME\n",
+    }
+    (tmp_path / "rp").mkdir()
+    for name, text in files.items():
+        (tmp_path / "rp" / name).write_text(text)
+    cache = str(tmp_path / "c")
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    r = lazyhook("cache", "warm", "--cache-dir", cache, "rp", cwd=tmp_path, **env)
+    assert r.returncode == 0 and "1/1 modules recorded" in r.stdout, r.stdout + r.stderr
+
+
 def test_cache_warm_of_a_missing_module_says_what_was_recorded(tmp_path: Path) -> None:
     (tmp_path / "wm.py").write_text("A = 1\n")
     r = lazyhook("cache", "warm", "nosuchmod", "wm", cwd=tmp_path, PYTHONPATH=f"{tmp_path}:{ROOT}")

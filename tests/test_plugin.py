@@ -119,11 +119,16 @@ def test_warns_once_when_coverage_measures(venv: Venv, tmp_path: Path) -> None:
     r = venv.run(*cov, "tests", cwd=root)
     assert "LazyhookWarning" not in r.stdout + r.stderr
     assert extra_percent(venv, root) == 100.0
-    # Lazy: it never runs, so coverage differs, and the plugin says so once.
+    # Lazy: it runs when collection is over, as eagerly at its import; the plugin still
+    # says once that coverage can differ (a module imported while the tests run).
     r = venv.run(*cov, "--lazyhook", "tests", cwd=root)
     out = r.stdout + r.stderr
     assert "1 passed" in out and out.count("LazyhookWarning") == 1, out
     assert " ".join(COVERAGE_MESSAGE.split()[:8]) in " ".join(out.split())
+    assert extra_percent(venv, root) == 100.0
+    # Kept pending into the tests, it never runs: coverage differs.
+    r = venv.run(*cov, "--lazyhook", "--lazyhook-keep-pending", "tests", cwd=root)
+    assert "1 passed" in r.stdout and "LazyhookWarning" in r.stdout + r.stderr, r.stdout
     assert extra_percent(venv, root) == 0.0
     # Under -W error it is printed, not raised: the run goes on.
     r = venv.run(*cov, "-W", "error", "--lazyhook", "tests", cwd=root)
@@ -153,6 +158,11 @@ def test_warns_once_when_coverage_measures(venv: Venv, tmp_path: Path) -> None:
 def test_warns_under_pytest_cov(venv: Venv, tmp_path: Path) -> None:
     root = coverage_project(tmp_path)
     code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "tests")
+    assert code == 0 and out.count("LazyhookWarning") == 1, out
+    assert re.search(r"calc/extra.py +3 +0 +100%", out), out  # run when collection was over
+    code, out = pytest_in(
+        venv, root, "--lazyhook", "--lazyhook-keep-pending", "--cov=calc", "tests"
+    )
     assert code == 0 and out.count("LazyhookWarning") == 1, out
     assert re.search(r"calc/extra.py +3 +3 +0%", out), out  # never executed
     code, out = pytest_in(venv, root, "--lazyhook", "--cov=calc", "-n", "2", "tests")
