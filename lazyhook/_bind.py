@@ -1,9 +1,10 @@
 """What a from-import binds for each name of a lazy module, by the kind the cache learned.
 
-A literal is bound as its value, a module as the (lazy) module itself, an exception class of
-the module's own package as an exception stand-in, a class, callable or other object as a
-stand-in (``_names``); a mutable container or non-literal builtin value named explicitly makes
-the module run at the statement (``_NO``), and so does a statement whose names are all
+A literal is bound as its value, a module as the (lazy) module itself, an exception class
+defined in the module or a submodule as an exception stand-in (at module level), a class,
+callable or other object as a stand-in (``_names``); a mutable container or non-literal
+builtin value named explicitly makes the module run at the statement (``_NO``), and so does
+an exception class it only re-exports or a class body binds, and a statement whose names are all
 literals (nothing it binds would ever run the module, whose body eagerly ran there).  A star
 import binds every name at once (``_bind_star``).
 
@@ -70,7 +71,11 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
-    elif kind == "e" and name not in st.real_classes and name not in st.value_uses:
+    elif kind == "e" and not _defined_within(st.name, detail):
+        value = _NO  # a sibling's (sqlalchemy.orm.exc's NoResultFound): see _defined_within
+    elif kind == "e" and (name in st.real_classes or name in st.value_uses or _in_class(st)):
+        value = _NO  # used as a value; or bound in a class body, never settled (`except A.E`)
+    elif kind == "e":
         value = names_support().exception_stand_in(st, name, detail) or _NO
         how = "exception class"
     elif _plain(kind, name, star, st.real_classes, st.value_uses):
@@ -85,6 +90,28 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
         rep.bound[how] = rep.bound.get(how, 0) + 1
         rep.lazy_names += how in ("stand-in", "exception class")
     return value
+
+
+def _in_class(st: LazyState) -> bool:
+    """Is *st*'s current from-import statement in a class body?  Names bound there are never
+    replaced by the real objects (only module namespaces are), and an exception stand-in
+    read as ``Api.Error`` in an ``except`` would never match."""
+    if st.statement is None:
+        return False
+    frame: FrameType | None = st.statement[0]
+    if st.statement[2] == _PROBE:  # _handle_fromlist's probe: the statement is its caller's
+        frame = _interp.probe_target(frame)  # type: ignore[arg-type]
+    return frame is not None and not _interp.module_level(frame.f_code)
+
+
+def _defined_within(module: str, detail: object) -> bool:
+    """Is the exception class of *detail* (builtin base, ``__name__``, ``__module__``) defined
+    in *module* or a submodule of it?  Only then can no instance exist before *module* runs
+    (a submodule runs its parents first).  One a sibling or parent defines and *module* only
+    re-exports (``from sqlalchemy.orm.exc import NoResultFound``, from ``sqlalchemy.exc``) is
+    raised by code that never runs *module*: a stand-in would never match it in ``except``."""
+    where = detail[2] if isinstance(detail, tuple) and len(detail) == 3 else None
+    return isinstance(where, str) and (where == module or where.startswith(module + "."))
 
 
 def literals_only(st: LazyState, names: "list[str]") -> bool:

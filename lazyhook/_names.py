@@ -9,7 +9,7 @@ What a from-import binds depends on the name's kind, learned with the name (``_c
   a class or callable also gets ``__mro_entries__`` delegating to the real object's own
   (``class P(NamedTuple)``), a class ``isinstance``/``issubclass`` forwarded; all pickle by
   reference;
-* for an exception class of the module's own package, a real class derived from its nearest
+* for an exception class of the module or a submodule, a real class derived from its nearest
   builtin exception base (``exception_stand_in``): ``except (A, X)`` and ``raise X`` work
   while the module has not run; calling it makes a real instance.
 

@@ -648,3 +648,48 @@ def test_a_name_a_later_statement_uses_as_a_base_is_real_there(sandbox: Sandbox)
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["False Base"] and eager.runs == ["pkg.mod"]
     same_outcome(eager, cold, warm)
+
+
+def test_exception_classes_a_module_only_re_exports_are_real(sandbox: Sandbox) -> None:
+    # `from sqlalchemy.orm.exc import NoResultFound` (defined in sqlalchemy.exc) was bound
+    # as an exception stand-in: sqlalchemy.exc raised the real class while sqlalchemy.orm.exc
+    # never ran, and `except NoResultFound` stopped matching from the second run on.  The
+    # same for such a class read in a class body (`class Api: from json import
+    # JSONDecodeError as Error`, `except Api.Error`): class namespaces are never settled.
+    sandbox.write(
+        {
+            "shop/__init__.py": "",
+            "shop/errors.py": "class NotFound(LookupError):\n    pass\n",
+            "shop/db.py": "from shop.errors import NotFound\ndef get(k):\n    raise NotFound(k)\n",
+            "shop/orm.py": RUN + "from shop.errors import NotFound\n",
+            "shop/api.py": RUN + "class ApiError(Exception):\n    pass\n"
+            "def fail():\n    raise ApiError('boom')\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from shop import db, api
+        from shop.orm import NotFound
+
+        class Api:
+            from shop.api import ApiError as Error
+
+        def lookup(k):
+            try:
+                return db.get(k)
+            except NotFound:
+                return "not found"
+
+        def call():
+            try:
+                api.fail()
+            except Api.Error as e:
+                return f"api error {e}"
+
+        print(lookup("apple"))
+        print(call())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["not found", "api error boom"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
