@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     Context = tuple[Any, Any, list[Any], list[Any], Any, Any]
 
 _NONE = ("", None)  # showwarning / _showwarnmsg_impl while ``warnings`` is not imported
+# One body at a time has its import's state put back, in any thread: a second one (nested,
+# or in another thread meanwhile) runs in that state as it is.  Two swaps interleaved across
+# threads would each give back what the other had put in place, and the program's filters
+# or streams would be lost for good.  ``dict.setdefault`` is the test-and-set (one call
+# under the GIL): a lock could deadlock a signal handler whose first use runs a body.
+_owner: "dict[int, object]" = {}
 
 
 def capture() -> "Context":
@@ -50,6 +56,9 @@ def enter(ctx: "Context") -> "Context | None":
     now = capture()
     if now[:2] == ctx[:2] and now[3] == ctx[3] and (ctx[4] == "" or now[4:] == ctx[4:]):
         return None  # the usual case: nothing changed since the import
+    token = object()
+    if _owner.setdefault(0, token) is not token:
+        return None  # another body's swap is in place (see _owner)
     w: Any = sys.modules.get("warnings")
     if w is not None and now[3] != ctx[3]:
         w.filters = ctx[3][:]  # the body's own filter calls change this copy
@@ -64,6 +73,13 @@ def enter(ctx: "Context") -> "Context | None":
 
 def leave(ctx: "Context", now: "Context") -> None:
     """The body ran in *ctx*: give the program's state *now* back, with the body's changes."""
+    try:
+        _give_back(ctx, now)
+    finally:
+        del _owner[0]
+
+
+def _give_back(ctx: "Context", now: "Context") -> None:
     w: Any = sys.modules.get("warnings")
     if w is not None and now[3] != ctx[3]:
         _merge_filters(w, ctx[3], w.filters, now[2])

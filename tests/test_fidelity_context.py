@@ -140,3 +140,34 @@ def test_a_body_that_imports_warn_leaves_later_bodies_attributed(sandbox: Sandbo
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["1", "2"] and ":4: DeprecationWarning: mod_b" in eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_bodies_run_at_once_in_two_threads_leave_the_programs_filters(sandbox: Sandbox) -> None:
+    # Each body put its import's filters in place and gave back what it found: two bodies
+    # overlapping in two threads (imported under different filters) gave back each other's,
+    # and the program's own last filter was lost for the rest of the process.
+    sandbox.write(
+        {
+            "slow_a.py": "import time\ntime.sleep(0.6)\nA = 1\n",
+            "slow_b.py": "import time\ntime.sleep(0.3)\nB = 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import threading, time, warnings
+        import slow_a
+        warnings.filterwarnings("ignore", "yyy")
+        import slow_b
+        warnings.filterwarnings("ignore", "zzz")
+        t1 = threading.Thread(target=lambda: slow_b.B)
+        t1.start()
+        time.sleep(0.1)
+        t2 = threading.Thread(target=lambda: slow_a.A)
+        t2.start()
+        t1.join(); t2.join()
+        print([f[1].pattern for f in warnings.filters if f[1] is not None][:2])
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["['zzz', 'yyy']"]
+    same_outcome(eager, cold, warm)
