@@ -25,6 +25,7 @@ _V311 = sys.version_info >= (3, 11)
 _EXTENDED_ARG = opmap["EXTENDED_ARG"]
 _LOAD_CONST = opmap["LOAD_CONST"]
 _IMPORT_NAME = opmap["IMPORT_NAME"]
+_IMPORT_FROM = opmap["IMPORT_FROM"]
 _STORE_NAME = opmap["STORE_NAME"]
 _STORE_GLOBAL = opmap["STORE_GLOBAL"]
 _DELETE_NAME = opmap["DELETE_NAME"]
@@ -145,6 +146,24 @@ def wholesale_imports(code: "CodeType", module: object) -> "list[str]":
                 name = getattr(value, "__name__", None)
                 if isinstance(value, type(sys)) and isinstance(name, str):
                     out.append(name)
+    return out
+
+
+def imported_modules(code: "CodeType", package: str) -> "list[str]":
+    """Every module *code* (a module's top level) imports, fully qualified (relative forms
+    resolved with *package*), and for ``from p import x`` also ``p.x`` (a submodule, if x is
+    one): where a name it binds may have come from."""
+    ins = instructions(code)
+    out: list[str] = []
+    current = None
+    for k, (op, arg) in enumerate(ins):
+        if op == _IMPORT_NAME:
+            has_level = k >= 2 and ins[k - 2][0] == _LOAD_CONST
+            level_value = code.co_consts[ins[k - 2][1]] if has_level else 0
+            current = _absolute(code.co_names[arg], level_value, package)
+            out.append(current)
+        elif op == _IMPORT_FROM and current is not None:
+            out.append(f"{current}.{code.co_names[arg]}")
     return out
 
 

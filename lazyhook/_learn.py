@@ -14,7 +14,7 @@ Loaded at the first write of the cache, or before a fork or an import blocker (`
 
 import sys
 
-from lazyhook import _sources
+from lazyhook import _bytecode, _sources
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,7 +117,8 @@ def _analyse_one(
     if not sources or code is None:
         return None
     literals = _literals(name, module, code)
-    kinds, details, defining = classify(name, keys, values, literals)
+    kinds, details, defining, elsewhere = classify(name, keys, values, literals)
+    defining |= _binders(name, module, code, elsewhere) if elsewhere else set()
     kind_sources = _sources.kind_sources(defining - {name})
     if kind_sources is None:
         return None
@@ -133,8 +134,6 @@ def _analyse_one(
 def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]":
     """Names bound once to a constant, minus those a submodule of the same name would
     rebind when imported (the import system sets it on the package)."""
-    from lazyhook import _bytecode
-
     literals = _bytecode.constant_assignments(code)
     if getattr(module, "__path__", None) is not None:
         literals = {n: v for n, v in literals.items() if not _sources.where(f"{name}.{n}")}
@@ -143,8 +142,9 @@ def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]
 
 def classify(
     module_name: str, names: "list[str]", values: "dict[str, object]", literals: "dict[str, object]"
-) -> "tuple[str, dict[str, object], set[str]]":
-    """(one kind letter per name, details by name, the modules defining the values)."""
+) -> "tuple[str, dict[str, object], set[str], dict[str, object]]":
+    """(one kind letter per name, details by name, the modules defining the values, the
+    values no module names as their own: see ``_binders``)."""
     from lazyhook._names import protocols_of
 
     top = module_name.partition(".")[0]
@@ -164,7 +164,7 @@ def classify(
             continue
         if kind in _BOUND_ELSEWHERE or (kind == CALLABLE and where == type(value).__module__):
             elsewhere[name] = value
-    return "".join(kinds), details, defining | _binders(module_name, elsewhere)
+    return "".join(kinds), details, defining, elsewhere
 
 
 # Kinds whose value names no module that binds it (a dict, a computed number, an instance:
@@ -173,28 +173,58 @@ def classify(
 _BOUND_ELSEWHERE = "dso"
 
 
-def _binders(own: str, wanted: "dict[str, object]") -> "set[str]":
-    """The loaded modules other than *own* and ``__main__`` that bind one of *wanted*'s
-    names to that very object (the re-exports' sources; consumers too, which is only more
-    stamps: in an installed distribution they share its ``RECORD``).  A lazy module's
-    namespace is read without running it."""
-    out: set[str] = set()
-    if not wanted:
-        return out
-    keys = frozenset(wanted)
-    # sympy's values are bound in ~220 of its own modules, all under its one RECORD, already
-    # stamped: looking each up cost a cold run ~3 % (542 modules' RECORDs at its exit).
+def _binders(own: str, module: object, code: "CodeType", wanted: "dict[str, object]") -> "set[str]":
+    """The modules a re-exported value of *own* comes from (``from .settings import CONFIG``,
+    names copied from a data-only submodule): each binds one of *wanted*'s names to that very
+    object.  Not the consumers that bind it too (a shared settings dict is in hundreds of a
+    project's modules: stamping them all made every entry stale at any edit, and learning
+    quadratic).  A lazy module's namespace is read without running it."""
     top = own.partition(".")[0]
-    covered = (top, top + ".") if _sources.one_distribution(top) else ()
-    for mod_name, mod in list(sys.modules.items()):
-        if mod_name == own or mod_name == "__main__" or not issubclass(type(mod), _ModuleType):
+    if _sources.one_distribution(top):
+        return _installed_binders(top, wanted)
+    return _chain_binders(own, module, code, wanted)
+
+
+def _installed_binders(top: str, wanted: "dict[str, object]") -> "set[str]":
+    """*own* is in an installed distribution, whose ``RECORD`` is stamped already: the loaded
+    modules of other installed distributions binding one (a project's own modules or the
+    standard library cannot be what an installed package takes a value from)."""
+    out: set[str] = set()
+    for name, m in list(sys.modules.items()):
+        if name == top or name.startswith(top + ".") or not issubclass(type(m), _ModuleType):
             continue
-        if covered and (mod_name == covered[0] or mod_name.startswith(covered[1])):
-            continue
-        d = _ModuleType.__getattribute__(mod, "__dict__")
-        if not keys.isdisjoint(d) and any(d.get(n, out) is v for n, v in wanted.items()):
-            out.add(mod_name)
+        d = _ModuleType.__getattribute__(m, "__dict__")
+        if any(d.get(n, out) is v for n, v in wanted.items()) and _sources.installed(m):
+            out.add(name)
     return out
+
+
+def _chain_binders(
+    own: str, module: object, code: "CodeType", wanted: "dict[str, object]"
+) -> "set[str]":
+    """The modules *own*'s code imports that bind one, and those their code imports, and so
+    on: the import chain a value came along (a project's modules are small to read)."""
+    out: set[str] = set()
+    seen, todo, budget = {own, "__main__"}, [(module, code)], _CHAIN_BUDGET
+    while todo and budget:
+        mod, co = todo.pop()
+        package = getattr(mod, "__package__", None) or ""
+        for name in _bytecode.imported_modules(co, package):
+            m = sys.modules.get(name)
+            if name in seen or m is None or not issubclass(type(m), _ModuleType):
+                continue
+            seen.add(name)
+            d = _ModuleType.__getattribute__(m, "__dict__")
+            if any(d.get(n, out) is v for n, v in wanted.items()):
+                out.add(name)
+                budget -= 1
+                sub = _sources._code_of(m)
+                if sub is not None and budget:
+                    todo.append((m, sub))
+    return out
+
+
+_CHAIN_BUDGET = 24  # modules read along the chains
 
 
 def _kind(

@@ -384,11 +384,16 @@ _listed: "dict[str, dict[str, str]]" = {}
 _unread: "dict[str, list[str]]" = {}
 
 
+def installed(module: object) -> bool:
+    """Is *module*'s file listed by an installed distribution's ``RECORD``?"""
+    origin = _origin(module)
+    return origin is not None and _record_of(origin) != origin
+
+
 def one_distribution(top: str) -> bool:
     """Is top-level package (or module) *top* a regular one of an installed distribution?
     Its ``RECORD`` then stamps every file under it: pip rewrites it on any change there."""
-    origin = _origin(sys.modules.get(top))  # None for a namespace package: several RECORDs
-    return origin is not None and _record_of(origin) != origin
+    return installed(sys.modules.get(top))  # not a namespace package: several RECORDs
 
 
 def _record_of(origin: str) -> str:

@@ -474,3 +474,30 @@ def test_a_re_exported_object_whose_source_changes_kind_is_relearned(sandbox: Sa
     expected = ["SETTINGS True", "DEFAULTS True", "RED False", "BLUE False"]
     for _ in range(2):  # the first run after the edit, and the next
         assert sandbox.run(code).lines == expected
+
+
+def test_an_edit_leaves_the_entries_of_modules_sharing_an_object_valid(sandbox: Sandbox) -> None:
+    # Thirty modules each bind one shared settings dict (`from common import SETTINGS`, as
+    # with django.conf.settings).  Each entry stamped every module binding that dict (the
+    # consumers too): an edit of one module made all thirty entries stale, and cold runs did
+    # quadratic work.  Each entry stamps where its dict comes from (common), and itself.
+    files = {"common.py": "SETTINGS = {'debug': False}\n"}
+    for i in range(30):
+        files[f"m{i}.py"] = f"from common import SETTINGS\ndef f{i}():\n    return {i}\n"
+    sandbox.write(files)
+    imports = "".join(f"from m{i} import f{i}, SETTINGS as S{i}\n" for i in range(30))
+    calls = ", ".join(f"f{i}()" for i in range(30))
+    code = f"import lazyhook\nlazyhook.install()\n{imports}def use():\n    return [{calls}]\n"
+    sandbox.run(code)
+    assert sandbox.run(code).runs == []  # warm: lazy
+    verify = [sys.executable, "-m", "lazyhook", "cache", "verify"]
+    ok = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert ok.returncode == 0 and "30 valid, 0 stale" in ok.stdout, ok.stdout + ok.stderr
+    with open(sandbox.src / "m5.py", "a") as f:
+        f.write("def extra():\n    pass\n")
+    bad = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert "29 valid, 1 stale" in bad.stdout, bad.stdout + bad.stderr
+    common = sandbox.src / "common.py"
+    common.write_text(common.read_text() + "def SETTINGS2():\n    pass\n")
+    bad = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
+    assert "0 valid, 30 stale" in bad.stdout, bad.stdout + bad.stderr
