@@ -47,8 +47,41 @@ def run_all_pending() -> None:
             if _pending.get(id(st.module)) is st and st.owner is None:
                 try:
                     execute(st, None)
-                except Exception:  # noqa: BLE001 - its own first use will raise it again
-                    pass
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException:  # noqa: BLE001 - its own first use will raise it again
+                    pass  # (pytest's skip is a BaseException too)
+
+
+def pending_ids() -> "set[int]":
+    """The lazy modules not run yet (keys of ``_pending``)."""
+    return set(_pending)
+
+
+def run_new_pending(before: "set[int]") -> None:
+    """Run the lazy modules made since *before* (``pending_ids``), in import order, and those
+    their bodies defer in turn, as the eager imports would have; the first that fails raises
+    (pytest: a test module's collection error, as eagerly at its import)."""
+    tried: set[LazyState] = set()
+    while todo := [s for k, s in list(_pending.items()) if k not in before and s not in tried]:
+        for st in todo:
+            tried.add(st)
+            if _pending.get(id(st.module)) is st and st.owner is None:
+                try:
+                    execute(st, None)
+                except BaseException as exc:
+                    _unnote(exc)  # it failed where eagerly it did: at the import
+                    raise
+
+
+def _unnote(exc: BaseException) -> None:
+    """Take off the note that says a body failed at its first use (``_attribution``)."""
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith("lazyhook: "))]
+    cause = exc.__cause__  # 3.10, no notes: the note is the cause
+    if type(cause) is ImportError and str(cause).startswith("lazyhook: "):
+        exc.__cause__ = None
 
 
 def before_audit_hook() -> None:

@@ -168,25 +168,61 @@ def pytest_configure(config: pytest.Config) -> None:
     _install(config)  # idempotent; covers plugins loaded after the initial conftests
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Run the bodies collection deferred, before the first test: eagerly the test modules'
-    imports ran them at collection.  Left pending, each ran inside the first test that used it,
-    under that test's context: monkeypatch.setenv or mock.patch.dict(sys.modules) read at
-    import, a warning recorded by the test (or an error under its filters), a handler bound to
-    capsys's stream, freezegun's clock, pyfakefs's file system — for the whole session."""
-    config = session.config
+def _settles(config: pytest.Config) -> bool:
+    """Do deferred bodies run during collection (as eagerly), not in the tests?"""
     if config.getoption("collectonly", False):
-        return  # no test runs: a body nothing uses never runs (``pytest --co`` stays light)
-    if config.getoption("lazyhook_keep_pending", False) or _ini_flag(
-        config, "lazyhook_keep_pending"
-    ):
-        return
+        return False  # no test runs: a body nothing uses never runs (``pytest --co`` stays light)
+    keep = config.getoption("lazyhook_keep_pending", False)
+    return not (keep or _ini_flag(config, "lazyhook_keep_pending"))
+
+
+def _pending() -> set[int]:
     from lazyhook import _finder
 
-    if _finder.lazy_support() is not None:  # lazy modules exist (by the plugin or start-up)
-        from lazyhook import _process
+    if _finder.lazy_support() is None:
+        return set()
+    from lazyhook import _process
 
-        _process.run_all_pending()
+    return _process.pending_ids()
+
+
+def pytest_make_collect_report(collector: pytest.Collector) -> None:
+    """A test module's collection runs the bodies its import deferred, inside it: eagerly its
+    imports ran them there, so a body's error is that module's collection error, its
+    ``pytest.skip(allow_module_level=True)``/``importorskip`` skips the module, and its output
+    is the collection's.  Left pending, each ran inside the first test that used it, under
+    that test's context (monkeypatch.setenv or mock.patch.dict(sys.modules) read at import, a
+    warning recorded or made an error by the test, capsys's stream, freezegun's clock,
+    pyfakefs's file system) and kept it for the whole session."""
+    import pytest
+
+    if not isinstance(collector, pytest.Module) or not _settles(collector.config):
+        return
+    collect, before = collector.collect, _pending()
+
+    def collect_then_run() -> list[pytest.Item | pytest.Collector]:
+        items = list(collect())
+        if before or _pending():
+            from lazyhook import _process
+
+            _process.run_new_pending(before)
+        return items
+
+    collector.collect = collect_then_run  # type: ignore[method-assign]  # this module only
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is pending still when collection is over (a conftest's imports, a plugin's) runs
+    before the first test; a failing body raises at its first use, as lazily ever.  What it
+    prints is the collection's, not the first test's setup's."""
+    if not _settles(session.config) or not _pending():
+        return
+    from lazyhook import _process
+
+    _process.run_all_pending()
+    capman = session.config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.read_global_capture()  # eagerly printed while conftests were imported: dropped
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -210,3 +210,37 @@ def test_bodies_collection_deferred_run_before_the_first_test(venv: Venv, tmp_pa
     # Kept pending on request: the bodies run inside the tests, under their context.
     code, out = pytest_in(venv, tmp_path, "--lazyhook", "--lazyhook-keep-pending", *args)
     assert code == 1 and "FAILED tests/test_ctx.py::test_default" in out, out
+
+
+def test_a_helper_module_failing_or_skipping_at_import_is_its_importers(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # Run when collection was over, a body's pytest.importorskip (a BaseException) was an
+    # INTERNALERROR, its error no collection error (the tests ran), and what it printed was
+    # the first test's "Captured stdout setup".  Each test module's collection now runs the
+    # bodies its import deferred, as eagerly its import did.
+    (tmp_path / "tests").mkdir()
+    files = {
+        "_opt.py": "import pytest\nnp = pytest.importorskip('no_such_module_xyz')\n",
+        "_noisy.py": "print('noisy: loaded')\nVALUE = 1\n",
+        "test_opt.py": "import _opt\n\ndef test_opt():\n    assert _opt.np\n",
+        "test_noisy.py": "import _noisy\n\ndef test_noisy():\n    assert _noisy.VALUE == 1\n",
+    }
+    for name, text in files.items():
+        (tmp_path / "tests" / name).write_text(text)
+    args = ("-p", "no:randomly", "tests")  # pytest_in asks -rA: passes show their output
+    outcomes = []
+    for lazy in ((), ("--lazyhook",)):
+        code, out = pytest_in(venv, tmp_path, *lazy, *args)
+        assert "INTERNALERROR" not in out and "Captured stdout setup" not in out, out
+        assert "SKIPPED [1] tests/_opt.py:2: could not import 'no_such_module_xyz'" in out, out
+        outcomes.append((code, re.findall(r"\d+ (?:passed|skipped|failed|errors?)", out)))
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] == 0, outcomes  # eager = lazy
+    (tmp_path / "tests" / "_broken.py").write_text("raise RuntimeError('config missing')\n")
+    (tmp_path / "tests" / "test_broken.py").write_text(
+        "import _broken\n\ndef test_uses():\n    assert _broken\n"
+    )
+    for lazy in ((), ("--lazyhook",)):
+        code, out = pytest_in(venv, tmp_path, *lazy, *args)
+        assert code == 2 and "ERROR tests/test_broken.py - RuntimeError: config missing" in out
+        assert "lazyhook:" not in out.split("short test summary")[-1], out
