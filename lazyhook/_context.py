@@ -11,18 +11,21 @@ output, and a ``logging.StreamHandler()`` the body made kept the redirected stre
 So when a module is made lazy, ``capture`` records sys.stdout, sys.stderr, a copy of the
 warning filters and the functions that show a warning; ``enter`` puts back, for the body's
 run, those the program has changed since; ``leave`` gives the program's back, keeping what
-the body itself changed: a filter it added goes where eagerly it would be (behind the ones
-the program added after the import), a stream or ``showwarning`` it replaced stays replaced
-unless the program had replaced that one too (the program's later change wins, as eagerly).
+the body itself changed: the filters it added or reset take the import's place in the
+program's list (behind the ones the program added after the import, where eagerly they
+were), a stream or ``showwarning`` it replaced stays replaced unless the program had replaced
+that one too (the program's later change wins, as eagerly).
 
-Only process-wide state, cheap to compare (~1 us a body): another thread printing while a
-body runs sees the import's streams too.  What stays the first use's (the environment,
+Only process-wide state, cheap to compare (~1 us a body), and only while no other thread
+runs: one ending its own ``redirect_stdout`` or ``catch_warnings`` meanwhile would be undone
+for good by the giving back.  What stays the first use's (the environment,
 ``sys.path``, the working directory, the thread, the recursion depth) is in the README's
 limits, with the reasons.
 
 ``capture`` runs when a module is made lazy (``_execute``); the rest when a body runs.
 """
 
+import _thread
 import _warnings  # built in: ``warnings`` takes its filters list from here
 import sys
 
@@ -54,13 +57,18 @@ def enter(ctx: "Context") -> "Context | None":
     """Put *ctx* (captured at the import) in place where the program changed it since; what
     to give ``leave`` afterwards, or None when nothing was changed."""
     now = capture()
-    if now[:2] == ctx[:2] and now[3] == ctx[3] and (ctx[4] == "" or now[4:] == ctx[4:]):
+    same = now[2] is ctx[2] and now[3] == ctx[3]  # (inside catch_warnings: a copy)
+    if same and now[:2] == ctx[:2] and (ctx[4] == "" or now[4:] == ctx[4:]):
         return None  # the usual case: nothing changed since the import
+    if _thread._count():
+        # Another thread runs: its redirect or catch_warnings may end while the body runs,
+        # and what is given back afterwards would undo that for good (README, Limit 13).
+        return None
     token = object()
     if _owner.setdefault(0, token) is not token:
         return None  # another body's swap is in place (see _owner)
     w: Any = sys.modules.get("warnings")
-    if w is not None and now[3] != ctx[3]:
+    if w is not None and not same:
         w.filters = ctx[3][:]  # the body's own filter calls change this copy
         w._filters_mutated()
     if w is not None and ctx[4] != "":
@@ -81,8 +89,8 @@ def leave(ctx: "Context", now: "Context") -> None:
 
 def _give_back(ctx: "Context", now: "Context") -> None:
     w: Any = sys.modules.get("warnings")
-    if w is not None and now[3] != ctx[3]:
-        _merge_filters(w, ctx[3], w.filters, now[2])
+    if w is not None and not (now[2] is ctx[2] and now[3] == ctx[3]):
+        _merge_filters(w, ctx, w.filters, now[2])
     if w is not None and ctx[4] != "":
         for i, name in ((4, "showwarning"), (5, "_showwarnmsg_impl")):
             if getattr(w, name) is ctx[i] or now[i] is not ctx[i]:
@@ -92,18 +100,17 @@ def _give_back(ctx: "Context", now: "Context") -> None:
             setattr(sys, name, now[i])
 
 
-def _merge_filters(w: "Any", before: "list[Any]", after: "list[Any]", program: "list[Any]") -> None:
-    """Put the filters the body added (to *before*, giving *after*) into the program's list:
-    eagerly they were added at the import, before the program's own later ones."""
-    k = _find(after, before)
-    front, back = (after[:k], after[k + len(before) :]) if k >= 0 else (after, [])
-    at = _find(program, before)
-    if at < 0:  # the program reset or replaced them since: its list, the body's in front
-        program[:0] = front
-        program.extend(back)
-    else:
-        program[at + len(before) : at + len(before)] = back
-        program[at:at] = front
+def _merge_filters(w: "Any", ctx: "Context", after: "list[Any]", program: "list[Any]") -> None:
+    """The body turned the import's filters (``ctx[3]``) into *after* (added some, or reset
+    them): eagerly that happened at the import, under what the program changed since.  So in
+    the program's list, and in the import's own list if the program's is a copy made since
+    (a ``catch_warnings`` block, whose end puts the import's list back), the import's filters
+    become *after*; a list that no longer holds them (reset by the program) is left as is."""
+    before = ctx[3]
+    for target in (program,) if ctx[2] is program else (program, ctx[2]):
+        at = _find(target, before)
+        if at >= 0:
+            target[at : at + len(before)] = after
     w.filters = program
     w._filters_mutated()
 

@@ -171,3 +171,44 @@ def test_bodies_run_at_once_in_two_threads_leave_the_programs_filters(sandbox: S
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["['zzz', 'yyy']"]
     same_outcome(eager, cold, warm)
+
+
+def test_what_a_body_does_to_the_filters_outlives_the_programs_blocks(sandbox: Sandbox) -> None:
+    # A filter a body added was lost when its first use was inside catch_warnings() (added
+    # to the block's copy, thrown away at its end); a body's resetwarnings() left the
+    # defaults the program had when it ran in place (a DeprecationWarning eagerly shown was
+    # hidden); a worker thread's redirect_stdout, ending while a body ran in the main
+    # thread, was put back for good (the program's output vanished).
+    sandbox.write(
+        {
+            "lib.py": "import warnings\n"
+            "class LibWarning(UserWarning):\n    pass\n"
+            "warnings.simplefilter('ignore', LibWarning)\n"
+            "def f():\n    warnings.warn('lib noise', LibWarning)\n",
+            "resetter.py": "import warnings\nwarnings.resetwarnings()\nX = 1\n",
+            "other.py": "import warnings\n"
+            "def old():\n    warnings.warn('deprecated api', DeprecationWarning)\n",
+            "slow.py": "import time\ntime.sleep(0.4)\nY = 2\n",
+        }
+    )
+    head = "import lazyhook\nlazyhook.install()\nimport contextlib, io, threading, time, warnings\n"
+    scripts = {
+        "block": "import lib\nwith warnings.catch_warnings():\n    lib.f()\nlib.f()\nprint('ok')\n",
+        "reset": "import resetter, other\nwarnings.filterwarnings('ignore', 'zzz')\n"
+        "print(resetter.X)\nother.old()\n",
+        "thread": "import slow\nbuf = io.StringIO()\n"
+        "def worker():\n    with contextlib.redirect_stdout(buf):\n        time.sleep(0.1)\n"
+        "        print('worker')\n"
+        "t = threading.Thread(target=worker)\nt.start()\ntime.sleep(0.05)\nslow.Y\nt.join()\n"
+        "print('main after', repr(buf.getvalue()))\n",
+    }
+    expected = {
+        "block": (["ok"], "lib noise", False),
+        "reset": (["1"], "deprecated api", True),
+        "thread": (["main after 'worker\\n'"], "", True),
+    }
+    for key, body in scripts.items():
+        eager, cold, warm = sandbox.eager_cold_warm(head + body)
+        lines, text, shown = expected[key]
+        assert eager.lines == lines and (text in eager.err) is shown, (key, eager.out, eager.err)
+        same_outcome(eager, cold, warm)
