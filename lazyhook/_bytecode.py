@@ -113,6 +113,20 @@ def class_bases(code: "CodeType") -> "list[str]":
     return out
 
 
+def class_names(code: "CodeType") -> "set[str]":
+    """Names *code* (a module's top level) binds with a class statement: the first store
+    after each ``LOAD_BUILD_CLASS`` (decorators included; the body is code of its own)."""
+    out = set()
+    inside = False
+    for op, arg in instructions(code):
+        if op == _LOAD_BUILD_CLASS:
+            inside = True
+        elif inside and op in (_STORE_NAME, _STORE_GLOBAL):
+            out.add(code.co_names[arg])
+            inside = False
+    return out
+
+
 def _attr_name(code: "CodeType", op: int, arg: int) -> str:
     """The name a LOAD_ATTR / LOAD_GLOBAL / LOAD_NAME / LOAD_METHOD refers to."""
     if op == _LOAD_ATTR and sys.version_info >= (3, 12):

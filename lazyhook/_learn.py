@@ -117,7 +117,8 @@ def _analyse_one(
     if not sources or code is None:
         return None
     literals = _literals(name, module, code)
-    kinds, details, defining, elsewhere = classify(name, keys, values, literals)
+    classes = _bytecode.class_names(code)
+    kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes)
     defining |= _binders(name, module, code, elsewhere) if elsewhere else set()
     kind_sources = _sources.kind_sources(defining - {name})
     if kind_sources is None:
@@ -141,7 +142,11 @@ def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]
 
 
 def classify(
-    module_name: str, names: "list[str]", values: "dict[str, object]", literals: "dict[str, object]"
+    module_name: str,
+    names: "list[str]",
+    values: "dict[str, object]",
+    literals: "dict[str, object]",
+    classes: "set[str]",
 ) -> "tuple[str, dict[str, object], set[str], dict[str, object]]":
     """(one kind letter per name, details by name, the modules defining the values, the
     values no module names as their own: see ``_binders``)."""
@@ -155,6 +160,11 @@ def classify(
     for name in names:
         value = values[name]
         kind, detail, where = _kind(value, name, literals, top, protocols_of)
+        if kind == EXCEPTION and where == module_name and name not in classes:
+            # Its __module__ names this module, whose code does not define it: a public home
+            # set on a class defined elsewhere (pkg._core's PkgError, ``__module__ =
+            # "pkg.errors"``), raised by code that never runs this module.
+            kind, detail = REEXPORT, (where, getattr(value, "__qualname__", name))
         kinds.append(kind)
         if detail is not None:
             details[name] = detail

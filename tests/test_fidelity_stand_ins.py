@@ -693,3 +693,31 @@ def test_exception_classes_a_module_only_re_exports_are_real(sandbox: Sandbox) -
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["not found", "api error boom"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+    # A class defined elsewhere whose __module__ was set to its public home (numpy's
+    # set_module): that module's code defines no such class, so it only re-exports it.
+    sandbox.write(
+        {
+            "pub/__init__.py": "from pub._core import run\n",
+            "pub/_core.py": "class PubError(Exception):\n    pass\n"
+            "PubError.__module__ = 'pub.errors'\n"
+            "def run():\n    raise PubError('boom')\n",
+            "pub/errors.py": RUN + "from pub._core import PubError\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pub
+        from pub.errors import PubError
+
+        def main():
+            try:
+                pub.run()
+            except PubError as e:
+                return f"caught {e}"
+
+        print(main())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["caught boom"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
