@@ -113,7 +113,9 @@ def test_except_and_raise_with_lazy_exception_classes(sandbox: Sandbox) -> None:
     print(issubclass(ValueError, AppError), AppError.__name__, AppError.__doc__)
     """
     got = check(sandbox, files, code)
-    assert got.get("exception class", 0) >= 3
+    # decimal's InvalidOperation is _decimal's (its __module__ says "decimal", whose code
+    # defines no such class): bound at the statement, where _decimal's raising it can't miss.
+    assert got.get("exception class", 0) >= 2 and got.get("at the statement", 0) >= 1, got
 
 
 def test_protocol_checks_see_the_real_type(sandbox: Sandbox) -> None:
