@@ -53,17 +53,17 @@ def run_all_pending() -> None:
                     pass  # (pytest's skip is a BaseException too)
 
 
-def pending_ids() -> "set[int]":
-    """The lazy modules not run yet (keys of ``_pending``)."""
-    return set(_pending)
+def pending_states() -> "set[LazyState]":
+    """The lazy modules not run yet (held: an id could be reused by a later module)."""
+    return set(_pending.values())
 
 
-def run_new_pending(before: "set[int]") -> None:
-    """Run the lazy modules made since *before* (``pending_ids``), in import order, and those
-    their bodies defer in turn, as the eager imports would have; the first that fails raises
-    (pytest: a test module's collection error, as eagerly at its import)."""
-    tried: set[LazyState] = set()
-    while todo := [s for k, s in list(_pending.items()) if k not in before and s not in tried]:
+def run_new_pending(before: "set[LazyState]") -> None:
+    """Run the lazy modules made since *before* (``pending_states``), in import order, and
+    those their bodies defer in turn, as the eager imports would have; the first that fails
+    raises (pytest: a test module's collection error, as eagerly at its import)."""
+    tried = set(before)
+    while todo := [st for st in list(_pending.values()) if st not in tried]:
         for st in todo:
             tried.add(st)
             if _pending.get(id(st.module)) is st and st.owner is None:

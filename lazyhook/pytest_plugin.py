@@ -32,6 +32,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import pytest
 
+    from lazyhook._execute import LazyState
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -176,14 +178,14 @@ def _settles(config: pytest.Config) -> bool:
     return not (keep or _ini_flag(config, "lazyhook_keep_pending"))
 
 
-def _pending() -> set[int]:
+def _pending() -> set[LazyState]:
     from lazyhook import _finder
 
     if _finder.lazy_support() is None:
         return set()
     from lazyhook import _process
 
-    return _process.pending_ids()
+    return _process.pending_states()
 
 
 def pytest_make_collect_report(collector: pytest.Collector) -> None:
