@@ -71,7 +71,10 @@ def enter(ctx: "Context") -> "Context | None":
     if w is not None and not same:
         w.filters = ctx[3][:]  # the body's own filter calls change this copy
         w._filters_mutated()
-    if w is not None and ctx[4] != "":
+    if w is not None and ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list:
+        # (Not a catch_warnings(record=True) recorder: its block has ended by the first use,
+        # its list read (pytest's, of the collection or a conftest's import): the warning
+        # would be lost.  The one in place now shows or records it.)
         w.showwarning, w._showwarnmsg_impl = ctx[4], ctx[5]
     for i, name in ((0, "stdout"), (1, "stderr")):
         if not getattr(ctx[i], "closed", False):  # a captured stream the program closed since
@@ -91,7 +94,7 @@ def _give_back(ctx: "Context", now: "Context") -> None:
     w: Any = sys.modules.get("warnings")
     if w is not None and not (now[2] is ctx[2] and now[3] == ctx[3]):
         _merge_filters(w, ctx, w.filters, now[2])
-    if w is not None and ctx[4] != "":
+    if w is not None and ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list:
         for i, name in ((4, "showwarning"), (5, "_showwarnmsg_impl")):
             if getattr(w, name) is ctx[i] or now[i] is not ctx[i]:
                 setattr(w, name, now[i])  # unchanged by the body, or changed by the program

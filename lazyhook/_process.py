@@ -21,7 +21,7 @@ import sys
 from _thread import get_ident
 
 from lazyhook import _interp
-from lazyhook._execute import LazyState, _pending, execute, reset
+from lazyhook._execute import LazyState, _pending, execute, reports, reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,11 +58,14 @@ def pending_states() -> "set[LazyState]":
     return set(_pending.values())
 
 
-def run_new_pending(before: "set[LazyState]") -> None:
+def run_new_pending(before: "set[LazyState]", namespace: "dict[str, object]") -> None:
     """Run the lazy modules made since *before* (``pending_states``), in import order, and
     those their bodies defer in turn, as the eager imports would have; the first that fails
-    raises (pytest: a test module's collection error, as eagerly at its import)."""
-    tried = set(before)
+    raises (pytest: a test module's collection error, as eagerly at its import).  One whose
+    body failed before and that *namespace* (the importing module's) holds runs again: an
+    eager import of a module whose body failed runs it again."""
+    held = {id(v) for v in namespace.values()}
+    tried = {st for st in before if id(st.module) not in held or not _failed(st)}
     while todo := [st for st in list(_pending.values()) if st not in tried]:
         for st in todo:
             tried.add(st)
@@ -72,6 +75,11 @@ def run_new_pending(before: "set[LazyState]") -> None:
                 except BaseException as exc:
                     _unnote(exc)  # it failed where eagerly it did: at the import
                     raise
+
+
+def _failed(st: LazyState) -> bool:
+    rep = reports.get(st.name)
+    return rep is not None and rep.failed > 0
 
 
 def _unnote(exc: BaseException) -> None:

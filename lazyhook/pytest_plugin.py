@@ -207,7 +207,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> None:
         if before or _pending():
             from lazyhook import _process
 
-            _process.run_new_pending(before)
+            _process.run_new_pending(before, vars(collector.obj))
         return items
 
     collector.collect = collect_then_run  # type: ignore[method-assign]  # this module only

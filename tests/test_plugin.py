@@ -237,10 +237,35 @@ def test_a_helper_module_failing_or_skipping_at_import_is_its_importers(
         outcomes.append((code, re.findall(r"\d+ (?:passed|skipped|failed|errors?)", out)))
     assert outcomes[0] == outcomes[1] and outcomes[0][0] == 0, outcomes  # eager = lazy
     (tmp_path / "tests" / "_broken.py").write_text("raise RuntimeError('config missing')\n")
-    (tmp_path / "tests" / "test_broken.py").write_text(
-        "import _broken\n\ndef test_uses():\n    assert _broken\n"
-    )
+    for name in ("test_broken.py", "test_broken2.py"):  # each import runs it again, eagerly
+        (tmp_path / "tests" / name).write_text(
+            "import _broken\n\ndef test_uses():\n    assert _broken\n"
+        )
     for lazy in ((), ("--lazyhook",)):
-        code, out = pytest_in(venv, tmp_path, *lazy, *args)
-        assert code == 2 and "ERROR tests/test_broken.py - RuntimeError: config missing" in out
-        assert "lazyhook:" not in out.split("short test summary")[-1], out
+        code, out = pytest_in(venv, tmp_path, *lazy, "--continue-on-collection-errors", *args)
+        assert "ERROR tests/test_broken.py - RuntimeError: config missing" in out, out
+        assert "ERROR tests/test_broken2.py - RuntimeError: config missing" in out, out
+        assert code == 1 and "lazyhook:" not in out.split("short test summary")[-1], out
+
+
+def test_a_conftests_import_warning_is_in_the_summary(venv: Venv, tmp_path: Path) -> None:
+    # The body a conftest's import deferred ran with the warning recorder of the conftest's
+    # loading put back, long read: its import warning was in no summary.
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text(
+        "import pytest\nimport oldmod\n\n@pytest.fixture\ndef name():\n    return oldmod.NAME\n"
+    )
+    (tmp_path / "tests" / "oldmod.py").write_text(
+        "import warnings\nwarnings.warn('oldmod is deprecated', DeprecationWarning, stacklevel=2)\n"
+        "NAME = 'oldmod'\n"
+    )
+    (tmp_path / "tests" / "test_v.py").write_text("def test_v(name):\n    assert name\n")
+    code, out = pytest_in(venv, tmp_path, "-p", "no:randomly", "tests")
+    assert code == 0 and "1 passed, 1 warning" in out, out
+    venv.run("-m", "lazyhook", "enable")  # lazy from start-up: the conftest's imports too
+    try:
+        code, out = pytest_in(venv, tmp_path, "-p", "no:randomly", "tests")
+    finally:
+        venv.run("-m", "lazyhook", "disable")
+    assert code == 0 and "1 passed, 1 warning" in out, out
+    assert "DeprecationWarning: oldmod is deprecated" in out, out
