@@ -39,12 +39,13 @@ def run_all_pending() -> None:
 
     The bodies run here defer imports of their own (compileall's ``import filecmp`` under
     pip), which eager imports would have run too: go on until nothing new is pending.  Each
-    module is tried once, so a failing one cannot loop."""
+    module is tried once, so a failing one cannot loop; one that failed before is not run
+    again here (it raises at its next use)."""
     tried: set[LazyState] = set()
     while todo := [st for st in list(_pending.values()) if st not in tried]:
         for st in todo:
             tried.add(st)
-            if _pending.get(id(st.module)) is st and st.owner is None:
+            if _pending.get(id(st.module)) is st and st.owner is None and not _failed(st):
                 try:
                     execute(st, None)
                 except (KeyboardInterrupt, SystemExit):
@@ -73,7 +74,13 @@ def run_new_pending(before: "set[LazyState]", namespace: "dict[str, object]") ->
                 try:
                     execute(st, None)
                 except BaseException as exc:
-                    _unnote(exc)  # it failed where eagerly it did: at the import
+                    # It failed where eagerly it did, at the import, which takes a failed module
+                    # out of sys.modules: the next importer runs it again, and nothing that
+                    # walks sys.modules meanwhile (inspect.getmodule, formatting this very
+                    # error) runs it once more.
+                    if sys.modules.get(st.name) is st.module:
+                        del sys.modules[st.name]
+                    _unnote(exc)
                     raise
 
 

@@ -236,16 +236,24 @@ def test_a_helper_module_failing_or_skipping_at_import_is_its_importers(
         assert "SKIPPED [1] tests/_opt.py:2: could not import 'no_such_module_xyz'" in out, out
         outcomes.append((code, re.findall(r"\d+ (?:passed|skipped|failed|errors?)", out)))
     assert outcomes[0] == outcomes[1] and outcomes[0][0] == 0, outcomes  # eager = lazy
-    (tmp_path / "tests" / "_broken.py").write_text("raise RuntimeError('config missing')\n")
+    (tmp_path / "tests" / "_broken.py").write_text(
+        "with open(__file__ + '.runs', 'a') as f:\n    f.write('run\\n')\n"
+        "raise RuntimeError('config missing')\n"
+    )
+    runs = tmp_path / "tests" / "_broken.py.runs"
     for name in ("test_broken.py", "test_broken2.py"):  # each import runs it again, eagerly
         (tmp_path / "tests" / name).write_text(
             "import _broken\n\ndef test_uses():\n    assert _broken\n"
         )
     for lazy in ((), ("--lazyhook",)):
+        runs.unlink(missing_ok=True)
         code, out = pytest_in(venv, tmp_path, *lazy, "--continue-on-collection-errors", *args)
         assert "ERROR tests/test_broken.py - RuntimeError: config missing" in out, out
         assert "ERROR tests/test_broken2.py - RuntimeError: config missing" in out, out
         assert code == 1 and "lazyhook:" not in out.split("short test summary")[-1], out
+        # Once per importer, as eagerly: the failed module left sys.modules (pytest's
+        # inspect.getmodule ran it again while formatting the error; the end of collection too).
+        assert runs.read_text() == "run\nrun\n", (lazy, runs.read_text())
 
 
 def test_a_conftests_import_warning_is_in_the_summary(venv: Venv, tmp_path: Path) -> None:
