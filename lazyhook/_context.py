@@ -11,10 +11,10 @@ output, and a ``logging.StreamHandler()`` the body made kept the redirected stre
 So when a module is made lazy, ``capture`` records sys.stdout, sys.stderr, a copy of the
 warning filters and the functions that show a warning; ``enter`` puts back, for the body's
 run, those the program has changed since; ``leave`` gives the program's back, keeping what
-the body itself changed: the filters it added or reset take the import's place in the
-program's list (behind the ones the program added after the import, where eagerly they
-were), a stream or ``showwarning`` it replaced stays replaced unless the program had replaced
-that one too (the program's later change wins, as eagerly).
+the body itself changed: the filters it added go behind the ones the program added after
+the import (where eagerly they were), those it removed go, a stream or ``showwarning`` it
+replaced stays replaced unless the program had replaced that one too (the program's later
+change wins).
 
 Only process-wide state, cheap to compare (~1 us a body), and only while no other thread
 runs: one ending its own ``redirect_stdout`` or ``catch_warnings`` meanwhile would be undone
@@ -77,9 +77,18 @@ def enter(ctx: "Context") -> "Context | None":
         # would be lost.  The one in place now shows or records it.)
         w.showwarning, w._showwarnmsg_impl = ctx[4], ctx[5]
     for i, name in ((0, "stdout"), (1, "stderr")):
-        if not getattr(ctx[i], "closed", False):  # a captured stream the program closed since
+        if _usable(ctx[i]):
             setattr(sys, name, ctx[i])
     return now
+
+
+def _usable(stream: object) -> bool:
+    """Is the stream captured at the import still open?  (The program may have closed it, or
+    detached its buffer to rewrap it: ``closed`` then raises ValueError.)"""
+    try:
+        return not getattr(stream, "closed", False)
+    except Exception:  # noqa: BLE001 - any stream that cannot say: leave the program's
+        return False
 
 
 def leave(ctx: "Context", now: "Context") -> None:
@@ -104,24 +113,25 @@ def _give_back(ctx: "Context", now: "Context") -> None:
 
 
 def _merge_filters(w: "Any", ctx: "Context", after: "list[Any]", program: "list[Any]") -> None:
-    """The body turned the import's filters (``ctx[3]``) into *after* (added some, or reset
-    them): eagerly that happened at the import, under what the program changed since.  So in
-    the program's list, and in the import's own list if the program's is a copy made since
-    (a ``catch_warnings`` block, whose end puts the import's list back), the import's filters
-    become *after*; a list that no longer holds them (reset by the program) is left as is."""
+    """The body turned the import's filters (``ctx[3]``) into *after*: eagerly that happened at
+    the import, before what the program changed since.  So the filters the body removed
+    (``resetwarnings()``) go from the program's list, those it added in front go behind the
+    ones the program added since (in front of the first of the import's still there), those
+    it appended go at the end; the same in the import's own list if the program's is a copy
+    made since (a ``catch_warnings`` block, whose end puts the import's list back)."""
     before = ctx[3]
+    kept = [i for i, f in enumerate(after) if f in before]
+    first = kept[0] if kept else len(after)
+    last = kept[-1] if kept else len(after)
+    front = [f for f in after[:first] if f not in before]
+    back = [f for f in after[last + 1 :] if f not in before]
+    removed = [f for f in before if f not in after]
     for target in (program,) if ctx[2] is program else (program, ctx[2]):
-        at = _find(target, before)
-        if at >= 0:
-            target[at : at + len(before)] = after
+        for f in removed:
+            if f in target:
+                target.remove(f)
+        at = next((i for i, f in enumerate(target) if f in before), len(target))
+        target[at:at] = [f for f in front if f not in target]
+        target.extend(f for f in back if f not in target)
     w.filters = program
     w._filters_mutated()
-
-
-def _find(seq: "list[Any]", run: "list[Any]") -> int:
-    """The index where *run* occurs in *seq* as a contiguous run, else -1."""
-    n = len(run)
-    for i in range(len(seq) - n + 1):
-        if seq[i : i + n] == run:
-            return i
-    return -1

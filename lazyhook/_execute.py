@@ -289,11 +289,11 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     from lazyhook import _attribution
 
     _attribution.enter(sys._getframe(), st.site, st.importer)
-    state, learning = _interp.state, int(st.learn_on_run)
-    now = _context.enter(st.context)
+    state, learning, now = _interp.state, int(st.learn_on_run), None
     state.running += 1  # (right before the try: nothing in between can fail)
     state.learning += learning
     try:
+        now = _context.enter(st.context)  # (in the try: the finally gives back what it put)
         st.loader.exec_module(module)  # type: ignore[attr-defined]
     except BaseException as exc:  # noqa: BLE001 - surface re-raises it
         # Back to the lazy state on the same object (never a half-initialised module, never a

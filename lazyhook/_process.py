@@ -80,6 +80,7 @@ def run_new_pending(before: "set[LazyState]", namespace: "dict[str, object]") ->
                     # error) runs it once more.
                     if sys.modules.get(st.name) is st.module:
                         del sys.modules[st.name]
+                        _pending.pop(id(st.module), None)  # no sweep runs it again
                     _unnote(exc)
                     raise
 

@@ -212,3 +212,33 @@ def test_what_a_body_does_to_the_filters_outlives_the_programs_blocks(sandbox: S
         lines, text, shown = expected[key]
         assert eager.lines == lines and (text in eager.err) is shown, (key, eager.out, eager.err)
         same_outcome(eager, cold, warm)
+
+
+def test_a_notebook_filter_or_a_rewrapped_stdout_after_the_imports(sandbox: Sandbox) -> None:
+    # filterwarnings("ignore", category=DeprecationWarning) removes the equal default filter
+    # before inserting it: the import's filters were no longer one run in the program's list,
+    # and the filter the body added was dropped.  sys.stdout rewrapped after the imports
+    # (TextIOWrapper(sys.stdout.detach())) made the captured stream's `closed` raise
+    # ValueError out of the first use, leaving lazyhook's state half swapped.
+    sandbox.write(
+        {
+            "libw.py": "import warnings\nwarnings.filterwarnings('ignore', message='noisy')\n"
+            "def f():\n    return 1\n",
+            "libp.py": "import sys\nOUT = sys.stdout\ndef g():\n    return 2\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import io, sys, warnings
+        import libw, libp
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        print(libw.f())
+        warnings.warn("noisy thing", UserWarning)
+        sys.stdout.flush()
+        sys.stdout = io.TextIOWrapper(sys.stdout.detach(), line_buffering=True)
+        print(libp.g())
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["1", "2"] and "noisy" not in eager.err, eager.err
+    same_outcome(eager, cold, warm)

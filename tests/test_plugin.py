@@ -254,6 +254,19 @@ def test_a_helper_module_failing_or_skipping_at_import_is_its_importers(
         # Once per importer, as eagerly: the failed module left sys.modules (pytest's
         # inspect.getmodule ran it again while formatting the error; the end of collection too).
         assert runs.read_text() == "run\nrun\n", (lazy, runs.read_text())
+    # One that fails only at its first run: the second importer runs it again, and then no
+    # state of the failed run is left pending for the end of collection to run a third time.
+    (tmp_path / "tests" / "_broken.py").write_text(
+        "with open(__file__ + '.runs', 'a') as f:\n    f.write('run\\n')\n"
+        "import os\nif not os.path.exists(__file__ + '.ok'):\n"
+        "    open(__file__ + '.ok', 'w').close()\n    raise RuntimeError('config missing')\n"
+    )
+    for lazy in ((), ("--lazyhook",)):
+        runs.unlink(missing_ok=True)
+        (tmp_path / "tests" / "_broken.py.ok").unlink(missing_ok=True)
+        code, out = pytest_in(venv, tmp_path, *lazy, "--continue-on-collection-errors", *args)
+        assert code == 1 and "1 error" in out, out
+        assert runs.read_text() == "run\nrun\n", (lazy, runs.read_text())
 
 
 def test_a_conftests_import_warning_is_in_the_summary(venv: Venv, tmp_path: Path) -> None:
