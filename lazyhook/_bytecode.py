@@ -146,11 +146,7 @@ def wholesale_imports(code: "CodeType", module: object) -> "list[str]":
     out: list[str] = []
     for k, (op, arg) in enumerate(ins):
         if op == _IMPORT_NAME and k + 1 < len(ins) and _is_star(ins[k + 1]):
-            # LOAD_CONST level; LOAD_CONST fromlist; IMPORT_NAME.  (The level's constant may be
-            # co_consts[0]: a package __init__ whose first statement is ``from .x import *``.)
-            has_level = k >= 2 and ins[k - 2][0] == _LOAD_CONST
-            level_value = code.co_consts[ins[k - 2][1]] if has_level else 0
-            out.append(_absolute(code.co_names[arg], level_value, package))
+            out.append(_imported(code, ins, k, package))
         elif op in (_LOAD_ATTR, _LOAD_METHOD) and _attr_name(code, op, arg) == "__all__":
             dotted = _dotted_before(code, ins, k)
             if dotted:
@@ -172,13 +168,20 @@ def imported_modules(code: "CodeType", package: str) -> "list[str]":
     current = None
     for k, (op, arg) in enumerate(ins):
         if op == _IMPORT_NAME:
-            has_level = k >= 2 and ins[k - 2][0] == _LOAD_CONST
-            level_value = code.co_consts[ins[k - 2][1]] if has_level else 0
-            current = _absolute(code.co_names[arg], level_value, package)
+            current = _imported(code, ins, k, package)
             out.append(current)
         elif op == _IMPORT_FROM and current is not None:
             out.append(f"{current}.{code.co_names[arg]}")
     return out
+
+
+def _imported(code: "CodeType", ins: "list[tuple[int, int]]", k: int, package: str) -> str:
+    """The module the ``IMPORT_NAME`` at *k* imports, fully qualified.  It follows LOAD_CONST
+    level; LOAD_CONST fromlist (the level's constant may be co_consts[0]: a package
+    ``__init__`` whose first statement is ``from .x import *``)."""
+    has_level = k >= 2 and ins[k - 2][0] == _LOAD_CONST
+    level_value = code.co_consts[ins[k - 2][1]] if has_level else 0
+    return _absolute(code.co_names[ins[k][1]], level_value, package)
 
 
 def _is_star(ins: "tuple[int, int]") -> bool:

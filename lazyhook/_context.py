@@ -57,7 +57,7 @@ def enter(ctx: "Context") -> "Context | None":
     """Put *ctx* (captured at the import) in place where the program changed it since; what
     to give ``leave`` afterwards, or None when nothing was changed."""
     now = capture()
-    same = now[2] is ctx[2] and now[3] == ctx[3]  # (inside catch_warnings: a copy)
+    same = _same_filters(ctx, now)
     if same and now[:2] == ctx[:2] and (ctx[4] == "" or now[4:] == ctx[4:]):
         return None  # the usual case: nothing changed since the import
     if _thread._count():
@@ -82,6 +82,11 @@ def enter(ctx: "Context") -> "Context | None":
     return now
 
 
+def _same_filters(ctx: "Context", now: "Context") -> bool:
+    """The same list, with the same filters (inside ``catch_warnings``: a copy, not the same)."""
+    return now[2] is ctx[2] and now[3] == ctx[3]
+
+
 def _usable(stream: object) -> bool:
     """Is the stream captured at the import still open?  (The program may have closed it, or
     detached its buffer to rewrap it: ``closed`` then raises ValueError.)"""
@@ -101,7 +106,7 @@ def leave(ctx: "Context", now: "Context") -> None:
 
 def _give_back(ctx: "Context", now: "Context") -> None:
     w: Any = sys.modules.get("warnings")
-    if w is not None and not (now[2] is ctx[2] and now[3] == ctx[3]):
+    if w is not None and not _same_filters(ctx, now):
         _merge_filters(w, ctx, w.filters, now[2])
     if w is not None and ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list:
         for i, name in ((4, "showwarning"), (5, "_showwarnmsg_impl")):

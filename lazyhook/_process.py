@@ -41,17 +41,7 @@ def run_all_pending() -> None:
     pip), which eager imports would have run too: go on until nothing new is pending.  Each
     module is tried once, so a failing one cannot loop; one that failed before is not run
     again here (it raises at its next use)."""
-    tried: set[LazyState] = set()
-    while todo := [st for st in list(_pending.values()) if st not in tried]:
-        for st in todo:
-            tried.add(st)
-            if _pending.get(id(st.module)) is st and st.owner is None and not _failed(st):
-                try:
-                    execute(st, None)
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException:  # noqa: BLE001 - its own first use will raise it again
-                    pass  # (pytest's skip is a BaseException too)
+    _run_pending(set(), at_import=False)
 
 
 def pending_states() -> "set[LazyState]":
@@ -66,23 +56,36 @@ def run_new_pending(before: "set[LazyState]", namespace: "dict[str, object]") ->
     body failed before and that *namespace* (the importing module's) holds runs again: an
     eager import of a module whose body failed runs it again."""
     held = {id(v) for v in namespace.values()}
-    tried = {st for st in before if id(st.module) not in held or not _failed(st)}
+    _run_pending({st for st in before if id(st.module) not in held or not _failed(st)}, True)
+
+
+def _run_pending(tried: "set[LazyState]", at_import: bool) -> None:
+    """Run what is pending and not in *tried*, until nothing new is.  *at_import*: as the
+    import statements that made them would have, a failure raises (see ``run_new_pending``);
+    else failures are set aside, and bodies that failed before are skipped."""
     while todo := [st for st in list(_pending.values()) if st not in tried]:
         for st in todo:
             tried.add(st)
-            if _pending.get(id(st.module)) is st and st.owner is None:
-                try:
-                    execute(st, None)
-                except BaseException as exc:
-                    # It failed where eagerly it did, at the import, which takes a failed module
-                    # out of sys.modules: the next importer runs it again, and nothing that
-                    # walks sys.modules meanwhile (inspect.getmodule, formatting this very
-                    # error) runs it once more.
-                    if sys.modules.get(st.name) is st.module:
-                        del sys.modules[st.name]
-                        _pending.pop(id(st.module), None)  # no sweep runs it again
-                    _unnote(exc)
-                    raise
+            if _pending.get(id(st.module)) is not st or st.owner is not None:
+                continue
+            if not at_import and _failed(st):
+                continue
+            try:
+                execute(st, None)
+            except BaseException as exc:  # noqa: BLE001 - pytest's skip is a BaseException too
+                if not at_import:
+                    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    continue  # its own next use raises it again
+                # It failed where eagerly it did, at the import, which takes a failed module
+                # out of sys.modules: the next importer runs it again, and nothing that walks
+                # sys.modules meanwhile (inspect.getmodule, formatting this very error) runs
+                # it once more.
+                if sys.modules.get(st.name) is st.module:
+                    del sys.modules[st.name]
+                    _pending.pop(id(st.module), None)  # no sweep runs it again
+                _unnote(exc)
+                raise
 
 
 def _failed(st: LazyState) -> bool:

@@ -241,17 +241,15 @@ _CALLS = frozenset(opmap[n] for n in ("CALL", "CALL_FUNCTION") if n in opmap)
 _TO_CALL = frozenset(opmap[n] for n in ("PUSH_NULL", "PRECALL") if n in opmap)
 # What may take ``globals()``'s result without handing the namespace on: a read from it, or
 # a variable (``g = globals()``; what is done with ``g`` later is not followed: Limit 5).
-_READS_IT = frozenset(
-    opmap[n]
-    for n in ("LOAD_ATTR", "LOAD_METHOD", "BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR",
-              "CONTAINS_OP", "GET_ITER", "STORE_NAME", "STORE_FAST", "STORE_GLOBAL")
-    if n in opmap
-)  # fmt: skip
-
-
 _SUBSCRIPTS = frozenset(
     opmap[n] for n in ("BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR") if n in opmap
 )
+_READS_IT = _SUBSCRIPTS | frozenset(
+    opmap[n]
+    for n in ("LOAD_ATTR", "LOAD_METHOD", "CONTAINS_OP", "GET_ITER", "STORE_NAME",
+              "STORE_FAST", "STORE_GLOBAL")
+    if n in opmap
+)  # fmt: skip
 _KEYS = frozenset(  # a key loaded between: globals()["a"], globals()[name]
     opmap[n] for n in ("LOAD_CONST", "LOAD_NAME", "LOAD_FAST", "LOAD_GLOBAL") if n in opmap
 )
@@ -264,12 +262,12 @@ def namespace_handed_on(code: "CodeType") -> bool:
     (``globals().get(k)``, ``globals()[k]``, ``k in globals()``, iterated) or kept in a
     variable?  Code the analysis cannot see reads the names there; so ``globals`` itself
     passed on counts too."""
-    ins, names = instructions(code), code.co_names
+    ins = instructions(code)
     wanted = ("globals", "locals") if not code.co_flags & 1 else ("globals",)  # CO_OPTIMIZED
     for k, (op, arg) in enumerate(ins):
         if op != _LOAD_NAME and op != _LOAD_GLOBAL:
             continue
-        if names[arg >> 1 if _V311 and op == _LOAD_GLOBAL else arg] not in wanted:
+        if _attr_name(code, op, arg) not in wanted:
             continue
         j = k + 1
         while j < len(ins) and ins[j][0] in _TO_CALL:
@@ -300,4 +298,4 @@ def _keys_only(code: "CodeType", ins: "list[tuple[int, int]]", k: int, j: int) -
     op, arg = ins[b]
     if op != _LOAD_NAME and op != _LOAD_GLOBAL:
         return False
-    return code.co_names[arg >> 1 if _V311 and op == _LOAD_GLOBAL else arg] in _KEY_CALLS
+    return _attr_name(code, op, arg) in _KEY_CALLS
