@@ -65,9 +65,7 @@ class _Every:
 EVERY = _Every()
 _CO_FUTURE_ANNOTATIONS = 0x1000000  # the same flag on 3.10-3.13 (__future__.annotations)
 _V311, _V312, _V313 = (sys.version_info >= (3, v) for v in (11, 12, 13))
-# code object -> the code objects of its tree; code object -> _uses_ref.value_uses of it.
-_trees: "dict[object, tuple[CodeType, ...]]" = {}
-_full: "dict[object, tuple[frozenset[str], frozenset[str]]]" = {}
+_trees: "dict[object, tuple[CodeType, ...]]" = {}  # code -> the code objects of its tree
 
 
 def value_used(
@@ -79,7 +77,8 @@ def value_used(
     classes) may be raised and caught (``raise E``, ``except (A, E)``); any other name used
     there is a value (a stand-in of a star-imported instance or tuple is not an exception).
     ``EVERY`` when code the analysis cannot see reads the namespace: a prompt (``sys.ps1``;
-    ``python -i``), or what *code* hands ``globals()`` or ``locals()`` to (pyyaml's runner).
+    ``python -i``), or what *code* hands ``globals()``, ``locals()`` or ``vars()`` to (pyyaml's
+    runner).
 
     Only code that names one of *names* is read, each load found with ``bytes.find``; common
     uses (a call, an attribute) are told from the instructions around it, without loading
@@ -90,14 +89,18 @@ def value_used(
     found: set[str] = set()
     for c in _tree(code):
         co_names = c.co_names
-        if "globals" in co_names or "locals" in co_names:
+        if (
+            "globals" in co_names
+            or "locals" in co_names
+            or ("vars" in co_names and not _vars_of_objects(c))
+        ):
             from lazyhook._uses_ref import namespace_handed_on  # opcode: only for such code
 
             if namespace_handed_on(c):
                 return EVERY
         for name in wanted.intersection(co_names):
-            exc = name in exceptions
-            if name not in found and _used_as_value(c, co_names.index(name), name, exc):
+            i, exc = co_names.index(name), name in exceptions
+            if name not in found and _used_as_value(c, i, name, exc):
                 found.add(name)
         found.update(_string_names(c, wanted))
     return frozenset(found)
@@ -234,30 +237,51 @@ def _tree(code: "CodeType") -> "tuple[CodeType, ...]":
     return tree
 
 
-def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
-    """Does *code* load the name at *index* of its ``co_names`` as a value anywhere?"""
-    co = code.co_code
-    patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
-    patterns += (
-        [(_interp.LOAD_GLOBAL, index << 1), (_interp.LOAD_GLOBAL, index << 1 | 1)]
-        if (_V311)
-        else [(_interp.LOAD_GLOBAL, index)]
-    )
+def _loads(co: bytes, index: int) -> "list[int] | None":
+    """The positions where *co* loads the name at *index* of its ``co_names``; None if that
+    takes an EXTENDED_ARG (a big code, to be read one by one)."""
+    patterns = [(_I.LOAD_NAME, index), (_I.LOAD_FROM_DICT_OR_GLOBALS, index)]
+    patterns += [(_I.LOAD_GLOBAL, a) for a in ((index << 1, index << 1 | 1) if _V311 else [index])]
+    found = []
     for op, arg in patterns:
         if op < 0:
             continue  # an opcode this version does not have
         if arg > 255:
-            return _slow(code, name, exc)  # EXTENDED_ARG: a big code, read one by one
+            return None
         pos = co.find(bytes((op, arg)))
         while pos != -1:
             if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _interp.EXTENDED_ARG):
-                value = _value_at(code, co, pos, exc)
-                if value is None:
-                    return _slow(code, name, exc)
-                if value:
-                    return True
+                found.append(pos)
             pos = co.find(bytes((op, arg)), pos + 1)
-    return False
+    return found
+
+
+def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
+    """Does *code* load the name at *index* of its ``co_names`` as a value anywhere?"""
+    co = code.co_code
+    found = _loads(co, index)
+    uses = [_value_at(code, co, pos, exc) for pos in found] if found is not None else [None]
+    if True in uses:
+        return True
+    if None not in uses:
+        return False
+    from lazyhook._uses_ref import used_as_value  # a shape only the full read tells
+
+    return used_as_value(code, name, exc)
+
+
+def _vars_of_objects(code: "CodeType") -> bool:
+    """Is every ``vars`` *code* loads given an argument (``vars(args)``, common in scripts:
+    the object's namespace, not this code's), so ``_uses_ref`` need not look?"""
+    co = code.co_code
+    found = _loads(co, code.co_names.index("vars"))
+    for pos in found if found is not None else ():
+        pos, after, _ = _next(co, pos)
+        if after == _interp.PUSH_NULL:  # 3.13: after a LOAD_NAME
+            after = _next(co, pos)[1]
+        if after not in _ARGUMENT_LOADS:
+            return False
+    return found is not None
 
 
 def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None":
@@ -366,17 +390,11 @@ def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
     return pos >= 0 and _name(code, co, pos) in ("isinstance", "issubclass")
 
 
-_FIRST_ARGS = frozenset(
-    {
-        _interp.LOAD_FAST,
-        _interp.LOAD_NAME,
-        _interp.LOAD_GLOBAL,
-        _interp.LOAD_CONST,
-        _interp.LOAD_DEREF,
-    }
-)
+_I = _interp
+_FIRST_ARGS = frozenset({_I.LOAD_FAST, _I.LOAD_NAME, _I.LOAD_GLOBAL, _I.LOAD_CONST, _I.LOAD_DEREF})
 # What pushes one value and pops nothing (not LOAD_GLOBAL: 3.11+ may push a NULL with it).
 _LOADS = (_FIRST_ARGS - {_interp.LOAD_GLOBAL} | {_interp.LOAD_FAST_CHECK, _interp.PUSH_NULL}) - {-1}
+_ARGUMENT_LOADS = (_FIRST_ARGS | {_I.LOAD_FAST_CHECK, _I.LOAD_FAST_LOAD_FAST}) - {-1}  # vars(x)
 _BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_OP}) - {-1}
 _OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}  # ``n == "Day"``
 # Attributes a stand-in answers itself (its class; how it pickles and copies): read from the
@@ -390,13 +408,8 @@ _GENERICS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type", "cas
 _NEUTRAL = frozenset({"str", "int", "float", "bool", "bytes", "complex", "object", "typing"})
 _CALLS = frozenset({_interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD}) - {-1}
 # What an annotation, or the arguments of a call or a generic, is made of.
-_ANNOTATION_OPS = (
-    _FIRST_ARGS
-    | _BINARY
-    | _CALLS
-    | {_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.PUSH_NULL, _interp.KW_NAMES}
-    | {_interp.BUILD_TUPLE, _interp.BUILD_LIST, _interp.CALL_DONE}
-) - {-1}
+_ANNOTATION_OPS = _FIRST_ARGS | _BINARY | _CALLS | {_I.LOAD_ATTR, _I.LOAD_METHOD, _I.PUSH_NULL}
+_ANNOTATION_OPS = _ANNOTATION_OPS | {_I.KW_NAMES, _I.BUILD_TUPLE, _I.BUILD_LIST, _I.CALL_DONE}
 
 
 def _next(co: bytes, pos: int) -> "tuple[int, int, int]":
@@ -435,15 +448,3 @@ def _name(code: "CodeType", co: bytes, pos: int) -> "str | None":
     elif op not in (_interp.LOAD_NAME, _interp.LOAD_ATTR, _interp.LOAD_METHOD):
         return None
     return code.co_names[arg] if arg < len(code.co_names) else None
-
-
-def _slow(code: "CodeType", name: str, exc: bool) -> bool:
-    found = _full.get(code)
-    if found is None:
-        from lazyhook._uses_ref import value_and_raised_uses
-
-        if len(_full) > 1024:
-            _full.clear()
-        values, raised = value_and_raised_uses(code)
-        found = _full[code] = (frozenset(values), frozenset(raised))
-    return name in found[0] or not exc and name in found[1]

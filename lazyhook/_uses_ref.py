@@ -7,7 +7,7 @@ the argument of ``lazyhook.is_lazy(x)``: passed on (``help(C)``), compared (``ty
 C``), stored (an annotation, a container) or returned, a stand-in is not the object.  Shapes
 this does not recognise count as values: that costs laziness, never an outcome.  Checked
 against the syntax tree on thousands of generated programs (``tests/test_interp.py`` keeps a
-fixed set).  Loaded only for those shapes (``_uses._slow``), with ``opcode``.
+fixed set).  Loaded only for those shapes (``used_as_value``), with ``opcode``.
 """
 
 import sys
@@ -62,6 +62,20 @@ def value_uses(code: "CodeType", exceptions: "frozenset[str]" = frozenset()) -> 
     as values: that costs laziness, never an outcome."""
     values, raised = value_and_raised_uses(code)
     return values + [n for n in raised if n not in exceptions]
+
+
+def used_as_value(code: "CodeType", name: str, exc: bool) -> bool:
+    """Does *code* load *name* as a value (or, unless *exc*, raise or catch it), read whole?"""
+    found = _full.get(code)
+    if found is None:
+        if len(_full) > 1024:
+            _full.clear()
+        values, raised = value_and_raised_uses(code)
+        found = _full[code] = (frozenset(values), frozenset(raised))
+    return name in found[0] or not exc and name in found[1]
+
+
+_full: "dict[object, tuple[frozenset[str], frozenset[str]]]" = {}  # code -> its uses
 
 
 def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
@@ -256,23 +270,28 @@ _KEYS = frozenset(  # a key loaded between: globals()["a"], globals()[name]
 
 
 def namespace_handed_on(code: "CodeType") -> bool:
-    """Does *code* hand its namespace itself to other code: ``globals()`` (or ``locals()``
-    outside a function) called, its result passed to a call (``runner.run(globals())``,
+    """Does *code* hand its namespace itself to other code: ``globals()`` (or ``locals()`` or
+    ``vars()`` outside a function) called, its result passed to a call (``runner.run(globals())``,
     ``code.interact(local=globals())``, ``eval(s, globals())``), rather than read from
     (``globals().get(k)``, ``globals()[k]``, ``k in globals()``, iterated) or kept in a
     variable?  Code the analysis cannot see reads the names there; so ``globals`` itself
     passed on counts too."""
     ins = instructions(code)
-    wanted = ("globals", "locals") if not code.co_flags & 1 else ("globals",)  # CO_OPTIMIZED
+    # ``vars()`` is ``locals()``; ``vars(obj)`` is obj's namespace, not this code's.
+    local = not code.co_flags & 0x1  # CO_OPTIMIZED: a function's locals() are not its globals
+    wanted = ("globals", "locals", "vars") if local else ("globals",)
     for k, (op, arg) in enumerate(ins):
         if op != _LOAD_NAME and op != _LOAD_GLOBAL:
             continue
-        if _attr_name(code, op, arg) not in wanted:
+        called = _attr_name(code, op, arg)
+        if called not in wanted:
             continue
         j = k + 1
         while j < len(ins) and ins[j][0] in _TO_CALL:
             j += 1
         if j >= len(ins) or ins[j][0] not in _CALLS or ins[j][1] != 0:
+            if called == "vars":
+                continue  # vars(obj) (or vars handed on itself: not told apart)
             return True
         after = [op for op, _ in ins[j + 1 : j + 3]] + [-1, -1]
         if after[0] not in _READS_IT and not (after[0] in _KEYS and after[1] in _SUBSCRIPTS):

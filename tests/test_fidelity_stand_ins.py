@@ -577,6 +577,23 @@ def test_names_of_a_namespace_handed_on_with_globals_are_real(sandbox: Sandbox) 
     same_outcome(eager, cold, warm)
 
 
+def test_names_of_a_namespace_handed_on_with_vars_are_real(sandbox: Sandbox) -> None:
+    # vars() is locals(), at module level the module's namespace: handed to eval it showed
+    # the stand-ins there (warm: "LazyName"); vars(obj) of an object's does not count.
+    sandbox.write({"funcs.py": RUN + "def helper(): pass\nclass Thing: pass\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import types
+        from funcs import *
+        opts = vars(types.SimpleNamespace(a=1))
+        print(eval("type(helper).__name__, type(Thing).__name__", vars()), opts)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[-1] == "('function', 'type') {'a': 1}", eager.lines
+    same_outcome(eager, cold, warm)
+
+
 def test_a_body_failing_at_its_from_import_raises_there_unnoted(sandbox: Sandbox) -> None:
     # A from-import that runs its module at the statement (no cache entry yet, or names
     # used as values) surfaced the body's error as one "at first use": noted "was imported

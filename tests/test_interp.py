@@ -332,6 +332,12 @@ def test_value_uses_read_full_arguments_and_annotation_scopes() -> None:
         ("d = dict(globals())", True),
         ("globals().update(a=1)", False),
         ("def f():\n    return locals()", False),
+        ("eval(s, vars())", True),
+        ("code.interact(local=vars())", True),
+        ("opts = vars(args)", False),
+        ("print(vars(parser.parse_args()))", False),
+        ("def f(self):\n    return run(vars(self))", False),
+        ("def f():\n    return run(vars())", False),
     ],
 )
 def test_namespace_handed_on(src: str, handed_on: bool) -> None:
@@ -346,3 +352,23 @@ def test_namespace_handed_on(src: str, handed_on: bool) -> None:
         tree += [k for k in c.co_consts if isinstance(k, types.CodeType)]
         got = got or namespace_handed_on(c)
     assert got == handed_on
+
+
+@pytest.mark.parametrize(
+    ("src", "objects_only"),
+    [
+        ("opts = vars(args)", True),
+        ("print(vars(parser.parse_args()))", True),
+        ("def f(self):\n    return vars(self)", True),
+        ("eval(s, vars())", False),
+        ("run(vars(a), vars())", False),
+    ],
+)
+def test_vars_of_objects_needs_no_full_read(src: str, objects_only: bool) -> None:
+    # vars(obj) is common in scripts (argparse): told from the bytes, without loading
+    # _uses_ref and opcode; vars() goes to _uses_ref's namespace_handed_on.
+    from lazyhook import _uses
+
+    code = compile(src, "<m>", "exec", dont_inherit=True)
+    trees = [c for c in _uses._tree(code) if "vars" in c.co_names]
+    assert all(_uses._vars_of_objects(c) for c in trees) == objects_only
