@@ -77,23 +77,16 @@ def value_used(
     classes) may be raised and caught (``raise E``, ``except (A, E)``); any other name used
     there is a value (a stand-in of a star-imported instance or tuple is not an exception).
     ``EVERY`` when code the analysis cannot see reads the namespace: a prompt (``sys.ps1``;
-    ``python -i``), or what *code* hands ``globals()``, ``locals()`` or ``vars()`` to (pyyaml's
-    runner).
-
-    Only code that names one of *names* is read, each load found with ``bytes.find``; common
-    uses (a call, an attribute) are told from the instructions around it, without loading
-    ``_uses_ref`` and ``opcode`` (~0.7 ms); other shapes go to ``_uses_ref``."""
+    ``python -i``), or what *code* hands ``globals()``, ``locals()`` or ``vars()`` to.
+    Common shapes are told from the instructions around each load (``bytes.find``); only
+    other shapes load ``_uses_ref`` and ``opcode`` (~0.7 ms in a fresh process)."""
     if hasattr(sys, "ps1") or sys.flags.inspect:
         return EVERY
     wanted = frozenset(names)
     found: set[str] = set()
     for c in _tree(code):
         co_names = c.co_names
-        if (
-            "globals" in co_names
-            or "locals" in co_names
-            or ("vars" in co_names and not _vars_of_objects(c))
-        ):
+        if not _namespace_kept(c):
             from lazyhook._uses_ref import namespace_handed_on  # opcode: only for such code
 
             if namespace_handed_on(c):
@@ -108,11 +101,9 @@ def value_used(
 
 def _string_names(code: "CodeType", wanted: "frozenset[str]") -> "set[str]":
     """Those of *wanted* named in *code*'s string constants that may be evaluated in its
-    namespace later: under ``from __future__ import annotations`` any string's (annotations
-    that ``get_type_hints`` evaluates); else those of doctest examples (``>>>``:
-    ``doctest.testmod()`` runs them in a copy of the namespace), of annotations and of
-    type-like strings where types are named by string (``_annotations``, read only when a
-    string names one of *wanted*: ~0.4 ms of a CLI's start otherwise)."""
+    namespace later: under ``from __future__ import annotations`` any string's; else those
+    of doctest examples (``>>>``: ``doctest.testmod()``), of annotations and of type-like
+    strings (``_annotations``, read only when a string names one of *wanted*: ~0.4 ms)."""
     strings = _strings.get(code)
     if strings is None:
         if len(_strings) > 4096:
@@ -270,18 +261,27 @@ def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
     return used_as_value(code, name, exc)
 
 
-def _vars_of_objects(code: "CodeType") -> bool:
-    """Is every ``vars`` *code* loads given an argument (``vars(args)``, common in scripts:
-    the object's namespace, not this code's), so ``_uses_ref`` need not look?"""
-    co = code.co_code
-    found = _loads(co, code.co_names.index("vars"))
-    for pos in found if found is not None else ():
-        pos, after, _ = _next(co, pos)
-        if after == _interp.PUSH_NULL:  # 3.13: after a LOAD_NAME
-            after = _next(co, pos)[1]
-        if after not in _ARGUMENT_LOADS:
-            return False
-    return found is not None
+def _namespace_kept(code: "CodeType") -> bool:
+    """Is every ``globals``, ``locals`` or ``vars`` *code* loads called and read from
+    (``globals().get(k)``, ``list(globals().values())``) or given an object (``vars(args)``,
+    common in scripts), so ``_uses_ref`` need not look whether it is handed on?"""
+    co, names = code.co_code, code.co_names
+    for name in ("globals", "locals", "vars"):
+        found = _loads(co, names.index(name)) if name in names else ()
+        for pos in found if found is not None else [-1]:
+            pos, op, arg = _next(co, pos) if pos >= 0 else (0, -1, 0)
+            if op == _I.PUSH_NULL:  # 3.13: after a LOAD_NAME
+                pos, op, arg = _next(co, pos)
+            if name == "vars" and op in _ARGUMENT_LOADS:
+                continue
+            if op != _I.CALL or arg:
+                return False
+            pos, op, _ = _next(co, pos)
+            if op == _I.CALL_DONE:  # 3.11: PRECALL, CALL
+                pos, op, _ = _next(co, pos)
+            if op != _I.LOAD_ATTR and op != _I.LOAD_METHOD:
+                return False
+    return True
 
 
 def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None":
