@@ -26,6 +26,7 @@ import copyreg  # never lazy (_config.IGNORE), loaded at start-up by most interp
 import os
 import sys
 from _thread import get_ident
+from itertools import compress  # built in
 
 from lazyhook import _interp, _reads
 from lazyhook._config import Settings
@@ -330,10 +331,9 @@ def _use_checks(
     the entry's, bound as themselves."""
     from lazyhook import _uses
 
-    real = _uses.real_classes(code)
-    kinds = st.entry.kinds  # type: ignore[union-attr]
+    real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
     if not pairs:
-        exceptions = frozenset(n for n in names if kinds.get(n) == "e")
+        exceptions = names.intersection(compress(kinds, map("e".__eq__, kinds.values())))  # C
         st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
         return
     exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")
