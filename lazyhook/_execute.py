@@ -11,9 +11,7 @@ the cache its names.  A package that ran before its lazily imported submodules r
 an attribute miss (``ParentOfPending``).
 
 ``_module`` (the lazy module objects, and the process around them: fork, audit hooks) calls
-in here; this file does not import it.
-
-Loaded with ``_module``, when the first lazy module is created.
+in here; this file does not import it.  Loaded with ``_module``.
 """
 
 import sys
@@ -34,11 +32,10 @@ else:
 
 _mod_getattr = _ModuleType.__getattribute__
 ABSENT = object()  # an attribute that is not there (early writes: a delete, or no original)
-# Attributes tools probe on every object of a namespace they scan, which no module defines:
-# answered "absent" by a lazy module without running the body — unless the body has run and
-# defined one — and by a package without running its pending submodules (ParentOfPending).
-# pytest's collector reads ``_mock_name`` (mocks), the fixture markers and ``__wrapped__``
-# (inspect.unwrap) of every object in a test module (measured with pytest 8.4 and 9.2).
+# Attributes tools probe on every object they scan, which no module defines: "absent" from a
+# lazy module (unless its body ran and defined one) and a package with pending submodules,
+# without running anything.  pytest's collector reads ``_mock_name``, the fixture markers
+# and ``__wrapped__`` of every object in a test module (measured with pytest 8.4 and 9.2).
 PROBES = frozenset(
     {"_mock_name", "_mock_methods", "_pytestfixturefunction", "_fixture_function_marker",
      "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
@@ -302,8 +299,7 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
         sys.modules[st.name] = entry_before if entry_before is not None else module
         if rep is not None:
             rep.failed += 1
-        at = frame is not None and _interp.from_import_read(frame) != _interp.NOT_FROM_IMPORT
-        _attribution.surface(exc, st.name, st.site, at)
+        _attribution.surface(exc, st.name, st.site, frame is not None and _at_from_import(frame))
     finally:
         if now is not None:
             _context.leave(st.context, now)
@@ -320,6 +316,10 @@ def _run(st: LazyState, frame: "FrameType | None") -> "tuple[str, ...]":
     st.early_writes.clear()
     _finish(st, entry_before, body_names)
     return body_names
+
+
+def _at_from_import(frame: "FrameType") -> bool:  # its IMPORT_FROM, or its __path__ read
+    return _interp.from_import_read(frame) != _interp.NOT_FROM_IMPORT or _interp.at_from_list(frame)
 
 
 def _swap_early_writes(st: LazyState, d: "dict[str, object]", which: int) -> None:

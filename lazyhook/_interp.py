@@ -115,16 +115,11 @@ _LOADER_BASICS_EXEC = getattr(getattr(_bootstrap_external, "_LoaderBasics", None
 ModuleLock: "type" = getattr(_bootstrap, "_ModuleLockManager", type(None))
 DeadlockError: "type[BaseException]" = getattr(_bootstrap, "_DeadlockError", RuntimeError)
 
-SUPPORTED = (
-    FIND_AND_LOAD_UNLOCKED is not None
-    and HANDLE_FROMLIST is not None
-    and FIND_AND_LOAD is not None
-    and ModuleLock is not type(None)
-    and hasattr(_bootstrap, "_DeadlockError")
-    and hasattr(_bootstrap, "_module_locks")
-    and _LOADER_BASICS_EXEC != 0
-    and IMPORT_NAME != -1
-)
+SUPPORTED = None not in (FIND_AND_LOAD_UNLOCKED, HANDLE_FROMLIST, FIND_AND_LOAD) and (
+    ModuleLock is not type(None)
+    and hasattr(_bootstrap, "_DeadlockError") and hasattr(_bootstrap, "_module_locks")
+    and _LOADER_BASICS_EXEC != 0 and IMPORT_NAME != -1
+)  # fmt: skip
 
 
 class ThreadState(_local):
@@ -308,6 +303,17 @@ def from_import_read(frame: "FrameType") -> int:
     if op == STAR_OP and (STAR_ARG < 0 or co[i + 1] == STAR_ARG):
         return STAR
     return NOT_FROM_IMPORT
+
+
+def at_from_list(frame: "FrameType") -> bool:
+    """Is *frame* at a from-import's ``IMPORT_NAME`` (its from-list a tuple constant)?"""
+    code = frame.f_code
+    co = code.co_code
+    i = _at(co, frame.f_lasti)
+    j = oparg(co, i)[1] - 2  # the instruction before it (and its own prefixes)
+    if co[i] != IMPORT_NAME or j < 0 or co[j] != LOAD_CONST:
+        return False
+    return type(code.co_consts[oparg(co, j)[0]]) is tuple
 
 
 def probe_target(frame: "FrameType") -> "FrameType | None":

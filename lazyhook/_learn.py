@@ -136,7 +136,7 @@ def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]
     """Names bound once to a constant, minus those a submodule of the same name would
     rebind when imported (the import system sets it on the package)."""
     literals = _bytecode.constant_assignments(code)
-    if getattr(module, "__path__", None) is not None:
+    if _sources.package_path(module) is not None:
         literals = {n: v for n, v in literals.items() if not _sources.where(f"{name}.{n}")}
     return literals
 

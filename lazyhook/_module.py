@@ -3,20 +3,16 @@
 A lazy module is the very module object the import system created (so there is never a second
 object for one name), with its class switched to ``_LazyModule`` until its body has run.
 
-* Reading ``__name__``, ``__spec__``, ``__path__``... (what the import system set) does not
-  run it; a from-import's reads are answered from the name cache (``_from_import``); any other
-  read, ``dir()``, a write or a delete runs the body first (``_execute``), as the eager import
-  would have — except the import system's own binding of a submodule on its parent, which is
-  kept aside until the parent has run, and a write of an attribute the import system set
-  (``__file__``, ``__path__``...), which lands at once and again after the body.
-* An *eager* import of an already-lazy module runs it: ``importlib.import_module()``,
-  ``__import__()``, and an import statement the policy keeps eager (in a function, in
-  ``try``, inside the same package in boundary mode).  The import system reads the module's
-  ``__spec__`` for every import of a module already in ``sys.modules``: that read tells them
-  apart (``_spec_read``).
+* Reading what the import system set (``__name__``, ``__spec__``...) does not run it; a
+  from-import's reads are answered from the name cache (``_from_import``); any other read,
+  ``dir()``, a write or a delete runs the body first (``_execute``), as eagerly — except the
+  import system binding a submodule on it (kept aside until it has run) and a write of what
+  the import system set (``__file__``...: lands at once and again after the body).
+* An *eager* import of an already-lazy module runs it (``import_module()``, ``__import__()``,
+  a statement the policy keeps eager), told by the import system's read of its ``__spec__``
+  for every import of a module already in ``sys.modules`` (``_spec_read``).
 
 What a from-import binds for each name depends on the kind the cache learned (``_bind``).
-
 Loaded when the first lazy module is created, never at ``install()``.
 """
 
@@ -60,22 +56,19 @@ _mod_setattr = _ModuleType.__setattr__
 _mod_delattr = _ModuleType.__delattr__
 _mod_dir = _ModuleType.__dir__
 
-# Read without executing: what the import system set before the body would run, and what tools
-# probe on every module they see (unittest's warning-registry reset walks sys.modules; pytest's
-# collector probes ``__test__``, ``__bases__`` and the attributes in PROBES).
+# Read without executing: what the import system set, and what tools probe on every module
+# (unittest's warning-registry reset; pytest's ``__test__``, ``__bases__`` and PROBES).
 _PASSTHROUGH = frozenset(
     {"__name__", "__loader__", "__package__", "__path__", "__file__", "__cached__",
      "__class__", "__warningregistry__", "__test__", "__bases__"}
 )  # fmt: skip
 
-# Written without running the body (regrtest makes every module's __file__ absolute, walking
-# sys.modules): the import system's attributes, readable without running it too.  The body
+# Written without running the body (regrtest makes every module's __file__ absolute): the body
 # still runs with the original values, and the writes land after it (_execute), as eagerly.
 _EARLY_WRITES = frozenset(
     {"__file__", "__cached__", "__path__", "__loader__", "__package__", "__warningregistry__"}
 )
-_NO = ABSENT
-_PROBE, _FROM = _interp.PROBE, _interp.FROM
+_NO, _PROBE, _FROM = ABSENT, _interp.PROBE, _interp.FROM
 
 
 class _LazyModule(_ModuleType):
@@ -88,7 +81,7 @@ class _LazyModule(_ModuleType):
             except AttributeError:
                 if name != "__path__":
                     raise
-                return _path_for_child(self, _caller())
+            return _path_for_child(self, _caller())  # (outside the except: no context)
         if name == "__spec__":
             _spec_read(self, _caller())
             return _mod_getattr(self, name)
@@ -114,16 +107,34 @@ def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:
     []``) or put the submodule into ``sys.modules`` (importlib checks there only before this
     read).  So it runs; then its ``__path__``, or an empty one if the submodule is in
     ``sys.modules`` (the finder hands importlib that module), else "not a package" as eagerly.
-    Read by anything else, it stays an AttributeError that runs nothing."""
-    if frame is None or frame.f_code is not _interp.FIND_AND_LOAD_UNLOCKED:
+    Read for a from-import statement (``IMPORT_NAME``), eagerly it asked the module's own PEP
+    562 ``__getattr__``: it runs there (see ``_own_getattr_asked``).  Read by anything else, it
+    is an AttributeError that runs nothing."""
+    importing = frame is not None and frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED
+    if frame is None or not (importing or _own_getattr_asked(module, frame)):
         raise AttributeError("__path__")
     _force(module, frame)
+    if not importing:
+        return module.__path__  # its own __getattr__'s answer, as eagerly
     path = getattr(module, "__path__", None)
     if path is None and sys.modules.get(str(frame.f_locals.get("name"))) is not None:
         path = []
     if path is None:
         raise AttributeError("__path__")
     return path
+
+
+def _own_getattr_asked(module: "ModuleType", frame: "FrameType") -> bool:
+    """Is *frame* a from-import reading *module*'s ``__path__``, and will it run at the names
+    (no entry, or lazy names not for this importer) or does it have a ``__getattr__``?"""
+    st = _pending.get(id(module))
+    if st is None or not _interp.at_from_list(frame):
+        return False
+    importer = frame.f_globals.get("__name__")
+    if not st.settings.binds_names(importer, st.name, _reads.declared_lazy(frame, st.name)):
+        return True
+    e = entry(st)
+    return e is None or e.has_getattr
 
 
 def _caller() -> "FrameType | None":
@@ -188,11 +199,8 @@ def _write(module: "ModuleType", name: str, value: object, frame: "FrameType | N
     on its parent is kept aside instead: eagerly the parent had run before that binding."""
     st = _pending.get(id(module))
     if st is not None and st.owner != get_ident():
-        if (
-            frame is not None
-            and frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED
-            and value is not _NO
-        ):
+        importing = frame is not None and frame.f_code is _interp.FIND_AND_LOAD_UNLOCKED
+        if importing and value is not _NO:
             st.submodules[name] = value
             return
         if name in _EARLY_WRITES and st.owner is None and st.write_early(name, value):
@@ -374,14 +382,6 @@ def _after_import_call(module: object, frame: "FrameType") -> None:
 
 
 # The process around lazy bodies (a fork, an audit hook, the exit), pickling: thin stubs.
-
-
-def _before_fork() -> None:
-    from lazyhook import _process
-
-    _process.before_fork()
-
-
 def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
     # copyreg's, for a lazy module and ParentOfPending: pickling one is a use (_pickling).
     frame = _caller()
@@ -416,17 +416,15 @@ def _main_freed(ref: object) -> None:
             st.statement = None
 
 
-def _after_fork_in_child() -> None:
-    from lazyhook import _process  # loaded by _before_fork in the parent
+def _process_hook(name: str) -> None:
+    from lazyhook import _process  # (after a fork: loaded by the parent's before_fork)
 
-    _process.after_fork_in_child()
+    getattr(_process, name)()
 
 
 def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
     def addaudithook(hook: "Any") -> None:
-        from lazyhook import _process
-
-        _process.before_audit_hook()
+        _process_hook("before_audit_hook")
         add(hook)
 
     addaudithook.__doc__ = add.__doc__
@@ -446,5 +444,6 @@ _MAIN_GLOBALS = id(_mod_getattr(_main, "__dict__")) if isinstance(_main, _Module
 _main_ref = _weakref.ref(_main, _main_freed) if _MAIN_GLOBALS else None
 del _main  # held here, __main__ would outlive its removal from sys.modules
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=lambda: _process_hook("before_fork"),
+                        after_in_child=lambda: _process_hook("after_fork_in_child"))  # fmt: skip
 sys.addaudithook = _audit_stub(sys.addaudithook)  # type: ignore[assignment]

@@ -83,8 +83,8 @@ class LazyName:
         if name in _OWN:
             return _getslot(self, name)
         real = _get(self)
-        if name == "__signature__":
-            import inspect
+        if name == "__signature__" and sys._getframe(1).f_globals.get("__name__") == "inspect":
+            import inspect  # inspect.signature(stand-in) asks for this first: the real one's
 
             return inspect.signature(real)
         return getattr(real, name)

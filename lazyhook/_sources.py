@@ -29,6 +29,7 @@ from lazyhook import _config
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import CodeType
 
     Stamp = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime, inode, digest
@@ -314,6 +315,15 @@ def where(name: str) -> str:
     return found
 
 
+def package_path(module: object) -> "Iterable[str] | None":
+    """*module*'s ``__path__``, None if it has none, without asking its PEP 562 ``__getattr__``
+    (its code: a deprecation shim that warns for any name warned from lazyhook at exit)."""
+    try:
+        return object.__getattribute__(module, "__path__")  # type: ignore[no-any-return]
+    except AttributeError:
+        return None
+
+
 def _parent_path(name: str) -> "list[str] | None":
     """The ``__path__`` the import system would search for *name* (None: top level)."""
     parent = name.rpartition(".")[0]
@@ -321,7 +331,7 @@ def _parent_path(name: str) -> "list[str] | None":
         return None
     module = sys.modules.get(parent)
     if module is not None:
-        return list(getattr(module, "__path__", None) or ())
+        return list(package_path(module) or ())
     found = _paths.get(parent)
     if found is None:
         # The parent's spec says: a regular package's directory, a namespace package's

@@ -738,3 +738,58 @@ def test_exception_classes_a_module_only_re_exports_are_real(sandbox: Sandbox) -
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["caught boom"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_stand_in_has_a_signature_attribute_only_if_the_real_object_has(
+    sandbox: Sandbox,
+) -> None:
+    # A stand-in answered ``C.__signature__`` with inspect.signature(C) for every reader:
+    # warm, a class without one had it, and numpy's fromstring raised ValueError out of an
+    # ``except AttributeError``.  inspect.signature() of a stand-in still gives the real one's.
+    sandbox.write(
+        {"pk.py": RUN + "class C:\n    def __init__(self, a, b=1): pass\ndef f(x, *, y=2): pass\n"}
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import inspect
+        from pk import C, f
+        try:
+            print(C.__signature__)
+        except AttributeError:
+            print("no __signature__")
+        try:
+            print(f.__signature__)
+        except AttributeError:
+            print("no __signature__")
+        print(inspect.signature(globals()["C"]), inspect.signature(globals()["f"]))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[-3:] == ["no __signature__", "no __signature__", "(a, b=1) (x, *, y=2)"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_modules_own_getattr_answers_the_from_import_path_read(sandbox: Sandbox) -> None:
+    # The interpreter reads ``__path__`` of the module a from-import names, and a PEP 562
+    # __getattr__ (a deprecation shim) is asked for it: its warning was lost (warm), or came
+    # at exit from lazyhook's learning, attributed to lazyhook's code (cold).
+    sandbox.write(
+        {
+            "pkg/__init__.py": "",
+            "pkg/mod.py": RUN + "import warnings\n"
+            "def __getattr__(name):\n"
+            "    warnings.warn(f'pkg.mod.{name} is deprecated', DeprecationWarning, 2)\n"
+            "    return 42\n",
+        }
+    )
+    code = """
+        import warnings
+        warnings.simplefilter("always")
+        import lazyhook
+        lazyhook.install()
+        from pkg.mod import thing
+        print(thing)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert "pkg.mod.__path__ is deprecated" in eager.err and "42" in eager.lines
+    same_outcome(eager, cold, warm)

@@ -180,10 +180,15 @@ def test_unknown_name_executes_and_fails_exactly_as_eagerly(sandbox: Sandbox) ->
 
 
 def test_pep562_getattr_is_honoured(sandbox: Sandbox) -> None:
+    # A package's __getattr__ (the interpreter's __path__ read finds its __path__): lazy names
+    # for what the entry lists, its __getattr__ for the rest.  A plain module with one runs at
+    # the from-import: the interpreter's __path__ read asks its __getattr__ (eagerly too).
+    getattr_src = "def __getattr__(name):\n    if name == 'DYN':\n        return 'dynamic'\n"
+    getattr_src += "    raise AttributeError(name)\n"
     sandbox.write(
         {
-            "dyn.py": RUN + "def A():\n    return 1\ndef __getattr__(name):\n"
-            "    if name == 'DYN':\n        return 'dynamic'\n    raise AttributeError(name)\n"
+            "dyn/__init__.py": RUN + "def A():\n    return 1\n" + getattr_src,
+            "plain.py": RUN + "def A():\n    return 1\n" + getattr_src,
         }
     )
     code = """
@@ -193,10 +198,12 @@ def test_pep562_getattr_is_honoured(sandbox: Sandbox) -> None:
     print("A lazy", lazyhook.is_lazy(A))
     from dyn import DYN
     print(DYN, A())
+    from plain import A as B
+    print("B lazy", lazyhook.is_lazy(B))
     """
     warm(sandbox, code)
     r = sandbox.run(code)
-    assert r.lines == ["A lazy True", "dynamic 1"]
+    assert r.lines == ["A lazy True", "dynamic 1", "B lazy False"]
 
 
 @pytest.mark.parametrize(
