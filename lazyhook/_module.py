@@ -12,8 +12,8 @@ object for one name), with its class switched to ``_LazyModule`` until its body 
   a statement the policy keeps eager), told by the import system's read of its ``__spec__``
   for every import of a module already in ``sys.modules`` (``_spec_read``).
 
-What a from-import binds for each name depends on the kind the cache learned (``_bind``).
-Loaded when the first lazy module is created, never at ``install()``.
+A from-import binds each name by the kind the cache learned (``_bind``).  Loaded when the
+first lazy module is created, never at ``install()``.
 """
 
 import _weakref
@@ -63,8 +63,7 @@ _PASSTHROUGH = frozenset(
      "__class__", "__warningregistry__", "__test__", "__bases__"}
 )  # fmt: skip
 
-# Written without running the body (regrtest makes every module's __file__ absolute): the body
-# still runs with the original values, and the writes land after it (_execute), as eagerly.
+# Written without running the body (regrtest): it runs with the originals, then they land.
 _EARLY_WRITES = frozenset(
     {"__file__", "__cached__", "__path__", "__loader__", "__package__", "__warningregistry__"}
 )
@@ -114,8 +113,10 @@ def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:
     if frame is None or not (importing or _own_getattr_asked(module, frame)):
         raise AttributeError("__path__")
     _force(module, frame)
-    if not importing:
-        return module.__path__  # its own __getattr__'s answer, as eagerly
+    if not importing:  # its own __getattr__'s answer, as eagerly (unless still initialising)
+        if type(module) is _LazyModule:
+            raise AttributeError("__path__")
+        return module.__path__
     path = getattr(module, "__path__", None)
     if path is None and sys.modules.get(str(frame.f_locals.get("name"))) is not None:
         path = []
@@ -126,9 +127,9 @@ def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:
 
 def _own_getattr_asked(module: "ModuleType", frame: "FrameType") -> bool:
     """Is *frame* a from-import reading *module*'s ``__path__``, and will it run at the names
-    (no entry, or lazy names not for this importer) or does it have a ``__getattr__``?"""
-    st = _pending.get(id(module))
-    if st is None or not _interp.at_from_list(frame):
+    (no entry, lazy names not for this importer) or has it a ``__getattr__``?"""
+    st = _pending.get(id(module))  # (running: a circular import reads it part initialised)
+    if st is None or st.owner is not None or not _interp.at_from_list(frame):
         return False
     importer = frame.f_globals.get("__name__")
     if not st.settings.binds_names(importer, st.name, _reads.declared_lazy(frame, st.name)):

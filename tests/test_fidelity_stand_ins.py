@@ -793,3 +793,25 @@ def test_a_modules_own_getattr_answers_the_from_import_path_read(sandbox: Sandbo
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert "pkg.mod.__path__ is deprecated" in eager.err and "42" in eager.lines
     same_outcome(eager, cold, warm)
+
+
+def test_a_circular_from_import_of_a_running_module_reads_it_part_initialised(
+    sandbox: Sandbox,
+) -> None:
+    # The __path__ read of a from-import runs a lazy module there; one whose body is running
+    # (a circular from-import reads it part initialised) must not be run again.
+    sandbox.write(
+        {
+            "circ_a.py": "x = 1\nfrom circ_b import y\nprint('a done', y)\n",
+            "circ_b.py": "from circ_a import x\ny = x + 1\n",
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        from circ_a import x
+        print(x)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["a done 2", "1"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
