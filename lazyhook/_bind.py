@@ -180,7 +180,8 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     # The common kinds inline (sympy: ~900 of 921 names), grouped by stand-in class and made
     # at the end in C (_names.stand_ins), instead of ~4 us a name through _bind.
     known, kinds, details = entry.names, entry.kinds, entry.details
-    made, groups = st.stand_ins, dict[tuple[str, object], list[str]]()
+    made = st.stand_ins
+    groups: dict[tuple[str, object], list[str]] = {}  # (kind, detail) -> names
     match, values = st.real_classes, st.value_uses
     for name in names:
         if name not in known:

@@ -71,10 +71,7 @@ def enter(ctx: "Context") -> "Context | None":
     if w is not None and not same:
         w.filters = ctx[3][:]  # the body's own filter calls change this copy
         w._filters_mutated()
-    if w is not None and ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list:
-        # (Not a catch_warnings(record=True) recorder: its block has ended by the first use,
-        # its list read (pytest's, of the collection or a conftest's import): the warning
-        # would be lost.  The one in place now shows or records it.)
+    if w is not None and _shows_put_back(ctx):
         w.showwarning, w._showwarnmsg_impl = ctx[4], ctx[5]
     for i, name in ((0, "stdout"), (1, "stderr")):
         if _usable(ctx[i]):
@@ -85,6 +82,14 @@ def enter(ctx: "Context") -> "Context | None":
 def _same_filters(ctx: "Context", now: "Context") -> bool:
     """The same list, with the same filters (inside ``catch_warnings``: a copy, not the same)."""
     return now[2] is ctx[2] and now[3] == ctx[3]
+
+
+def _shows_put_back(ctx: "Context") -> bool:
+    """Are the import's ``showwarning`` functions put back for the body?  Not without
+    ``warnings`` then, nor a ``catch_warnings(record=True)`` recorder: its block has ended by
+    the first use, its list read (pytest's, of the collection or a conftest's import), and
+    the warning would be lost; the one in place now shows or records it."""
+    return ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list
 
 
 def _usable(stream: object) -> bool:
@@ -108,7 +113,7 @@ def _give_back(ctx: "Context", now: "Context") -> None:
     w: Any = sys.modules.get("warnings")
     if w is not None and not _same_filters(ctx, now):
         _merge_filters(w, ctx, w.filters, now[2])
-    if w is not None and ctx[4] != "" and type(getattr(ctx[5], "__self__", None)) is not list:
+    if w is not None and _shows_put_back(ctx):
         for i, name in ((4, "showwarning"), (5, "_showwarnmsg_impl")):
             if getattr(w, name) is ctx[i] or now[i] is not ctx[i]:
                 setattr(w, name, now[i])  # unchanged by the body, or changed by the program

@@ -112,7 +112,7 @@ def _analyse_one(
             return None  # eager star-import would raise or bind oddly: leave it eager
         star = tuple(star)
     if code is None:
-        code = _sources._code_of(module)  # once: read by contributors and _literals
+        code = _sources.code_of(module)  # once: read by contributors and _literals
     sources, deps = _sources.contributors(name, module, code)
     if not sources or code is None:
         return None
@@ -202,12 +202,15 @@ def _installed_binders(top: str, wanted: "dict[str, object]") -> "set[str]":
     out: set[str] = set()
     names = frozenset(wanted)  # isdisjoint in C first: ~1,400 modules x 300 names took 27 ms
     for name, m in list(sys.modules.items()):
-        if name == top or name.startswith(top + ".") or not issubclass(type(m), _ModuleType):
+        if name == top or name.startswith(top + "."):
             continue
-        d = _ModuleType.__getattribute__(m, "__dict__")
-        if names.isdisjoint(d):
-            continue
-        if any(d.get(n, out) is v for n, v in wanted.items()) and _sources.installed(m):
+        d = _namespace(m)
+        if (
+            d is not None
+            and not names.isdisjoint(d)
+            and _binds(d, wanted)
+            and _sources.installed(m)
+        ):
             out.add(name)
     return out
 
@@ -224,20 +227,32 @@ def _chain_binders(
         package = getattr(mod, "__package__", None) or ""
         for name in _bytecode.imported_modules(co, package):
             m = sys.modules.get(name)
-            if name in seen or m is None or not issubclass(type(m), _ModuleType):
+            d = _namespace(m) if name not in seen else None
+            if d is None:
                 continue
             seen.add(name)
-            d = _ModuleType.__getattribute__(m, "__dict__")
-            if any(d.get(n, out) is v for n, v in wanted.items()):
+            if _binds(d, wanted):
                 out.add(name)
                 budget -= 1
-                sub = _sources._code_of(m)
+                sub = _sources.code_of(m)
                 if sub is not None and budget:
                     todo.append((m, sub))
     return out
 
 
 _CHAIN_BUDGET = 24  # modules read along the chains
+
+
+def _namespace(module: object) -> "dict[str, object] | None":
+    """A module's namespace, read without running a lazy one; None for anything else."""
+    if not issubclass(type(module), _ModuleType):
+        return None
+    return _ModuleType.__getattribute__(module, "__dict__")  # type: ignore[no-any-return]
+
+
+def _binds(d: "dict[str, object]", wanted: "dict[str, object]") -> bool:
+    """Does namespace *d* bind one of *wanted*'s names to that very object?"""
+    return any(d.get(n, _binds) is v for n, v in wanted.items())
 
 
 def _kind(

@@ -131,10 +131,7 @@ def _own_getattr_asked(module: "ModuleType", frame: "FrameType") -> bool:
     st = _pending.get(id(module))  # (running: a circular import reads it part initialised)
     if st is None or st.owner is not None or not _interp.at_from_list(frame):
         return False
-    importer = frame.f_globals.get("__name__")
-    if not st.settings.binds_names(importer, st.name, _reads.declared_lazy(frame, st.name)):
-        return True
-    e = entry(st)
+    e = _names_entry(st, frame)
     return e is None or e.has_getattr
 
 
@@ -268,6 +265,14 @@ def entry(st: LazyState) -> "Entry | None":
     return st.entry
 
 
+def _names_entry(st: LazyState, target: "FrameType") -> "Entry | None":
+    """The entry answering *target*'s from-import with lazy names; None (its names run the
+    module) if the policy binds none there (PEP 810: declared by listing ``m``) or none is valid."""
+    importer = target.f_globals.get("__name__")
+    declared = _reads.declared_lazy(target, st.name)
+    return entry(st) if st.settings.binds_names(importer, st.name, declared) else None
+
+
 def _force(module: "ModuleType", frame: "FrameType | None") -> None:
     st = _pending.get(id(module))
     if st is not None:
@@ -295,12 +300,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
         sub = st.submodule(name)
         if sub is not None:
             return sub
-    importer = target.f_globals.get("__name__")
-    # PEP 810: ``from m import x`` is declared by listing ``m``, the module read here.
-    declared = _reads.declared_lazy(target, st.name)
-    if not st.settings.binds_names(importer, st.name, declared):
-        return _NO
-    e = entry(st)
+    e = _names_entry(st, target)
     if e is None:
         return _NO
     from lazyhook._bind import answer, literals_only  # with the first answer from the cache

@@ -231,7 +231,7 @@ def contributors(
         if src is None:
             return [], []
         out.append(src)
-        if mod_code is None and (mod_code := _code_of(mod)) is None:
+        if mod_code is None and (mod_code := code_of(mod)) is None:
             if mod_name == name:
                 return [], []
             continue  # an extension module (decimal's _decimal): its file's stamp decides
@@ -278,7 +278,7 @@ def _origin(module: object) -> "str | None":
     return origin if isinstance(origin, str) and getattr(spec, "has_location", False) else None
 
 
-def _code_of(module: object) -> "CodeType | None":
+def code_of(module: object) -> "CodeType | None":
     spec = getattr(module, "__spec__", None)
     try:
         code: CodeType | None = spec.loader.get_code(spec.name)  # type: ignore[union-attr]

@@ -22,6 +22,7 @@ from lazyhook._bytecode import (
     _attr_name,
     instructions,
 )
+from lazyhook._interp import CO_OPTIMIZED
 
 try:
     from opcode import stack_effect
@@ -278,7 +279,7 @@ def namespace_handed_on(code: "CodeType") -> bool:
     passed on counts too."""
     ins = instructions(code)
     # ``vars()`` is ``locals()``; ``vars(obj)`` is obj's namespace, not this code's.
-    local = not code.co_flags & 0x1  # CO_OPTIMIZED: a function's locals() are not its globals
+    local = not code.co_flags & CO_OPTIMIZED  # a function's locals() are not its globals
     wanted = ("globals", "locals", "vars") if local else ("globals",)
     for k, (op, arg) in enumerate(ins):
         if op != _LOAD_NAME and op != _LOAD_GLOBAL:
