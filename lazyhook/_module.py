@@ -22,7 +22,6 @@ import copyreg  # never lazy (_config.IGNORE), loaded at start-up by most interp
 import os
 import sys
 from _thread import get_ident
-from itertools import compress  # built in
 
 from lazyhook import _interp, _reads
 from lazyhook._config import Settings
@@ -338,6 +337,8 @@ def _use_checks(
     names that bind them (``from m import C as K`` is used as ``K``); a name bound some other
     way counts as a value.  Without the statement's names (a star import, a probe): all of
     the entry's, bound as themselves."""
+    from itertools import compress  # (built in; not on a plain lazy import's path)
+
     from lazyhook import _uses
 
     real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
