@@ -333,10 +333,9 @@ def _use_checks(
     pairs: "list[tuple[str, str | None]] | None",
     names: "frozenset[str]",
 ) -> None:
-    """Which of the statement's names its module's code needs real (``_uses``): by the
-    names that bind them (``from m import C as K`` is used as ``K``); a name bound some other
-    way counts as a value.  Without the statement's names (a star import, a probe): all of
-    the entry's, bound as themselves."""
+    """Which of the statement's names its module's code needs real (``_uses``), by the names
+    that bind them (``from m import C as K``: ``K``; bound otherwise: a value).  Without the
+    statement's names (a star import, a probe): all the entry's, bound as themselves."""
     from itertools import compress  # (built in; not on a plain lazy import's path)
 
     from lazyhook import _uses
