@@ -167,13 +167,27 @@ def _split_target(ns: argparse.Namespace) -> None:
             raise CliError(str(exc)) from None
 
 
+def _program(ns: argparse.Namespace, report_path: str) -> tuple[list[str], dict[str, str]]:
+    """The program's command line and environment: ``python [this interpreter's options]
+    script.py args`` itself, lazyhook installed by ``_run_site/sitecustomize.py`` (see
+    ``_startup.start_run``); a ``-c`` bootstrap where ``PYTHONPATH`` or ``sitecustomize`` is
+    not read."""
+    argv = [sys.executable, *_interpreter_flags()]
+    if sys.flags.ignore_environment or sys.flags.no_site:  # -E, -I, -S
+        return [*argv, "-c", _bootstrap(ns, report_path or None)], dict(os.environ)
+    target = ["-m", ns.target] if ns.kind == "module" else [ns.target]
+    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
+    env = _startup.run_environ(dict(os.environ), report_path, include, exclude, ns.mode, ns.names)
+    return [*argv, *target, *ns.args], env
+
+
 def cmd_run(ns: argparse.Namespace) -> int:
     _split_target(ns)
-    code = _bootstrap(ns, None)
+    argv, env = _program(ns, "")
     sys.stdout.flush()
     sys.stderr.flush()
     # exec: the program gets this process (pid, signals, stdin, exit status) as with `python x`.
-    os.execv(sys.executable, [sys.executable, *_interpreter_flags(), "-c", code])
+    os.execve(sys.executable, argv, env)
     return 0  # not reached
 
 
@@ -193,7 +207,8 @@ def cmd_report(ns: argparse.Namespace) -> int:
     fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
     os.close(fd)
     try:
-        proc = subprocess.run([sys.executable, *_interpreter_flags(), "-c", _bootstrap(ns, path)])
+        argv, env = _program(ns, path)
+        proc = subprocess.run(argv, env=env)
         try:
             with open(path) as f:
                 data: dict[str, Any] = json.load(f)

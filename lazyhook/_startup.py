@@ -5,9 +5,13 @@
 becomes one ``LazyhookWarning`` on stderr).  The patterns are baked into the line as literals,
 so start-up parses no configuration file (no ``tomllib``/``json``).
 
-``run_main()`` runs a script or ``-m`` module as ``__main__`` for the CLI's ``run``/``report``
-in a fresh interpreter, with ``sys.argv``, ``__main__``, exit codes and tracebacks as
-``python script.py`` would give them.
+``run_environ()`` and ``start_run()`` are the two ends of the CLI's ``run``/``report``: the
+program starts as ``python script.py`` (or ``-m module``) itself, so Python gives it its own
+outermost frame, ``__main__``, ``sys.argv``, exit status and tracebacks, with the directory
+``_run_site`` first on ``PYTHONPATH``; its ``sitecustomize`` calls ``start_run()``, which puts
+the environment back as it was and installs lazyhook before the program runs.  Where
+``PYTHONPATH`` or ``sitecustomize`` is not read (``-E``, ``-I``, ``-S``), ``run_main()`` runs
+the program from a ``python -c`` bootstrap instead, as close to ``python script.py`` as it can.
 """
 
 import os
@@ -87,6 +91,75 @@ def not_processed_because(directory: str) -> "str | None":
     if norm(directory) in {norm(d) for d in site.getsitepackages()}:
         return None
     return "it is not one of its site directories"
+
+
+RUN_SITE = os.path.join(os.path.dirname(__file__), "_run_site")
+_RUN_STATE = "LAZYHOOK_RUN_STATE"  # private to run/report: removed before the program starts
+_SEP = "\x1f"  # cannot occur in patterns, a mode or a names setting; PYTHONPATH comes last
+
+
+def run_environ(
+    environ: "dict[str, str]",
+    report_path: str,
+    include: "Sequence[str]",
+    exclude: "Sequence[str]",
+    mode: "str | None",
+    names: "str | None",
+) -> "dict[str, str]":
+    """The environment that starts a program under ``run``/``report`` (*report_path* empty:
+    no report).  The program's ``os.environ`` gets *environ* back in ``start_run()``."""
+    old = environ.get("PYTHONPATH")
+    names = "" if names is None else "=" + names  # `--names ""` is a setting too
+    state = [report_path, ",".join(include), ",".join(exclude), mode or "", names]
+    state.append("-" if old is None else "=" + old)
+    new = dict(environ)
+    new[_RUN_STATE] = _SEP.join(state)
+    new["PYTHONPATH"] = RUN_SITE if old is None else RUN_SITE + os.pathsep + old
+    return new
+
+
+def start_run(site_file: str) -> None:
+    """What ``_run_site/sitecustomize.py`` runs, inside ``site`` at the program's start-up.
+
+    Undoes ``run_environ()`` first (``sys.path``, ``PYTHONPATH``, the private variable), so the
+    program and its child processes see what ``python script.py`` would give them; installs
+    lazyhook as ``run``'s options say; then imports the environment's own ``sitecustomize``
+    through ``site``, exactly as ``site`` would have (errors printed by ``site``, a missing one
+    silent).  The ``.pth`` activation, if any, has already installed lazyhook by then.
+    """
+    here = os.path.normcase(os.path.dirname(os.path.abspath(site_file)))
+    sys.path[:] = [p for p in sys.path if os.path.normcase(os.path.abspath(p or ".")) != here]
+    sys.path_importer_cache.pop(os.path.dirname(site_file), None)
+    state = os.environ.pop(_RUN_STATE, None)
+    if state is not None:
+        report, include, exclude, mode, names, old = state.split(_SEP, 5)
+        if old[:1] == "=":
+            os.environ["PYTHONPATH"] = old[1:]
+        else:
+            os.environ.pop("PYTHONPATH", None)
+        if report:
+            write_report_at_exit(report)
+        _install(include, exclude, mode, names)
+    import site
+
+    # This module is still running as ``sitecustomize``: leave the name to the real one.
+    del sys.modules["sitecustomize"]
+    site.execsitecustomize()
+    if "sitecustomize" not in sys.modules:
+        # None, or one that failed (``site`` printed that): silent, and as eagerly no module.
+        raise ImportError("no sitecustomize", name="sitecustomize")
+
+
+def _install(include: str, exclude: str, mode: str, names: str) -> None:
+    import lazyhook
+    from lazyhook import _config
+
+    lazyhook.install(
+        include=include.split(",") if include else None,
+        exclude=exclude.split(",") if exclude else None,
+        mode=mode or None,
+        names=_config.parse_names(names[1:]) if names else None,
+    )
 
 
 def run_main(kind: str, target: str, args: "Sequence[str]") -> None:

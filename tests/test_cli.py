@@ -288,3 +288,101 @@ def test_run_reports_a_syntax_error_as_python_does(tmp_path: Path) -> None:
     r = lazyhook("run", "bad.py", cwd=tmp_path)
     assert plain.returncode == 1 and "SyntaxError" in plain.stderr
     assert (r.returncode, r.stdout, r.stderr) == (1, "", plain.stderr)
+
+
+# --- run/report start the program as `python script.py` itself --------------------------------
+
+SHOW_PROG = """\
+import inspect, os, subprocess, sys
+import helper
+print("outermost", inspect.stack()[-1].frame.f_code.co_filename, len(inspect.stack()))
+print("main", type(__loader__).__name__, __spec__, sys.argv)
+print("path", sys.path)
+print("env", os.environ.get("PYTHONPATH"), [k for k in os.environ if "RUN_STATE" in k])
+print("sitecustomize", getattr(sys.modules.get("sitecustomize"), "MARK", None))
+child = "import sys; print(sorted(m for m in sys.modules if 'lazyhook' in m))"
+print("child", subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout)
+print("lazy", type(sys.modules["helper"]).__name__ != "module", file=sys.stderr)
+raise SystemExit(helper.CODE)
+"""
+
+
+def _show(tmp_path: Path, sitecustomize: str | None) -> tuple[Path, dict[str, str]]:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "helper.py").write_text("CODE = 3\n")
+    (tmp_path / "show.py").write_text(SHOW_PROG)
+    path = [str(tmp_path / "lib"), str(ROOT)]
+    if sitecustomize is not None:
+        (tmp_path / "site").mkdir()
+        (tmp_path / "site" / "sitecustomize.py").write_text(sitecustomize)
+        path.insert(0, str(tmp_path / "site"))
+    return tmp_path / "show.py", {"PYTHONPATH": os.pathsep.join(path)}
+
+
+@pytest.mark.parametrize(
+    "sitecustomize",
+    [None, "print('own sitecustomize')\nMARK = 1\n", "raise ValueError('broken site')\n"],
+)
+@pytest.mark.parametrize("how", [["show.py"], ["-m", "show"]])
+def test_run_starts_the_program_as_python_does(
+    tmp_path: Path, sitecustomize: str | None, how: list[str]
+) -> None:
+    # Before: the program ran from a `python -c` bootstrap, so its outermost frame was
+    # `<string>`, `__loader__` None, and `coverage run` through its console script took the
+    # wrong sys.path.  Now Python itself starts the program; only lazyhook is installed, and
+    # the environment's own sitecustomize still runs (or fails) as it would.
+    _, env = _show(tmp_path, sitecustomize)
+
+    def python(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(**env),
+        )
+
+    plain, cli = python(*how), python("-c", "pass")  # the CLI's own start runs sitecustomize
+    r = lazyhook("run", *how, cwd=tmp_path, **env)
+    addr = re.compile(r" at 0x[0-9a-f]+")
+    assert plain.returncode == 3, plain.stderr
+    assert (r.returncode, addr.sub("", r.stdout)) == (3, addr.sub("", cli.stdout + plain.stdout))
+    assert r.stderr == cli.stderr + plain.stderr.replace("lazy False", "lazy True"), r.stderr
+    if how == ["show.py"]:
+        assert "outermost " + str(tmp_path / "show.py") + " 1" in plain.stdout
+    assert ("broken site" in plain.stderr) == (
+        sitecustomize is not None and "raise" in sitecustomize
+    )
+
+
+def test_report_starts_the_program_as_python_does(tmp_path: Path) -> None:
+    _, env = _show(tmp_path, None)
+    plain = subprocess.run(
+        [sys.executable, "show.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(**env),
+    )
+    r = lazyhook("report", "--json", "-o", "r.json", "show.py", cwd=tmp_path, **env)
+    assert (r.returncode, r.stdout) == (3, plain.stdout), r.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {m["module"]: m["resolved"] for m in report["modules"]}["helper"] is True
+
+
+@pytest.mark.parametrize("flag", ["-E", "-S"])
+def test_run_without_pythonpath_or_site_still_runs_lazily(tmp_path: Path, flag: str) -> None:
+    # -E ignores PYTHONPATH and -S skips sitecustomize: `run` falls back to its bootstrap.
+    (tmp_path / "prog.py").write_text(
+        "import sys, json\nprint(type(json).__name__ != 'module', sys.flags.no_site)\n"
+    )
+    # (-E: the work tree cannot come from PYTHONPATH, so the CLI is started with it on sys.path.)
+    cli = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from lazyhook._cli import main; "
+    r = subprocess.run(
+        [sys.executable, flag, "-c", cli + "sys.exit(main(sys.argv[1:]))", "run", "prog.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(PYTHONPATH=str(ROOT)),
+    )
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"True {int(flag == '-S')}\n", "")
