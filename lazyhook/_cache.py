@@ -5,7 +5,7 @@ An entry for module ``x`` promises, while it is valid, exactly what running ``x`
 answered from ``sys.modules`` when bound); ``star`` (``x.__all__`` if defined, else ``None``);
 ``kinds`` (one letter per name, ``_learn``'s) and ``details`` (a literal's value, a module's
 name, an exception's builtin base...); ``sources`` (stamps of the files that decide the names,
-``x``'s own first: ``_sources``), ``deps`` (where those imports resolved) and ``kind_sources``
+``x``'s own first: ``_deciders``), ``deps`` (where those imports resolved) and ``kind_sources``
 (stamps of what decides the kinds).  It is valid while ``x`` comes from the same file, every
 stamp holds and every dependency resolves as before; anything else is a miss ("execute for
 real, then record").  When a module whose entry was used runs, what it bound (names, literal

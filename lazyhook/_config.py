@@ -93,7 +93,7 @@ startup = {"finished": False, "strict": False}
 # Process-wide tables the start-up path writes and the name cache reads (here: a module of
 # their own would cost ~75 us at every start).  When lazyhook was loaded, and the stamp
 # ``(path, size, mtime_ns, ctime_ns, inode)`` the finder took of each source it found, before
-# the import system read it (``_sources`` trusts those).
+# the import system read it (``_deciders`` trusts those).
 LOADED_NS = time.time_ns()
 # The clocks lazyhook reads (perf_counter, monotonic, time, sleep), in a tuple where no patcher
 # looks: tests replace time's functions (mock.patch("time.perf_counter", side_effect=[...]);

@@ -12,7 +12,7 @@ imports only ``sys`` and ``_config``.  The code it needs later is loaded when fi
 needed and kept in documented hooks (module globals below): ``_interp`` at the first import
 the policy selects, ``_reads`` at the first it would make lazy, ``_lazy`` and ``_exec``
 (``_module`` and ``_execute``) when the first lazy module is created.  The stamps it takes
-go to ``_config.stamps`` (read by ``_sources``).
+go to ``_config.stamps`` (read by ``_deciders``).
 """
 
 import sys
@@ -86,7 +86,7 @@ def lazy_support() -> "ModuleType | None":
 
 def _stamp(fullname: str, origin: str) -> None:
     """Stamp *origin*, which the import system is about to read for *fullname* (the table is
-    ``_config.stamps``, which ``_sources`` reads: no module to load for it)."""
+    ``_config.stamps``, which ``_deciders`` reads: no module to load for it)."""
     now = _config.stat_stamp(origin)
     if now is not None:
         _config.stamps[fullname] = now
@@ -287,7 +287,7 @@ class LazyFinder:
         if not lazy and (self.settings.names is False or not interp.state.learning):
             # An eager import outside any body being learned: not worth a stat (~3 us each; a
             # cold sympy makes ~600).  If it turns out to feed a name-cache entry, the cache stamps
-            # it then, trusting only a file unchanged since the process began (see _sources).
+            # it then, trusting only a file unchanged since the process began (see _deciders).
             return None
         return self._lazy_spec(interp, fullname, path, frame if lazy else False)
 

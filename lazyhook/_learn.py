@@ -6,15 +6,15 @@ were at the end of its body; ``analyse`` turns that into a ``Stored`` entry at t
 
 * the star list (``__all__``, if the body defined one and it is a list of identifiers);
 * the files that decide the names and where the module's wholesale imports resolved
-  (``_sources.contributors``, from the module's compiled code);
-* each name's kind (``classify``) and what decides the kinds (``_sources.kind_sources``).
+  (``_deciders.contributors``, from the module's compiled code);
+* each name's kind (``classify``) and what decides the kinds (``_deciders.kind_sources``).
 
 Loaded at the first write of the cache, or before a fork or an import blocker (``prepare``).
 """
 
 import sys
 
-from lazyhook import _bytecode, _sources
+from lazyhook import _bytecode, _deciders, _sources
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,9 +66,9 @@ def encode(stored: "Any") -> "tuple[Any, ...]":
         if detail is not None:
             special[name] = detail
     details = (tuple(table), "".join(refs), special)
-    pack = _sources.pack
+    pack = _deciders.pack
     return ("\n".join(stored.names), star, stored.flags, pack(stored.sources),
-            _sources.pack_deps(stored.deps), stored.kinds, details,
+            _deciders.pack_deps(stored.deps), stored.kinds, details,
             pack(stored.kind_sources))  # fmt: skip
 
 
@@ -112,15 +112,15 @@ def _analyse_one(
             return None  # eager star-import would raise or bind oddly: leave it eager
         star = tuple(star)
     if code is None:
-        code = _sources.code_of(module)  # once: read by contributors and _literals
-    sources, deps = _sources.contributors(name, module, code)
+        code = _deciders.code_of(module)  # once: read by contributors and _literals
+    sources, deps = _deciders.contributors(name, module, code)
     if not sources or code is None:
         return None
     literals = _literals(name, module, code)
     classes = _bytecode.class_names(code)
     kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes)
     defining |= _binders(name, module, code, elsewhere) if elsewhere else set()
-    kind_sources = _sources.kind_sources(defining - {name})
+    kind_sources = _deciders.kind_sources(defining - {name})
     if kind_sources is None:
         return None
     # A file that decides names and kinds alike (a package's star-imported module) is checked
@@ -190,7 +190,7 @@ def _binders(own: str, module: object, code: "CodeType", wanted: "dict[str, obje
     project's modules: stamping them all made every entry stale at any edit, and learning
     quadratic).  A lazy module's namespace is read without running it."""
     top = own.partition(".")[0]
-    if _sources.one_distribution(top):
+    if _deciders.one_distribution(top):
         return _installed_binders(top, wanted)
     return _chain_binders(own, module, code, wanted)
 
@@ -209,7 +209,7 @@ def _installed_binders(top: str, wanted: "dict[str, object]") -> "set[str]":
             d is not None
             and not names.isdisjoint(d)
             and _binds(d, wanted)
-            and _sources.installed(m)
+            and _deciders.installed(m)
         ):
             out.add(name)
     return out
@@ -234,7 +234,7 @@ def _chain_binders(
             if _binds(d, wanted):
                 out.add(name)
                 budget -= 1
-                sub = _sources.code_of(m)
+                sub = _deciders.code_of(m)
                 if sub is not None and budget:
                     todo.append((m, sub))
     return out

@@ -380,7 +380,7 @@ def test_each_file_maps_to_the_record_that_lists_it(tmp_path: Path) -> None:
     # top-level name (ns/a from nsa, ns/b from nsb): the first RECORD listing anything under
     # ns stood for all of them, so an upgrade of nsb left ns.b's kinds unchecked.  A file no
     # RECORD lists (added by hand, generated) is stamped on its own.
-    from lazyhook import _sources
+    from lazyhook import _deciders
 
     site = tmp_path / "site"
     for rel in ("ns/a/__init__.py", "ns/b/impl.py", "ns/b/extra.py", "solo.py"):
@@ -397,7 +397,7 @@ def test_each_file_maps_to_the_record_that_lists_it(tmp_path: Path) -> None:
     sys.path.insert(0, str(site))
     try:
         got = {
-            rel: _sources._record_of(str(site / rel))
+            rel: _deciders._record_of(str(site / rel))
             for rel in ("ns/a/__init__.py", "ns/b/impl.py", "ns/b/extra.py", "solo.py")
         }
     finally:

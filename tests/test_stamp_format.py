@@ -1,4 +1,4 @@
-"""The on-disk form of an entry's stamps and dependencies (``_sources.pack``/``unpack``).
+"""The on-disk form of an entry's stamps and dependencies (``_deciders.pack``/``unpack``).
 
 Packed, an entry's stamps are two marshal objects instead of seven per stamp; the form earlier
 versions wrote is still read.  A round trip must give back exactly the stamps written — any
@@ -13,7 +13,7 @@ import marshal
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lazyhook import _cache, _sources
+from lazyhook import _cache, _deciders, _sources
 from lazyhook._marshal_check import is_safe
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -34,22 +34,22 @@ ANY_INT = st.integers(-(2**70), 2**70)
 @example((("a\0b", 1, 2, 3, 4, 5),))  # a NUL cannot be joined: stored unpacked
 @example((("/x.py", 0, -1, 2**63 - 1, 2**64 - 1, -1), ("/y.py", 1, 2, 3, 0, 2**32 - 1)))
 def test_stamps_round_trip_exactly(stamps: tuple[tuple[str, int, int, int, int, int], ...]) -> None:
-    disk = marshal.loads(marshal.dumps(_sources.pack(stamps)))
-    assert is_safe(marshal.dumps(_sources.pack(stamps)))
+    disk = marshal.loads(marshal.dumps(_deciders.pack(stamps)))
+    assert is_safe(marshal.dumps(_deciders.pack(stamps)))
     assert _sources.unpack(disk) == stamps
 
 
 @given(st.lists(st.tuples(st.text(), ANY_INT, ANY_INT, ANY_INT, ANY_INT, ANY_INT), max_size=5))
 def test_numbers_that_do_not_fit_are_stored_unpacked(stamps: list[tuple[object, ...]]) -> None:
     value = tuple(stamps)
-    assert _sources.unpack(marshal.loads(marshal.dumps(_sources.pack(value)))) == value  # type: ignore[arg-type]
+    assert _sources.unpack(marshal.loads(marshal.dumps(_deciders.pack(value)))) == value  # type: ignore[arg-type]
 
 
 @given(st.lists(st.tuples(st.text(), st.text()), max_size=30).map(tuple))
 @example((("a", ""), ("b", "/b.py")))  # "" is "resolves nowhere"
 @example((("a\0", "x"),))
 def test_dependencies_round_trip_exactly(deps: tuple[tuple[str, str], ...]) -> None:
-    disk = marshal.loads(marshal.dumps(_sources.pack_deps(deps)))
+    disk = marshal.loads(marshal.dumps(_deciders.pack_deps(deps)))
     assert _sources.unpack_deps(disk) == deps
 
 
@@ -58,7 +58,7 @@ def test_many_stamps_are_a_handful_of_marshal_objects() -> None:
         (f"/site/pkg/mod{i}.py", 4000 + i, 10**18 + i, 10**18 + i, 2**40 + i, i) for i in range(200)
     )
     deps = tuple((f"pkg.mod{i}", f"/site/pkg/mod{i}.py") for i in range(180))
-    packed = marshal.dumps((_sources.pack(stamps), _sources.pack_deps(deps)))
+    packed = marshal.dumps((_deciders.pack(stamps), _deciders.pack_deps(deps)))
     plain = marshal.dumps((stamps, deps))
     # Counted as the validator counts: one object per marshal type code read.
     assert marshal.loads(packed)[0][0].count("\0") == 199
@@ -67,7 +67,7 @@ def test_many_stamps_are_a_handful_of_marshal_objects() -> None:
 
 
 def test_malformed_packed_forms_are_refused() -> None:
-    good = _sources.pack((("/a.py", 1, 2, 3, 4, 5), ("/b.py", 6, 7, 8, 9, 10)))
+    good = _deciders.pack((("/a.py", 1, 2, 3, 4, 5), ("/b.py", 6, 7, 8, 9, 10)))
     paths, numbers = good  # type: ignore[misc]
     for bad in (
         (paths, numbers[:-1]),  # one byte short
