@@ -27,9 +27,14 @@ pytest-cov's ``--cov``) while lazyhook is active (by this plugin or since start-
 from __future__ import annotations
 
 import sys
+from functools import partial
+from itertools import chain
+from operator import methodcaller
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
     import pytest
 
     from lazyhook._execute import LazyState
@@ -198,19 +203,39 @@ def pytest_make_collect_report(collector: pytest.Collector) -> None:
     pyfakefs's file system) and kept it for the whole session."""
     import pytest
 
+    import lazyhook
+
     if not isinstance(collector, pytest.Module) or not _settles(collector.config):
         return
-    collect, before = collector.collect, _pending()
+    before = _pending()
+    if not (before or lazyhook.is_installed()):
+        return  # only installed, not active: pytest's own collect, untouched
 
-    def collect_then_run() -> list[pytest.Item | pytest.Collector]:
-        items = list(collect())
+    def run_new_pending() -> "list[pytest.Item | pytest.Collector]":
         if before or _pending():
             from lazyhook import _process
 
             _process.run_new_pending(before, vars(collector.obj))
-        return items
+        return []
 
-    collector.collect = collect_then_run  # type: ignore[method-assign]  # this module only
+    # No frame of lazyhook's may be on the stack while the module collects: pytest starts a
+    # collection error's traceback at the first frame outside _pytest (a Python wrapper here
+    # showed itself and pytest's own frames).  So the collect that pytest calls (and lists) is
+    # built in C: the module's own collect, then the pending bodies.
+    calls = _Calls(collector.collect, run_new_pending)
+    collector.collect = partial(chain.from_iterable, calls)  # type: ignore[method-assign, assignment]
+
+
+class _Calls:
+    """Iterating calls each function in turn (through C: no frame of this file's)."""
+
+    __slots__ = ("functions",)
+
+    def __init__(self, *functions: "Callable[[], Iterable[object]]") -> None:
+        self.functions = functions
+
+    def __iter__(self) -> "Iterator[Iterable[object]]":
+        return map(methodcaller("__call__"), self.functions)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

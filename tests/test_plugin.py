@@ -290,3 +290,23 @@ def test_a_conftests_import_warning_is_in_the_summary(venv: Venv, tmp_path: Path
         venv.run("-m", "lazyhook", "disable")
     assert code == 0 and "1 passed, 1 warning" in out, out
     assert "DeprecationWarning: oldmod is deprecated" in out, out
+
+
+def test_collection_errors_read_as_without_lazyhook(venv: Venv, tmp_path: Path) -> None:
+    # The plugin wrapped every test module's collect() in a Python function, even where
+    # lazyhook was only installed: pytest starts a collection error's traceback at the first
+    # frame outside _pytest, so it began at lazyhook's wrapper and showed pytest's own frames
+    # (click's suite under filterwarnings=error on pytest 9: 8 lines more).  Now no frame of
+    # lazyhook's is on the stack while pytest collects, active or not.
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text(
+        "def pytest_generate_tests(metafunc):\n    raise ValueError('bad parameters')\n"
+    )
+    (tmp_path / "tests" / "test_a.py").write_text("import json\n\ndef test_a():\n    pass\n")
+    outs = {}
+    for how in (("-p", "no:lazyhook"), (), ("--lazyhook",)):
+        code, out = pytest_in(venv, tmp_path, "-q", *how, "tests")
+        outs[how] = code, re.sub(r" in [\d.]+s", "", out)
+    plain = outs[("-p", "no:lazyhook")]
+    assert plain[0] == 2 and "ValueError: bad parameters" in plain[1], plain
+    assert outs[()] == plain and outs[("--lazyhook",)] == plain, outs
