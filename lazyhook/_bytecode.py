@@ -15,7 +15,10 @@ start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 o
 """
 
 import sys
-from opcode import opmap
+
+from lazyhook._stdlib import module as _stdlib_module
+
+opmap = _stdlib_module("opcode").opmap  # never a program's opcode.py: see _stdlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

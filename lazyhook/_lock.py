@@ -45,8 +45,9 @@ def _try_msvcrt(fd: int) -> None:
 
 
 def _try_flock(fd: int) -> None:
-    import fcntl  # POSIX only
+    from lazyhook._stdlib import module
 
+    fcntl = module("fcntl")  # POSIX only; never a program's fcntl.py (see _stdlib)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
@@ -73,8 +74,10 @@ else:
 
 def prepare() -> None:
     """Import the platform's locking module now (a write at exit may find imports blocked)."""
+    from lazyhook._stdlib import module
+
     try:
-        import fcntl  # noqa: F401
+        module("fcntl")
     except ImportError:
         import msvcrt  # noqa: F401
 

@@ -4,12 +4,14 @@ Pure functions over a parsed snapshot (``_format``): no I/O, no locking (``_stor
 around this).  Loaded by writers only.
 """
 
-import zlib
-
 from lazyhook import _store as F
+from lazyhook._stdlib import module as _stdlib_module
+
+zlib = _stdlib_module("zlib")  # never a program's zlib.py: see _stdlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from array import array
     from collections.abc import Iterable
     from typing import TypeAlias
 
@@ -192,9 +194,7 @@ def serialize(
 
 
 def pack_records(flat: "list[int]") -> bytes:
-    from array import array
-
-    packed = array("I", flat)
+    packed: "array[int]" = _stdlib_module("array").array("I", flat)
     if packed.itemsize != 4:  # array('I') is 4 bytes on every supported platform; be sure
         return b"".join(v.to_bytes(4, "little") for v in flat)
     if not F._LITTLE_ENDIAN:

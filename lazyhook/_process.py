@@ -117,19 +117,22 @@ def _load_own_code() -> None:
     binding lazy names, writing the cache at exit, reporting): after a fork, a module another
     thread was importing would stay locked forever in the child; after an import blocker's
     audit hook, no import is possible."""
-    import array  # noqa: F401 - each of these is imported somewhere in lazyhook, later
-    import atexit  # noqa: F401
+    import atexit  # noqa: F401 - each of these is imported somewhere in lazyhook, later
     import copyreg  # noqa: F401
     import errno  # noqa: F401
     import warnings  # noqa: F401
-    import zlib  # noqa: F401
 
+    from lazyhook._stdlib import module
+
+    module("array")
+    module("zlib")
     from lazyhook import (  # noqa: F401
         _atomic,
         _attribution,
         _bind,
         _bytecode,
         _cache,
+        _deciders,
         _forwarding,
         _learn,
         _lock,

@@ -20,7 +20,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     Stamp = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime, inode, digest
     Dep = tuple[str, str]  # module name, the file it resolves to ("" for nowhere)
@@ -91,17 +91,18 @@ def digest(path: str) -> int:
     cannot be read).  Needed when learning (a write: zlib is loaded for it anyway) and, on
     the read path, only when a file's ctime or inode moved.  (A big-integer digest cost
     ~0.35 ms per 100 kB: ~20 ms for the files of sympy's entries.)"""
-    import zlib
+    from lazyhook._stdlib import module  # (off the warm path: this is rarely needed there)
 
+    crc32: "Callable[[bytes], int]" = module("zlib").crc32
     try:
         with open(path, "rb") as f:
-            return zlib.crc32(f.read())
+            return crc32(f.read())
     except IsADirectoryError:
         try:
             listing = "\0".join(sorted(os.listdir(path))).encode("utf-8", "surrogateescape")
         except OSError:
             return -1
-        return zlib.crc32(listing)
+        return crc32(listing)
     except OSError:
         return -1
 

@@ -153,9 +153,9 @@ def parse(data: bytes, verify_index: bool = False) -> "Snapshot | str":
     if rec_end > size:
         return "index larger than the file"
     if verify_index:
-        import zlib
+        from lazyhook._stdlib import module
 
-        if zlib.crc32(memoryview(data)[HEADER_SIZE:rec_end]) != u32(data, AT_INDEX_CRC):
+        if module("zlib").crc32(memoryview(data)[HEADER_SIZE:rec_end]) != u32(data, AT_INDEX_CRC):
             return "index checksum mismatch"
     keys: list[str] = []
     if count:

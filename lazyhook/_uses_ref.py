@@ -11,7 +11,6 @@ fixed set).  Loaded only for those shapes (``used_as_value``), with ``opcode``.
 """
 
 import sys
-from opcode import HAVE_ARGUMENT, hasjabs, hasjrel, opmap, opname
 
 from lazyhook._bytecode import (
     _LOAD_ATTR,
@@ -23,11 +22,14 @@ from lazyhook._bytecode import (
     instructions,
 )
 from lazyhook._interp import CO_OPTIMIZED
+from lazyhook._stdlib import module as _stdlib_module
 
-try:
-    from opcode import stack_effect
-except ImportError:  # 3.10: only its C module has it
-    from _opcode import stack_effect  # type: ignore[import-not-found,no-redef]
+_opcode = _stdlib_module("opcode")  # never a program's opcode.py: see _stdlib
+HAVE_ARGUMENT, hasjabs, hasjrel, opmap, opname = (
+    _opcode.HAVE_ARGUMENT, _opcode.hasjabs, _opcode.hasjrel, _opcode.opmap, _opcode.opname
+)  # fmt: skip
+# 3.10: only its C module has it
+stack_effect = getattr(_opcode, "stack_effect", None) or _stdlib_module("_opcode").stack_effect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

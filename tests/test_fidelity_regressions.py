@@ -734,3 +734,25 @@ def test_a_star_import_that_runs_its_module_binds_what_the_module_defines(sandbo
     assert eager.lines == ["5 ['V_2']"]
     for r in (cold, warm):
         assert (r.lines, r.returncode) == (eager.lines, 0), r.out + r.err
+
+
+def test_a_programs_file_named_like_a_module_lazyhook_needs_is_never_run(sandbox: Sandbox) -> None:
+    # lazyhook imported opcode, _opcode, zlib, fcntl and array for itself, after the script's
+    # directory was first on sys.path: a file of that name beside the script ran, although
+    # the program never imports it (3.10: `import textwrap` failed on an opcode.py; a fcntl.py
+    # left the cache unwritten, a zlib.py stopped learning, each with a warning).
+    for name in ("opcode", "_opcode", "zlib", "fcntl", "array"):
+        (sandbox.path / f"{name}.py").write_text(f"print('local {name}.py ran')\n")
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import textwrap
+        from fractions import Fraction
+        print(textwrap.shorten("a b c", 10), Fraction(1, 3))
+        """
+    )
+    assert eager.out == "a b c 1/3\n" and eager.err == "", eager.err
+    same_outcome(eager, cold, warm)
+    written = [p for p in sandbox.cache.rglob("*") if p.is_file() and p.stat().st_size]
+    assert written, "the cold run wrote no cache"
