@@ -379,11 +379,12 @@ def watch_import_calls(callback: "Callable[[object, FrameType], None]") -> None:
 
 
 # Frames between the code that uses a lazy object and the body it runs belong to lazyhook, and
-# ``warnings`` would attribute a body's ``warn(..., stacklevel=N)`` to them.  ``warnings`` (and
-# its C version) skips frames whose file name contains "importlib" and "_bootstrap", the import
-# system's own: lazyhook's frames on that path get such a name, so a warning is attributed to
-# the code whose first use ran the body, and filters keyed on that module match.
-_HIDDEN_SUFFIX = " (runs lazy bodies, like importlib._bootstrap)"
+# ``warnings`` would attribute a body's ``warn(..., stacklevel=N)`` to them.  ``warnings``
+# skips frames whose file name contains "importlib" and "_bootstrap", the import system's own:
+# lazyhook's frames on that path get such a name, so a warning is attributed to the code whose
+# first use ran the body.  In angle brackets, as ``<frozen importlib._bootstrap>``: tools that
+# open a frame's file skip it (``trace --count`` failed), pytest's tracebacks leave it out.
+_HIDDEN_END = ": runs lazy bodies, like importlib._bootstrap>"
 
 
 def hide_from_warnings(*objects: object) -> None:
@@ -392,7 +393,6 @@ def hide_from_warnings(*objects: object) -> None:
     # Not `from types import FunctionType`: this runs while the first lazy module is created,
     # and when that is `types` itself, it is still empty in sys.modules here.
     FunctionType = type(_hide)  # the class, named as in `types`
-
     for obj in objects:
         if isinstance(obj, type):
             funcs: object = vars(obj).values()
@@ -408,10 +408,10 @@ def hide_from_warnings(*objects: object) -> None:
 
 
 def _hide(code: "CodeType") -> None:
-    # In place and in C, nested code included: importlib's own fix for a moved .pyc's names.
-    # (code.replace() for the ~200 functions a warm from-import loads cost ~0.5 ms.)
-    if _HIDDEN_SUFFIX not in code.co_filename:
-        _imp._fix_co_filename(code, code.co_filename + _HIDDEN_SUFFIX)  # type: ignore[attr-defined]
+    # In place and in C, nested code included: importlib's own fix for a moved .pyc's names
+    # (code.replace() for the ~200 functions a warm from-import loads cost ~0.5 ms).
+    if not code.co_filename.endswith(_HIDDEN_END):
+        _imp._fix_co_filename(code, f"<{code.co_filename}{_HIDDEN_END}")  # type: ignore[attr-defined]
 
 
 def report_unraisable(exc: BaseException, hook: object, atexit: bool = False) -> None:

@@ -756,3 +756,24 @@ def test_a_programs_file_named_like_a_module_lazyhook_needs_is_never_run(sandbox
     same_outcome(eager, cold, warm)
     written = [p for p in sandbox.cache.rglob("*") if p.is_file() and p.stat().st_size]
     assert written, "the cold run wrote no cache"
+
+
+def test_trace_count_over_a_first_use(sandbox: Sandbox) -> None:
+    # lazyhook's frames on the first-use path were named "<its file> (runs lazy bodies, like
+    # importlib._bootstrap)" (so warnings skip them): `python -m trace --count` opened that
+    # as a file and failed with FileNotFoundError, writing no .cover files.  Now the name is
+    # in angle brackets, as importlib's own, which trace skips.
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import os, trace
+        import json
+        tracer = trace.Trace(count=True, trace=False)
+        tracer.runfunc(lambda: print(json.dumps([1])))
+        tracer.results().write_results(show_missing=False, summary=False, coverdir="cov")
+        print("json.encoder.cover" in os.listdir("cov"))  # (lazily json's bodies are counted too)
+        """
+    )
+    assert eager.lines == ["[1]", "True"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
