@@ -139,10 +139,9 @@ class LazyState:
         raise err
 
     def submodule(self, name: str) -> object:
-        """A submodule the import system bound on this module, if still what ``sys.modules``
-        holds under its name (else ``None``)."""
-        sub = self.submodules.get(name)
-        return sub if sub is not None and sub is sys.modules.get(f"{self.name}.{name}") else None
+        """The submodule the import system bound on this module under *name* (else ``None``):
+        eagerly the attribute, bound at the import, stays whatever ``sys.modules`` holds."""
+        return self.submodules.get(name)
 
     def pending_submodule(self) -> bool:
         """Is a submodule imported lazily under this module while it was lazy still lazy?"""

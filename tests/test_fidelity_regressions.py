@@ -777,3 +777,24 @@ def test_trace_count_over_a_first_use(sandbox: Sandbox) -> None:
     )
     assert eager.lines == ["[1]", "True"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_lazy_submodule_taken_out_of_sys_modules_stays_its_parents_attribute(
+    sandbox: Sandbox,
+) -> None:
+    # Eagerly `import p.s` binds p.s at once; deleting sys.modules["p.s"] afterwards (a
+    # forced re-import, a test's cleanup) leaves the attribute.  Lazily the binding waited for
+    # p's body and was dropped because sys.modules no longer held it: AttributeError.
+    sandbox.write({"p/__init__.py": "print('p body')\n", "p/s.py": "Y = 2\n"})
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import sys
+        import p.s
+        del sys.modules["p.s"]
+        print(hasattr(p, "s"), p.s.Y)
+        """
+    )
+    assert eager.lines == ["p body", "True 2"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
