@@ -56,7 +56,7 @@ def cmd_enable(ns: argparse.Namespace) -> int:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, _startup.PTH_NAME)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
+    with open(tmp, "w", encoding="utf-8") as f:
         f.write(_startup.pth_line(include, exclude))
     os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
     print(f"lazyhook enabled: {path}")
@@ -82,7 +82,7 @@ def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
     import ast
 
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             line = f.readline()
     except OSError:
         return None
@@ -156,7 +156,7 @@ def _split_target(ns: argparse.Namespace) -> None:
         raise CliError("missing program: give script.py or -m module")
     else:
         ns.kind, ns.target, ns.args = "script", rest[0], rest[1:]
-        if not os.path.isfile(ns.target):
+        if not os.path.exists(ns.target):  # a file, or a directory or zip with __main__.py
             raise CliError(f"can't open file {ns.target!r}: no such file")
     if ns.mode is not None and ns.mode not in _config.MODES:
         raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all")
@@ -201,7 +201,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
     _split_target(ns)
     try:
         # Opened (and checked) before the program runs, which may take long.
-        out = open(ns.output, "w") if ns.output else sys.stdout
+        out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
     except OSError as exc:
         raise CliError(f"cannot write the report to {ns.output!r}: {exc.strerror}") from None
     fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
@@ -210,7 +210,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
         argv, env = _program(ns, path)
         proc = subprocess.run(argv, env=env)
         try:
-            with open(path) as f:
+            with open(path, encoding="utf-8") as f:
                 data: dict[str, Any] = json.load(f)
         except (OSError, ValueError):
             raise CliError("the program exited without a report (os._exit or a crash?)") from None

@@ -165,23 +165,31 @@ def _install(include: str, exclude: str, mode: str, names: str) -> None:
 def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
     """Run *target* (``kind`` is ``"script"`` or ``"module"``) as ``__main__``."""
     import builtins
+    import runpy
 
     main = sys.modules["__main__"]
     if kind == "module":
-        import runpy
-
         sys.argv = ["-m", *args]
         sys.path[0] = os.getcwd()  # as `python -m` does
         _call(runpy._run_module_as_main, target, True)  # type: ignore[attr-defined]
         return
     path = os.path.abspath(target)
     sys.argv = [target, *args]
+    if os.path.isdir(path) or _is_zip(path):  # its __main__.py, found on it, as Python does
+        sys.path[0] = target
+        _call(runpy._run_module_as_main, "__main__", False)  # type: ignore[attr-defined]
+        return
     sys.path[0] = os.path.dirname(path)
     with open(path, "rb") as f:
         source = f.read()
-    # Absolute, as `python x.py` reports it since 3.9; a SyntaxError reported as Python does
-    # (no traceback through this runner).
-    code = _call(compile, source, path, "exec")
+    if source[:4] == _imp_magic():  # a compiled script: its code follows the 16-byte header
+        import marshal
+
+        code: object = marshal.loads(source[16:])
+    else:
+        # Absolute, as `python x.py` reports it since 3.9; a SyntaxError reported as Python
+        # does (no traceback through this runner).
+        code = _call(compile, source, path, "exec")
     d = main.__dict__
     d.clear()
     d.update(
@@ -194,6 +202,18 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
         __builtins__=builtins,
     )
     _call(exec, code, d)
+
+
+def _is_zip(path: str) -> bool:
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
+def _imp_magic() -> bytes:
+    from _frozen_importlib_external import MAGIC_NUMBER
+
+    return MAGIC_NUMBER
 
 
 def _call(func: object, *args: object) -> object:
@@ -229,7 +249,7 @@ def write_report_at_exit(path: str) -> None:
         data = lazyhook.report()  # before json is imported: it may be one of the lazy modules
         import json
 
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             json.dump(data, f)
 
     atexit.register(dump)

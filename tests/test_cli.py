@@ -386,3 +386,46 @@ def test_run_without_pythonpath_or_site_still_runs_lazily(tmp_path: Path, flag: 
         env=clean_env(PYTHONPATH=str(ROOT)),
     )
     assert (r.returncode, r.stdout, r.stderr) == (0, f"True {int(flag == '-S')}\n", "")
+
+
+@pytest.mark.parametrize("flag", [None, "-S"])
+def test_run_takes_what_python_takes(tmp_path: Path, flag: str | None) -> None:
+    # A directory or zip with __main__.py, and a compiled script: `run` refused the first
+    # ("no such file") and failed on the others ("source code string cannot contain null
+    # bytes"), where `python` runs all three.  (-S: the bootstrap's own way.)
+    import py_compile
+    import zipapp
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__main__.py").write_text("import sys, json\nprint(sys.argv, json.dumps(1))\n")
+    zipapp.create_archive(app, tmp_path / "app.pyz")
+    (tmp_path / "prog.py").write_text("import sys\nprint('compiled', sys.argv[1:])\n")
+    py_compile.compile(str(tmp_path / "prog.py"), str(tmp_path / "prog.pyc"))
+    flags = (flag,) if flag else ()
+    cli = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from lazyhook._cli import main; "
+    for target in ("app", "app.pyz", "prog.pyc"):
+        plain = subprocess.run(
+            [sys.executable, *flags, target, "x"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(),
+        )
+        argv = [sys.executable, *flags, "-c", cli + "sys.exit(main(sys.argv[1:]))", "run"]
+        r = subprocess.run(
+            [*argv, target, "x"], capture_output=True, text=True, cwd=tmp_path,
+            env=clean_env(PYTHONPATH=str(ROOT)),
+        )  # fmt: skip
+        assert plain.returncode == 0 and "x" in plain.stdout, plain.stderr
+        assert (r.returncode, r.stdout, r.stderr) == (0, plain.stdout, ""), (target, r.stderr)
+
+
+def test_report_under_warn_default_encoding(tmp_path: Path) -> None:
+    # `report` opened its files without an encoding: under -X warn_default_encoding with such
+    # warnings made errors it exited 1 without a report.
+    (tmp_path / "prog.py").write_text("import json\nprint('ok')\n")
+    flags = ("-X", "warn_default_encoding", "-W", "error::EncodingWarning")
+    r = lazyhook("report", "--json", "-o", "r.json", "prog.py", cwd=tmp_path, flags=flags)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "ok\n", ""), r.stderr
+    assert "modules" in json.loads((tmp_path / "r.json").read_text())
