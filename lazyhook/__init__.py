@@ -84,6 +84,7 @@ def install(
 
     atexit.register(_finder.at_exit)  # before the program's handlers: after them at exit
     sys.meta_path.insert(0, LazyFinder(settings))  # type: ignore[arg-type]
+    sys.meta_path.append(_finder.NotFoundFinder())  # type: ignore[arg-type]
 
 
 def _activate(include: "Iterable[str]" = (), exclude: "Iterable[str]" = ()) -> None:
@@ -104,7 +105,8 @@ def _activate(include: "Iterable[str]" = (), exclude: "Iterable[str]" = ()) -> N
 
 def uninstall() -> None:
     """Remove the finder.  Lazy modules and names created so far keep working."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, LazyFinder)]
+    mine = (LazyFinder, _finder.NotFoundFinder)
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, mine)]
 
 
 def is_installed() -> bool:

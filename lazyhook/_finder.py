@@ -92,6 +92,23 @@ def _stamp(fullname: str, origin: str) -> None:
         _config.stamps[fullname] = now
 
 
+class NotFoundFinder:
+    """Last on ``sys.meta_path`` (``install()``): asked only when no finder before it found a
+    module.  Eagerly every module imported before had run by then, and one of them may have
+    made this one findable (``sys.path.insert`` in a settings module): see ``_not_found``."""
+
+    __slots__ = ()
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> object:
+        if _lazy is None:
+            return None  # no lazy module was ever made: nothing deferred could matter
+        try:
+            from lazyhook import _not_found
+        except ImportError:  # imports blocked (pip's audit hook): nothing is pending then
+            return None
+        return _not_found.find_spec(self, sys._getframe(1), name, path, target)
+
+
 class eager:
     """Context manager: imports started inside it (in this thread) are eager.
 

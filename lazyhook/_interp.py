@@ -33,16 +33,8 @@ _OPCODES = {
     (3, 12): (108, 109, 173, 2, 100, 144, 35, 49),
     (3, 13): (75, 74, 55, 2, 83, 71, 33, 44),
 }
-(
-    IMPORT_NAME,
-    IMPORT_FROM,
-    STAR_OP,
-    STAR_ARG,
-    LOAD_CONST,
-    EXTENDED_ARG,
-    _PUSH_EXC_INFO,
-    _WITH_EXCEPT_START,
-) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)
+(IMPORT_NAME, IMPORT_FROM, STAR_OP, STAR_ARG, LOAD_CONST, EXTENDED_ARG, _PUSH_EXC_INFO,
+ _WITH_EXCEPT_START) = _OPCODES.get(sys.version_info[:2], (-1,) * 8)  # fmt: skip
 CO_OPTIMIZED = 0x1  # a function body: its names are locals
 # For ``_reads``: stores and loads of names (LOAD_GLOBAL's oparg has a flag bit since 3.11),
 # what sits between an IMPORT_NAME and its stores (ROT_TWO/SWAP, POP_TOP), MATCH_CLASS (a
@@ -199,18 +191,22 @@ def import_offset(frame: "FrameType") -> int:
 def import_kind(frame: "FrameType") -> int:
     """What kind of import *frame* (the importing code) is making right now."""
     code = frame.f_code
-    i = _at(code.co_code, frame.f_lasti)
-    if code.co_code[i] != IMPORT_NAME:
+    if code.co_code[_at(code.co_code, frame.f_lasti)] != IMPORT_NAME:
         return NOT_A_STATEMENT
     if code.co_flags & CO_OPTIMIZED:
         return IN_FUNCTION
+    in_try, in_with = guards(frame)
+    return GUARDED if in_try else IN_WITH if in_with else STATEMENT
+
+
+def guards(frame: "FrameType") -> "tuple[bool, bool]":
+    """(inside a ``try`` body or ``except`` clause, inside a ``with`` block) at the
+    instruction *frame* is executing: could an exception raised there be caught?"""
+    code = frame.f_code
     if len(_guards) > 4096:
         _guards.clear()
-    if sys.version_info >= (3, 11):
-        in_try, in_with = _guards_311(code, i)
-    else:
-        in_try, in_with = _guards_310(code, i)
-    return GUARDED if in_try else IN_WITH if in_with else STATEMENT
+    read = _guards_311 if sys.version_info >= (3, 11) else _guards_310
+    return read(code, _at(code.co_code, frame.f_lasti))
 
 
 def _guards_311(code: "CodeType", offset: int) -> "tuple[bool, bool]":

@@ -798,3 +798,67 @@ def test_a_lazy_submodule_taken_out_of_sys_modules_stays_its_parents_attribute(
     )
     assert eager.lines == ["p body", "True 2"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_an_import_made_findable_by_a_pending_body(sandbox: Sandbox) -> None:
+    # A settings module puts a plugin directory on sys.path; the program reads the settings
+    # later, so their import was lazy, and `import plugin_x` failed (ModuleNotFoundError)
+    # where eagerly the settings had run by then.  A failing import that nothing could catch
+    # now runs what is pending first, then looks again.
+    (sandbox.path / "extra").mkdir()
+    (sandbox.path / "extra" / "plugin_x.py").write_text("def f():\n    return 'plugin ok'\n")
+    sandbox.write(
+        {
+            "setup_paths.py": f"""
+                import sys
+                EXTRA = {str(sandbox.path / "extra")!r}
+                sys.path.insert(0, EXTRA)
+                print("setup ran")
+                """,
+            "pkg/__init__.py": "import os\n__path__.append(os.path.join(__path__[0], 'more'))\n",
+            "pkg/more/late.py": "VALUE = 'late ok'\n",
+        }
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import setup_paths
+        import plugin_x
+        import pkg
+        import pkg.late
+        print(setup_paths.EXTRA.endswith("extra"), plugin_x.f(), pkg.late.VALUE)
+        import missing_module_zz
+        """
+    )
+    assert eager.returncode == 1 and "No module named 'missing_module_zz'" in eager.err
+    assert eager.lines == ["setup ran", "True plugin ok late ok"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_an_import_a_handler_may_catch_leaves_pending_bodies_alone(sandbox: Sandbox) -> None:
+    # The common failing import is an optional dependency's, inside try: it must not run the
+    # lazy modules pending (that would cost their laziness for nothing).
+    sandbox.write({"noisy.py": "print('noisy ran')\nVALUE = 1\n"})
+    r = sandbox.run(
+        """
+        import lazyhook
+        lazyhook.install()
+        import contextlib
+        import noisy
+        try:
+            import missing_module_zz
+        except ImportError:
+            print("caught")
+        with contextlib.suppress(ImportError):
+            import missing_module_yy
+        def optional():
+            try:
+                import missing_module_xx
+            except ImportError:
+                return None
+        optional()
+        print(lazyhook.is_lazy(noisy), noisy.VALUE)
+        """
+    )
+    assert r.lines == ["caught", "noisy ran", "True 1"], r.out + r.err  # ran at .VALUE
