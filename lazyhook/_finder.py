@@ -102,6 +102,9 @@ class NotFoundFinder:
     def find_spec(self, name: str, path: object = None, target: object = None) -> object:
         if _lazy is None:
             return None  # no lazy module was ever made: nothing deferred could matter
+        asked_by = sys._getframe(1).f_back  # an import's _find_spec: _find_and_load_unlocked
+        if asked_by is None or asked_by.f_code is not load_interp().FIND_AND_LOAD_UNLOCKED:
+            return None  # importlib.util.find_spec(), pkgutil...: no import, the plain miss
         try:
             from lazyhook import _not_found
         except ImportError:  # imports blocked (pip's audit hook): nothing is pending then

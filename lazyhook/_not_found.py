@@ -29,13 +29,11 @@ def find_spec(
 ) -> object:
     """The spec for *name* once what eager imports would have run has run, else None.
 
-    *caller* is the frame that asked *finder* (importlib's ``_find_spec`` in an import);
-    anything else asking (``importlib.util.find_spec``, pkgutil, lazyhook's own ``where``)
-    is no import and gets None at once."""
+    *caller* is the frame that asked *finder*: importlib's ``_find_spec`` in an import (the
+    finder answers anything else asking, ``importlib.util.find_spec``, pkgutil, lazyhook's
+    own ``where``, with None before it loads this file)."""
     importing = caller.f_back
-    if importing is None or importing.f_code is not _interp.FIND_AND_LOAD_UNLOCKED:
-        return None
-    if not pending_states():
+    if importing is None or not pending_states():
         return None
     meta_path = list(sys.meta_path)
     after = meta_path[meta_path.index(finder) + 1 :] if finder in meta_path else []

@@ -862,3 +862,18 @@ def test_an_import_a_handler_may_catch_leaves_pending_bodies_alone(sandbox: Sand
         """
     )
     assert r.lines == ["caught", "noisy ran", "True 1"], r.out + r.err  # ran at .VALUE
+
+
+def test_a_spec_probe_that_finds_nothing_is_no_failing_import(sandbox: Sandbox) -> None:
+    sandbox.write({"noisy.py": "print('noisy ran')\nVALUE = 1\n"})
+    r = sandbox.run(
+        """
+        import lazyhook
+        lazyhook.install()
+        import importlib.util, sys
+        import noisy
+        print(importlib.util.find_spec("missing_module_ww"))
+        print(lazyhook.is_lazy(noisy), "lazyhook._not_found" in sys.modules)
+        """
+    )
+    assert r.lines == ["None", "True False"], r.out + r.err
