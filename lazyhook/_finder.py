@@ -7,12 +7,11 @@ rewriter, editable-install finders and zipimport keep their loaders), then wraps
 loader: ``create_module`` is the real one, ``exec_module`` turns the module into a lazy module
 (``_module.make_lazy``) instead of running its body.
 
-This file is on the start-up path and runs for every import not yet in ``sys.modules``: it
-imports only ``sys`` and ``_config``.  The code it needs later is loaded when first
-needed and kept in documented hooks (module globals below): ``_interp`` at the first import
-the policy selects, ``_reads`` at the first it would make lazy, ``_lazy`` and ``_exec``
-(``_module`` and ``_execute``) when the first lazy module is created.  The stamps it takes
-go to ``_config.stamps`` (read by ``_deciders``).
+On the start-up path, and run for every import not yet in ``sys.modules``: it imports only
+``sys`` and ``_config``; what it needs later is kept in documented hooks (module globals
+below): ``_interp`` loaded at the first import the policy selects, ``_reads`` at the first it
+would make lazy, ``_lazy``/``_exec`` (``_module``, ``_execute``) with the first lazy module.
+Its stamps go to ``_config.stamps`` (read by ``_deciders``).
 """
 
 import sys
@@ -41,6 +40,7 @@ def load_interp() -> "ModuleType":
     if _interp is None:
         from lazyhook import _interp as interp
 
+        interp.as_importlib(_EagerBody.exec_module, _ParentsFirstLoader.exec_module)
         _interp = interp
     return _interp
 
@@ -93,9 +93,8 @@ def _stamp(fullname: str, origin: str) -> None:
 
 
 class NotFoundFinder:
-    """Last on ``sys.meta_path`` (``install()``): asked only when no finder before it found a
-    module.  Eagerly every module imported before had run by then, and one of them may have
-    made this one findable (``sys.path.insert`` in a settings module): see ``_not_found``."""
+    """Last on ``sys.meta_path``: asked only when no finder before it found a module; a
+    pending body may be what makes it findable, as eagerly (see ``_not_found``)."""
 
     __slots__ = ()
 
@@ -113,11 +112,8 @@ class NotFoundFinder:
 
 
 class eager:
-    """Context manager: imports started inside it (in this thread) are eager.
-
-    Like hgdemandimport's ``deactivated()``.  Thread-local and re-entrant.  A plain class
-    rather than ``contextlib.contextmanager``: contextlib costs ~4 ms to import here.
-    """
+    """Context manager: imports started inside it (in this thread) are eager.  Like
+    hgdemandimport's ``deactivated()``; thread-local, re-entrant; no contextlib (~4 ms)."""
 
     __slots__ = ()
 
@@ -129,13 +125,10 @@ class eager:
 
 
 class _Wrapper:
-    """A real loader, wrapped for one import; gone from view once the module exists.
-
-    ``_unwrap`` puts the real loader back on the spec and the module (so ``__loader__``,
-    ``inspect.getsource``, ``importlib.resources`` and pickling see exactly what they would
-    without lazyhook).  Anything else a caller asks of the loader before ``exec_module``
-    (get_code, is_package, get_resource_reader...) is the real loader's business.
-    """
+    """A real loader, wrapped for one import; gone from view once the module exists:
+    ``_unwrap`` puts the real loader back on the spec and the module (``__loader__``,
+    ``inspect.getsource``, ``importlib.resources``, pickling).  Anything else asked of it
+    before ``exec_module`` (get_code, is_package...) is the real loader's business."""
 
     __slots__ = ("real",)
 
@@ -215,12 +208,28 @@ class _ParentsFirstLoader(_Wrapper):
         self.real.exec_module(module)  # type: ignore[attr-defined]
 
 
+class _EagerBody(_Wrapper):
+    """Loader of a test module unittest's loader imports: its body's imports are eager, as the
+    pytest plugin runs a test module's deferred bodies at its collection, so a dependency that
+    fails at import is that module's load error (lazily no test that used it: suite passed)."""
+
+    __slots__ = ()
+
+    def create_module(self, spec: "object") -> "object":
+        create = getattr(self.real, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: "object") -> None:
+        self._unwrap(module)
+        with eager():
+            self.real.exec_module(module)  # type: ignore[attr-defined]
+
+
 class _Existing:
-    """Loader of a module found in ``sys.modules`` after importlib looked there: a lazy
-    parent's body, run by this import (its ``__path__`` read, ``_after_parents``, a parent
-    run first by ``_ParentsFirstLoader``), put it there, where eagerly importlib would have
-    found it (``requests.packages`` aliases urllib3, ``py`` its ``py.path``, an ``__init__``'s
-    ``from .sub import x``).  importlib gets that very module; its own ``__spec__`` is kept."""
+    """Loader of a module a lazy parent's body, run by this import, put in ``sys.modules``
+    after importlib looked there, where eagerly importlib would have found it (urllib3 under
+    ``requests.packages``, an ``__init__``'s ``from .sub import x``): importlib gets that very
+    module; its own ``__spec__`` is kept."""
 
     __slots__ = ("module", "spec")
 
@@ -299,6 +308,11 @@ class LazyFinder:
             return None
         frame = interp.importer_frame(caller.f_back)
         importer = frame.f_globals.get("__name__") if frame is not None else None
+        if importer == "unittest.loader":  # a test module (see _EagerBody)
+            spec = self._delegate(fullname, path)
+            if spec is not None and interp.standard_loader(spec.loader):  # type: ignore[attr-defined]
+                spec.loader = _EagerBody(spec.loader)  # type: ignore[attr-defined]
+            return spec
         if importer in _EAGER_IMPORTERS or (
             importer is not None and importer.startswith(_EAGER_IMPORTER_PREFIXES)
         ):
@@ -402,13 +416,9 @@ class LazyFinder:
         return spec
 
     def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:
-        """Not found under a still-lazy parent: run the parents, then look again.
-
-        A pkgutil/pkg_resources-style namespace package extends its ``__path__`` in its body,
-        and eagerly that body has run before the child is searched for.  This runs inside
-        importlib's global lock (find_spec is called under it), so only for a child that the
-        unextended path does not have.
-        """
+        """Not found under a still-lazy parent: run the parents, then look again (a
+        pkgutil-style namespace package extends its ``__path__`` in its body, which eagerly
+        has run by then).  Inside importlib's global lock: only for a child not found."""
         load_lazy()
         _exec.execute_parents(fullname, caller)  # type: ignore[union-attr]
         existing = sys.modules.get(fullname)

@@ -98,8 +98,7 @@ RELAYS = frozenset(
 MACHINERY = frozenset({"importlib._bootstrap", "importlib._bootstrap_external",
                        "_frozen_importlib", "_frozen_importlib_external", "importlib"})  # fmt: skip
 
-# Only loaders that execute the standard way may be deferred: create_module makes a plain
-# module and exec_module runs its code, deciding nothing else.  A custom loader may set
+# Only loaders that execute the standard way may be deferred: a custom loader may set
 # attributes in exec_module or raise ImportError there to say the module does not exist
 # (toolz's tlz mirror does both), which must happen at the import statement.
 _LOADER_BASICS_EXEC = getattr(getattr(_bootstrap_external, "_LoaderBasics", None), "exec_module", 0)
@@ -117,17 +116,13 @@ SUPPORTED = None not in (FIND_AND_LOAD_UNLOCKED, HANDLE_FROMLIST, FIND_AND_LOAD)
 class ThreadState(_local):
     """Per-thread state, every field declared here (class attributes are the defaults)."""
 
-    # Depth of ``lazyhook.eager()`` blocks: imports started inside one are eager.
-    eager_depth = 0
-    # Lazy bodies running in this thread (nested).
-    running = 0
+    eager_depth = 0  # ``lazyhook.eager()`` blocks: imports started inside one are eager
+    running = 0  # lazy bodies running in this thread (nested)
     # Of those, bodies to be learned (and ``cache warm``): imports made meanwhile are stamped
     # by the finder before they are read, as they may decide the cached names.
     learning = 0
-    # The module ``import_lazily`` is importing (its missing parents are lazy too).
-    forced: "str | None" = None
-    # The lazy bodies running in this thread, innermost last (see _attribution).
-    bodies: "tuple[object, ...]" = ()
+    forced: "str | None" = None  # what ``import_lazily`` imports (its parents lazy too)
+    bodies: "tuple[object, ...]" = ()  # the lazy bodies running here, innermost last
 
 
 state = ThreadState()
@@ -384,8 +379,7 @@ _HIDDEN_END = ": runs lazy bodies, like importlib._bootstrap>"
 
 
 def hide_from_warnings(*objects: object) -> None:
-    """Rename the code of these functions (and of the methods of these classes, and of the
-    functions in these dicts), nested code included."""
+    """Rename the code of these functions, these classes' methods, these dicts' functions."""
     # Not `from types import FunctionType`: this runs while the first lazy module is created,
     # and when that is `types` itself, it is still empty in sys.modules here.
     FunctionType = type(_hide)  # the class, named as in `types`
@@ -403,10 +397,20 @@ def hide_from_warnings(*objects: object) -> None:
                 _hide(func.__code__)
 
 
+_IMPORTLIB = "<frozen importlib._bootstrap>"
+
+
+def as_importlib(*functions: object) -> None:
+    """Name these functions' code as importlib's: a body's error leaving an import through
+    them is trimmed from tracebacks with importlib's frames (``remove_importlib_frames``)."""
+    for func in functions:
+        _imp._fix_co_filename(func.__code__, _IMPORTLIB)  # type: ignore[attr-defined]
+
+
 def _hide(code: "CodeType") -> None:
     # In place and in C, nested code included: importlib's own fix for a moved .pyc's names
     # (code.replace() for the ~200 functions a warm from-import loads cost ~0.5 ms).
-    if not code.co_filename.endswith(_HIDDEN_END):
+    if not code.co_filename.endswith(_HIDDEN_END) and code.co_filename != _IMPORTLIB:
         _imp._fix_co_filename(code, f"<{code.co_filename}{_HIDDEN_END}")  # type: ignore[attr-defined]
 
 

@@ -7,7 +7,11 @@ behaviour.  The README's "Fidelity" section tells which suite showed each one.
 
 from __future__ import annotations
 
-from conftest import RUN, Sandbox, same_outcome
+import os
+import re
+
+import pytest
+from conftest import ROOT, RUN, Sandbox, same_outcome
 
 
 def test_pkgutil_extend_path_namespace_package(sandbox: Sandbox) -> None:
@@ -877,3 +881,49 @@ def test_a_spec_probe_that_finds_nothing_is_no_failing_import(sandbox: Sandbox) 
         """
     )
     assert r.lines == ["None", "True False"], r.out + r.err
+
+
+UNITTEST_MAIN = """
+    import lazyhook
+    lazyhook.install()
+    import unittest
+    unittest.main(module=None, argv=["prog", {target}])
+    """
+
+
+@pytest.mark.parametrize("target", ["'-v', 'test_y'", "'discover', '-v', '-s', TESTS, '-t', TESTS"])
+def test_unittest_fails_a_test_module_whose_dependency_fails_at_import(
+    sandbox: Sandbox, target: str
+) -> None:
+    # unittest has no plugin hook: a test module's import of a broken dependency stayed lazy,
+    # and with no test using it the suite passed ("OK", exit 0) where eagerly the module
+    # failed to load (exit 1).  Test modules that unittest's loader imports now run their
+    # imports eagerly, as the pytest plugin does at collection.
+    test_y = """
+        import unittest
+        import mylib
+        class T(unittest.TestCase):
+            def test_a(self):
+                self.assertTrue(True)
+            @unittest.skip("not yet")
+            def test_b(self):
+                mylib.f()
+        """
+    sandbox.write(
+        {
+            "mylib.py": "import helper\nimport some_missing_dependency_zz\n",
+            "helper.py": "print('helper ran')\n",
+            "test_y.py": test_y,
+            "tests/test_y2.py": test_y,
+        }
+    )
+    code = UNITTEST_MAIN.format(target=target.replace("TESTS", repr(str(sandbox.src / "tests"))))
+    runs = sandbox.eager_cold_warm(code, env={"PYTHONPATH": os.pathsep.join(
+        [str(sandbox.src), str(sandbox.src / "tests"), str(ROOT)])})  # fmt: skip
+    eager = runs[0]
+    assert eager.returncode == 1 and "some_missing_dependency_zz" in eager.err, eager.err
+    timing = re.compile(r"Ran (\d+) tests? in [\d.]+s")
+    for r in runs:
+        assert (r.returncode, r.out, timing.sub(r"Ran \1", r.err)) == (
+            eager.returncode, eager.out, timing.sub(r"Ran \1", eager.err)
+        ), r.out + r.err  # fmt: skip
