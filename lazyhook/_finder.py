@@ -108,7 +108,9 @@ class NotFoundFinder:
             from lazyhook import _not_found
         except ImportError:  # imports blocked (pip's audit hook): nothing is pending then
             return None
-        return _not_found.find_spec(self, sys._getframe(1), name, path, target)
+        spec = _not_found.find_spec(self, sys._getframe(1), name, path, target)
+        existing = sys.modules.pop(name, None)  # a body run there imported it: see _not_found
+        return spec if existing is None else _existing_spec(name, existing)
 
 
 class eager:
@@ -389,12 +391,10 @@ class LazyFinder:
         from lazyhook._warn import warn_once
 
         sys.meta_path[:] = [f for f in sys.meta_path if f is not self]  # type: ignore[comparison-overlap]
-        warn_once(
-            "unsupported",
-            f"lazyhook does not support Python {sys.version.split()[0]}'s import system; "
-            "it has removed itself and every import stays eager",
-            origin="lazyhook",
-        )
+        version = sys.version.split()[0]
+        message = f"lazyhook does not support Python {version}'s import system; it has"
+        warn_once("unsupported", message + " removed itself and every import stays eager",
+                  origin="lazyhook")  # fmt: skip
 
     def _under_lazy_parent(
         self, fullname: str, path: "object", caller: "FrameType | None"

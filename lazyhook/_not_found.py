@@ -13,6 +13,7 @@ untouched: that is the common case, and it must keep them lazy.  The failure pat
 import that is found costs nothing here.
 """
 
+import _imp
 import sys
 
 from lazyhook import _interp
@@ -31,16 +32,32 @@ def find_spec(
 
     *caller* is the frame that asked *finder*: importlib's ``_find_spec`` in an import (the
     finder answers anything else asking, ``importlib.util.find_spec``, pkgutil, lazyhook's
-    own ``where``, with None before it loads this file)."""
+    own ``where``, with None before it loads this file).  The finder hands importlib the
+    module instead when a body run here imported it (one module, run once, as eagerly)."""
     importing = caller.f_back
-    if importing is None or not pending_states():
+    # Inside a running lazy body the failing import is that body's: eagerly only what was
+    # imported before that body's own import had run, not everything pending (a module
+    # imported after it, which eagerly the failure kept from ever running).
+    if importing is None or _interp.state.running or not pending_states():
         return None
     meta_path = list(sys.meta_path)
     after = meta_path[meta_path.index(finder) + 1 :] if finder in meta_path else []
     spec = _ask(after, name, path, target)  # finders added after lazyhook's (editable installs)
     if spec is not None or _may_be_caught(importing):
         return spec
-    run_all_pending()
+    # importlib's _find_spec holds its global lock around each finder: a body run here that
+    # waits for a thread which imports would wait forever.  Released meanwhile, as eagerly
+    # the bodies ran outside it.
+    _imp.release_lock()
+    try:
+        run_all_pending()
+    finally:
+        _imp.acquire_lock()
+    if name in sys.modules:
+        # A body imported it: the finder hands importlib that module, taken out of
+        # sys.modules until importlib puts it back (else importlib's _find_spec, seeing it
+        # there, would load that module's own spec again: a second run, a second object).
+        return None
     parent = name.rpartition(".")[0]
     if parent:  # its __path__ as it is now (a body may have extended it)
         path = getattr(sys.modules.get(parent), "__path__", path)
@@ -58,9 +75,13 @@ def _ask(finders: "Iterable[object]", name: str, path: object, target: object) -
 
 
 def _may_be_caught(frame: "FrameType | None") -> bool:
-    """Is any frame from *frame* up (the import machinery's and lazyhook's own, which only
-    re-raise, aside) inside a ``try`` or ``with`` whose handler could catch the failure?"""
+    """Is any frame from *frame* up inside a ``try`` or ``with`` whose handler could catch
+    the failure?  The import machinery's frames only re-raise, but ``_handle_fromlist``,
+    which tries each name of ``from package import name`` as a submodule and takes a miss
+    for an attribute; lazyhook's own frames only re-raise."""
     while frame is not None:
+        if frame.f_code is _interp.HANDLE_FROMLIST:
+            return True
         module = frame.f_globals.get("__name__", "")
         if module not in _interp.MACHINERY and not module.startswith("lazyhook"):
             in_try, in_with = _interp.guards(frame)

@@ -114,7 +114,9 @@ def run_environ(
     state.append("-" if old is None else "=" + old)
     new = dict(environ)
     new[_RUN_STATE] = _SEP.join(state)
-    new["PYTHONPATH"] = RUN_SITE if old is None else RUN_SITE + os.pathsep + old
+    # Not RUN_SITE + ":" for an empty value: its empty entry would put the working directory
+    # on the program's sys.path.
+    new["PYTHONPATH"] = RUN_SITE + os.pathsep + old if old else RUN_SITE
     return new
 
 
@@ -122,29 +124,32 @@ def start_run(site_file: str) -> None:
     """What ``_run_site/sitecustomize.py`` runs, inside ``site`` at the program's start-up.
 
     Undoes ``run_environ()`` first (``sys.path``, ``PYTHONPATH``, the private variable), so the
-    program and its child processes see what ``python script.py`` would give them; installs
-    lazyhook as ``run``'s options say; then imports the environment's own ``sitecustomize``
-    through ``site``, exactly as ``site`` would have (errors printed by ``site``, a missing one
-    silent).  The ``.pth`` activation, if any, has already installed lazyhook by then.
+    program and its child processes see what ``python script.py`` would give them; imports the
+    environment's own ``sitecustomize`` through ``site``, exactly as ``site`` would have
+    (errors printed by ``site``, a missing one silent); then installs lazyhook as ``run``'s
+    options say (after it, as the ``-c`` bootstrap did: an explicit option wins over an
+    ``install()`` there; the ``.pth`` activation, if any, installed lazyhook before both).
     """
     here = os.path.normcase(os.path.dirname(os.path.abspath(site_file)))
     sys.path[:] = [p for p in sys.path if os.path.normcase(os.path.abspath(p or ".")) != here]
     sys.path_importer_cache.pop(os.path.dirname(site_file), None)
     state = os.environ.pop(_RUN_STATE, None)
     if state is not None:
-        report, include, exclude, mode, names, old = state.split(_SEP, 5)
+        old = state.split(_SEP, 5)[-1]
         if old[:1] == "=":
             os.environ["PYTHONPATH"] = old[1:]
         else:
             os.environ.pop("PYTHONPATH", None)
-        if report:
-            write_report_at_exit(report)
-        _install(include, exclude, mode, names)
     import site
 
     # This module is still running as ``sitecustomize``: leave the name to the real one.
     del sys.modules["sitecustomize"]
     site.execsitecustomize()
+    if state is not None:
+        report, include, exclude, mode, names, _ = state.split(_SEP, 5)
+        if report:
+            write_report_at_exit(report)
+        _install(include, exclude, mode, names)
     if "sitecustomize" not in sys.modules:
         # None, or one that failed (``site`` printed that): silent, and as eagerly no module.
         raise ImportError("no sitecustomize", name="sitecustomize")
@@ -176,16 +181,19 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
     path = os.path.abspath(target)
     sys.argv = [target, *args]
     if os.path.isdir(path) or _is_zip(path):  # its __main__.py, found on it, as Python does
-        sys.path[0] = target
+        sys.path[0] = path
         _call(runpy._run_module_as_main, "__main__", False)  # type: ignore[attr-defined]
         return
     sys.path[0] = os.path.dirname(path)
     with open(path, "rb") as f:
         source = f.read()
+    loader = None
     if source[:4] == _imp_magic():  # a compiled script: its code follows the 16-byte header
         import marshal
+        from _frozen_importlib_external import SourcelessFileLoader
 
         code: object = marshal.loads(source[16:])
+        loader = SourcelessFileLoader("__main__", path)
     else:
         # Absolute, as `python x.py` reports it since 3.9; a SyntaxError reported as Python
         # does (no traceback through this runner).
@@ -196,7 +204,7 @@ def run_main(kind: str, target: str, args: "Sequence[str]") -> None:
         __name__="__main__",
         __doc__=None,
         __package__=None,
-        __loader__=None,
+        __loader__=loader,
         __spec__=None,
         __file__=path,
         __builtins__=builtins,

@@ -27,7 +27,8 @@ _LIB = getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__)
 _DIRS = [_LIB, os.path.join(_LIB, "lib-dynload"), os.path.join(sys.base_exec_prefix, "DLLs")]
 _private: "dict[str, ModuleType]" = {}
 # What a module privately loaded here imports itself: the standard library's private modules,
-# entered in sys.modules first as its own import would (no program has an ``_opcode.py``).
+# in sys.modules only while it runs (its own import would search sys.path; eagerly the
+# program, which never imported them, has none of them there afterwards).
 _IMPORTS = {"opcode": ("_opcode", "_opcode_metadata")}
 
 
@@ -43,14 +44,20 @@ def module(name: str) -> "ModuleType":
         spec = PathFinder.find_spec(name, _DIRS)
         if spec is None or spec.loader is None:
             raise ModuleNotFoundError(f"no module named {name!r} in the standard library")
+        lent = []
         for inner in _IMPORTS.get(name, ()):
             if inner not in sys.modules:
                 try:
                     sys.modules[inner] = module(inner)
                 except ModuleNotFoundError:
-                    pass  # _opcode_metadata: 3.13 and later
+                    continue  # _opcode_metadata: 3.13 and later
+                lent.append(inner)
         found = module_from_spec(spec)
-        spec.loader.exec_module(found)
+        try:
+            spec.loader.exec_module(found)
+        finally:
+            for inner in lent:
+                sys.modules.pop(inner, None)
         _private[name] = found
     return found
 

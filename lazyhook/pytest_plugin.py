@@ -220,22 +220,23 @@ def pytest_make_collect_report(collector: pytest.Collector) -> None:
 
     # No frame of lazyhook's may be on the stack while the module collects: pytest starts a
     # collection error's traceback at the first frame outside _pytest (a Python wrapper here
-    # showed itself and pytest's own frames).  So the collect that pytest calls (and lists) is
-    # built in C: the module's own collect, then the pending bodies.
+    # showed itself and pytest's own frames).  So the collect pytest calls is built in C: a
+    # list of the module's own collect's items, then the pending bodies run.
     calls = _Calls(collector.collect, run_new_pending)
-    collector.collect = partial(chain.from_iterable, calls)  # type: ignore[method-assign, assignment]
+    collector.collect = partial(list, calls)  # type: ignore[method-assign]
 
 
 class _Calls:
-    """Iterating calls each function in turn (through C: no frame of this file's)."""
+    """Iterating yields what each function returns, in turn; the calls are made by C code
+    (``list`` draining the chain), after ``__iter__`` has returned: no frame of this file's."""
 
     __slots__ = ("functions",)
 
     def __init__(self, *functions: "Callable[[], Iterable[object]]") -> None:
         self.functions = functions
 
-    def __iter__(self) -> "Iterator[Iterable[object]]":
-        return map(methodcaller("__call__"), self.functions)
+    def __iter__(self) -> "Iterator[object]":
+        return chain.from_iterable(map(methodcaller("__call__"), self.functions))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -398,9 +398,13 @@ def test_run_takes_what_python_takes(tmp_path: Path, flag: str | None) -> None:
 
     app = tmp_path / "app"
     app.mkdir()
-    (app / "__main__.py").write_text("import sys, json\nprint(sys.argv, json.dumps(1))\n")
+    (app / "__main__.py").write_text(
+        "import sys, json\nprint(sys.argv, json.dumps(1), sys.path[0])\n"
+    )
     zipapp.create_archive(app, tmp_path / "app.pyz")
-    (tmp_path / "prog.py").write_text("import sys\nprint('compiled', sys.argv[1:])\n")
+    (tmp_path / "prog.py").write_text(
+        "import sys\nprint('compiled', sys.argv[1:], type(__loader__).__name__)\n"
+    )
     py_compile.compile(str(tmp_path / "prog.py"), str(tmp_path / "prog.pyc"))
     flags = (flag,) if flag else ()
     cli = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from lazyhook._cli import main; "
@@ -429,3 +433,48 @@ def test_report_under_warn_default_encoding(tmp_path: Path) -> None:
     r = lazyhook("report", "--json", "-o", "r.json", "prog.py", cwd=tmp_path, flags=flags)
     assert (r.returncode, r.stdout, r.stderr) == (0, "ok\n", ""), r.stderr
     assert "modules" in json.loads((tmp_path / "r.json").read_text())
+
+
+def test_run_from_a_checkout_with_an_empty_pythonpath(tmp_path: Path) -> None:
+    # `python -m lazyhook run` where lazyhook is importable only from the working directory
+    # (a checkout, in a venv without it): the program could not import lazyhook (its
+    # sitecustomize failed, PYTHONPATH and the private variable leaked).  And an empty
+    # PYTHONPATH became "RUN_SITE:", whose empty entry put the working directory on the
+    # program's sys.path.
+    import shutil
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "v")], check=True)
+    python = str(tmp_path / "v" / "bin" / "python")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "lazyhook", checkout / "lazyhook")
+    (checkout / "helper.py").write_text("print('helper from the working directory ran')\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "prog.py").write_text(
+        "import os, sys, json\n"
+        "try:\n    import helper\nexcept ImportError:\n    print('no helper')\n"
+        "print(type(json).__name__, repr(os.environ.get('PYTHONPATH')),"
+        " [k for k in os.environ if 'RUN_STATE' in k], [p for p in sys.path if 'run_site' in p])\n"
+    )
+    env = clean_env(PYTHONPATH="", LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run(
+        [python, "-m", "lazyhook", "run", str(tmp_path / "app" / "prog.py")],
+        capture_output=True, text=True, cwd=checkout, env=env,
+    )  # fmt: skip
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout == "no helper\n_LazyModule '' [] []\n", r.stdout
+
+
+def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> None:
+    # The environment's own sitecustomize ran after run's install(): its install(mode="all")
+    # overrode `run --mode boundary` (the -c bootstrap had installed after it).
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(
+        "import lazyhook\nlazyhook.install(mode='all')\n"
+    )
+    (tmp_path / "prog.py").write_text(
+        "import sys\n"
+        "print([f.settings.mode_all for f in sys.meta_path if type(f).__name__ == 'LazyFinder'])\n"
+    )
+    path = os.pathsep.join([str(tmp_path / "site"), str(ROOT)])
+    r = lazyhook("run", "--mode", "boundary", "prog.py", cwd=tmp_path, PYTHONPATH=path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "[False]\n", ""), r.stderr

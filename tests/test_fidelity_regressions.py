@@ -751,12 +751,13 @@ def test_a_programs_file_named_like_a_module_lazyhook_needs_is_never_run(sandbox
         """
         import lazyhook
         lazyhook.install()
-        import textwrap
+        import sys, textwrap
         from fractions import Fraction
         print(textwrap.shorten("a b c", 10), Fraction(1, 3))
+        print(sorted(m for m in ("opcode", "_opcode", "_opcode_metadata") if m in sys.modules))
         """
     )
-    assert eager.out == "a b c 1/3\n" and eager.err == "", eager.err
+    assert eager.out == "a b c 1/3\n[]\n" and eager.err == "", eager.err
     same_outcome(eager, cold, warm)
     written = [p for p in sandbox.cache.rglob("*") if p.is_file() and p.stat().st_size]
     assert written, "the cold run wrote no cache"
@@ -927,3 +928,68 @@ def test_unittest_fails_a_test_module_whose_dependency_fails_at_import(
         assert (r.returncode, r.out, timing.sub(r"Ran \1", r.err)) == (
             eager.returncode, eager.out, timing.sub(r"Ran \1", eager.err)
         ), r.out + r.err  # fmt: skip
+
+
+def test_pending_bodies_run_for_a_failing_import_as_eagerly(sandbox: Sandbox) -> None:
+    # Found by review: the pending bodies ran inside importlib's global import lock (a body
+    # waiting for a thread that imports hung for ever); a pending body that imported the very
+    # module made it run twice, as two objects.
+    (sandbox.path / "plugins").mkdir()
+    (sandbox.path / "plugins" / "plugin_x.py").write_text("print('plugin_x ran')\nCOUNT = []\n")
+    sandbox.write(
+        {
+            "settings.py": f"import sys\nsys.path.insert(0, {str(sandbox.path / 'plugins')!r})\n",
+            "worker.py": """
+                import threading
+                result = []
+                t = threading.Thread(target=lambda: result.append(__import__("json").dumps(1)))
+                t.start()
+                t.join()
+                print("worker ran", result)
+                """,
+            "c.py": "import plugin_x\nplugin_x.COUNT.append('c')\n",
+        }
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import settings, worker, c
+        import plugin_x
+        print(plugin_x.COUNT, c.plugin_x is plugin_x, worker.result, settings.sys is not None)
+        """
+    )
+    assert eager.lines == ["worker ran ['1']", "plugin_x ran", "['c'] True ['1'] True"], eager.out
+    same_outcome(eager, cold, warm)
+
+
+def test_a_failing_import_inside_a_lazy_body_runs_nothing_imported_after_it(
+    sandbox: Sandbox,
+) -> None:
+    # Found by review: M's body, run at its first use, fails an import; running everything
+    # pending then ran N, imported after M, which eagerly never runs (the program stopped at
+    # `import M`).  And importlib's own caught miss (_handle_fromlist trying a name of a
+    # from-list as a submodule) must not run what is pending either.
+    sandbox.write(
+        {
+            "M.py": "print('M ran')\nimport missing_module_zz\n",
+            "N.py": "open('N_ran.txt', 'w').close()\ny = 1\n",
+            "heavy.py": "print('heavy ran')\nz = 1\n",
+        }
+    )
+    r = sandbox.run(
+        """
+        import lazyhook
+        lazyhook.install()
+        import heavy
+        __import__("email", fromlist=["_probe_"])
+        print(lazyhook.is_lazy(heavy))
+        import M
+        import N
+        print(M.x, N.y, heavy.z)
+        """,
+        check=False,
+    )
+    assert r.returncode == 1 and "missing_module_zz" in r.err, r.err
+    assert r.lines == ["True", "M ran"], r.out
+    assert not (sandbox.path / "N_ran.txt").exists()
