@@ -383,9 +383,9 @@ class LazyFinder:
             # json at the statement anyway, so lazy would only add its bookkeeping (measured:
             # 77 vs 42 us for a small module).  The from-list's submodules are judged alone.
             return False
-        # Declared lazy (PEP 810) is the program's own word; otherwise an import whose names
-        # its module never reads is there for its side effects: eager (see _reads).
-        return declared or bool(reads.bindings_read(frame))
+        # Declared lazy (PEP 810) is the program's own word; otherwise eager: an import whose
+        # names its module never reads, one inside an import a handler may catch (see _reads).
+        return declared or (reads.bindings_read(frame) and not reads.caught_above(frame))
 
     def _decline(self) -> None:
         from lazyhook._warn import warn_once

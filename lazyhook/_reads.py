@@ -24,6 +24,16 @@ laziness, never an outcome.
 statement that takes only literals, bound as their values, would never run its module; and
 ``from m import C as K`` is used through ``K``.)
 
+**Is the import part of one a handler may catch?  Then it stays eager** (``caught_above``).
+``try: import cachelib / except ImportError:`` keeps ``import cachelib`` eager, and eagerly a
+failure anywhere in cachelib's own imports (``import dbm.gnu``, whose C module is missing)
+reaches that handler too: so the imports a module's body makes while such an import runs it
+are eager as well, down the whole chain (also under a ``with`` around an import statement,
+and for ``importlib.import_module`` called inside ``try``).  The chain ends at a lazy body's
+first use (its import site was unguarded, or it would not be lazy), at pytest's own frames
+(the plugin runs a test module's deferred bodies at its collection, where their errors are
+its errors, as eagerly) and at a thread's start (its catch-all only reports).
+
 Which names must be bound as the real objects (``match``, ``register``, class bases, values)
 is ``_uses``' business.
 
@@ -279,3 +289,32 @@ def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
         return module in declared
     except Exception:  # noqa: BLE001 - a broken declaration must not break the import
         return False
+
+
+# lazyhook frames an eager import passes through (loader wrappers, a lazy parent run first):
+# the walk goes on past them.  Any other lazyhook frame is a first use, a stand-in's call or a
+# pending run: the import it stands for was judged unguarded, and the walk ends there.
+_CHAIN = frozenset({"lazyhook._finder", "lazyhook._execute"})
+_ENDS = ("lazyhook.", "_pytest.", "threading")  # a thread's catch-all only reports
+_IMPORT = _interp.IMPORT_NAME
+
+
+def caught_above(frame: "FrameType") -> bool:
+    """Is the import *frame* is making (the importing code) run by an import, or a call, that
+    a ``try`` or ``with`` above it may catch the failure of?  See the module docstring."""
+    f = frame.f_back
+    while f is not None:
+        g = f.f_globals
+        name = g.get("__name__") or ""
+        if name == "__main__":  # python -m lazyhook._warm (cache warm) is lazyhook's too
+            name = getattr(g.get("__spec__"), "name", None) or name
+        if name not in _interp.MACHINERY and name not in _CHAIN:
+            if name.startswith(_ENDS):
+                return False
+            in_try, in_with = _interp.guards(f)
+            # A ``with`` counts only around an import statement (contextlib.suppress): most
+            # blocks catch nothing (runpy.run_module's own ``with`` holds every module it runs).
+            if in_try or (in_with and f.f_code.co_code[_interp.import_offset(f)] == _IMPORT):
+                return True
+        f = f.f_back
+    return False

@@ -993,3 +993,52 @@ def test_a_failing_import_inside_a_lazy_body_runs_nothing_imported_after_it(
     assert r.returncode == 1 and "missing_module_zz" in r.err, r.err
     assert r.lines == ["True", "M ran"], r.out
     assert not (sandbox.path / "N_ran.txt").exists()
+
+
+def test_a_failure_in_the_imports_of_a_module_imported_in_try_reaches_its_handler(
+    sandbox: Sandbox,
+) -> None:
+    # `try: import optlib / except ImportError` kept `import optlib` eager, but optlib's own
+    # `import fastbackend` (another package) stayed lazy: fastbackend's failing body did not
+    # reach the handler, the fallback was never taken, and the program crashed at first use.
+    sandbox.write(
+        {
+            "optlib.py": "import fastbackend\ndef run():\n    return fastbackend.go()\n",
+            "fastbackend.py": "from _fastbackend_c import go\n",
+            "plugins_ok.py": "import json\ndef run():\n    return json.dumps('ok')\n",
+        }
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(
+        """
+        import lazyhook
+        lazyhook.install()
+        import contextlib, importlib
+        try:
+            import optlib
+            print("optlib", optlib.run())
+        except ImportError as exc:
+            print("no optlib:", exc.name)
+        try:
+            from optlib import run
+        except ImportError:
+            run = None
+        with contextlib.suppress(ImportError):
+            import optlib as again
+            print("present")
+        def load(names):
+            loaded = []
+            for name in names:
+                try:
+                    loaded.append(importlib.import_module(name).run())
+                except ImportError as exc:
+                    print("skipping", name, exc.name)
+            return loaded
+        print(run, load(["optlib", "plugins_ok"]))
+        """
+    )
+    assert eager.lines == [
+        "no optlib: _fastbackend_c",
+        "skipping optlib _fastbackend_c",
+        "None ['\"ok\"']",
+    ], eager.out + eager.err
+    same_outcome(eager, cold, warm)
