@@ -48,11 +48,17 @@ def find_spec(
     # importlib's _find_spec holds its global lock around each finder: a body run here that
     # waits for a thread which imports would wait forever.  Released meanwhile, as eagerly
     # the bodies ran outside it.
-    _imp.release_lock()
+    try:
+        _imp.release_lock()
+    except RuntimeError:  # not this thread's (a version that does not hold it here)
+        held = False
+    else:
+        held = True
     try:
         run_all_pending()
     finally:
-        _imp.acquire_lock()
+        if held:
+            _imp.acquire_lock()
     if name in sys.modules:
         # A body imported it: the finder hands importlib that module, taken out of
         # sys.modules until importlib puts it back (else importlib's _find_spec, seeing it

@@ -32,7 +32,7 @@ are eager as well, down the whole chain (also under a ``with`` around an import 
 and for ``importlib.import_module`` called inside ``try``).  The chain ends at a lazy body's
 first use (its import site was unguarded, or it would not be lazy), at pytest's own frames
 (the plugin runs a test module's deferred bodies at its collection, where their errors are
-its errors, as eagerly) and at a thread's start (its catch-all only reports).
+its errors, as eagerly) and at the first frame that is not a module body run by an import.
 
 Which names must be bound as the real objects (``match``, ``register``, class bases, values)
 is ``_uses``' business.
@@ -292,29 +292,40 @@ def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
 
 
 # lazyhook frames an eager import passes through (loader wrappers, a lazy parent run first):
-# the walk goes on past them.  Any other lazyhook frame is a first use, a stand-in's call or a
-# pending run: the import it stands for was judged unguarded, and the walk ends there.
+# the walk goes on past them, as past importlib's.  Any other lazyhook frame is a first use, a
+# stand-in's call or a pending run: the import it stands for was judged unguarded.
 _CHAIN = frozenset({"lazyhook._finder", "lazyhook._execute"})
-_ENDS = ("lazyhook.", "_pytest.", "threading")  # a thread's catch-all only reports
+_ENDS = ("lazyhook.", "_pytest.")
 _IMPORT = _interp.IMPORT_NAME
 
 
 def caught_above(frame: "FrameType") -> bool:
-    """Is the import *frame* is making (the importing code) run by an import, or a call, that
-    a ``try`` or ``with`` above it may catch the failure of?  See the module docstring."""
-    f = frame.f_back
-    while f is not None:
-        g = f.f_globals
-        name = g.get("__name__") or ""
-        if name == "__main__":  # python -m lazyhook._warm (cache warm) is lazyhook's too
-            name = getattr(g.get("__spec__"), "name", None) or name
-        if name not in _interp.MACHINERY and name not in _CHAIN:
-            if name.startswith(_ENDS):
-                return False
-            in_try, in_with = _interp.guards(f)
-            # A ``with`` counts only around an import statement (contextlib.suppress): most
-            # blocks catch nothing (runpy.run_module's own ``with`` holds every module it runs).
-            if in_try or (in_with and f.f_code.co_code[_interp.import_offset(f)] == _IMPORT):
-                return True
+    """Is the module running *frame* (the importing code) run by an import that a ``try``
+    (or a ``with`` around an import statement) may catch the failure of, or by an import
+    that such an import runs, and so on up?  See the module docstring.
+
+    Only the chain of imports counts: the walk stops at the first frame that is not a
+    module body run by an import (a function, IPython's cell runner, a thread's target), once
+    its own ``try`` is checked; a catch-all further up only reports, as it would a failure
+    at the first use."""
+    f: FrameType | None = frame
+    while f is not None and f.f_code.co_name == "<module>" and _passing(f.f_back):
         f = f.f_back
+        while _passing(f):
+            f = f.f_back  # type: ignore[union-attr]
+        if f is None:
+            return False
+        if (f.f_globals.get("__name__") or "").startswith(_ENDS):
+            return False
+        in_try, in_with = _interp.guards(f)
+        if in_try or (in_with and f.f_code.co_code[_interp.import_offset(f)] == _IMPORT):
+            return True
     return False
+
+
+def _passing(f: "FrameType | None") -> bool:
+    """Is *f* importlib's or lazyhook's own, on the way from an import to its module's body?"""
+    return f is not None and f.f_globals.get("__name__") in _PASSING
+
+
+_PASSING = _interp.MACHINERY | _CHAIN

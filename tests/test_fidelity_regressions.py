@@ -1042,3 +1042,28 @@ def test_a_failure_in_the_imports_of_a_module_imported_in_try_reaches_its_handle
         "None ['\"ok\"']",
     ], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_catch_all_runner_above_an_import_keeps_it_lazy(sandbox: Sandbox) -> None:
+    # Only the chain of imports counts for the rule above: a runner that executes code inside
+    # its own catch-all (IPython's cells, code.interact, a thread's start) only reports what
+    # fails, as it would at the first use, and must not make every import it runs eager.
+    sandbox.write(
+        {"pkg_a.py": "import pkg_b\ndef f():\n    return pkg_b.X\n", "pkg_b.py": "X = 1\n"}
+    )
+    r = sandbox.run(
+        """
+        import lazyhook
+        lazyhook.install()
+        import threading
+        def run_cell(src, ns):
+            try:
+                exec(compile(src, "<cell>", "exec"), ns)
+            except Exception as exc:
+                print("cell failed", type(exc).__name__)
+        ns = {}
+        run_cell("import pkg_a\\ndef g():\\n    return pkg_a", ns)
+        print(lazyhook.is_lazy(ns["pkg_a"]), ns["pkg_a"].f(), lazyhook.is_lazy(ns["pkg_a"].pkg_b))
+        """
+    )
+    assert r.lines == ["True 1 False"], r.out + r.err
