@@ -93,17 +93,19 @@ def _stamp(fullname: str, origin: str) -> None:
 
 
 class NotFoundFinder:
-    """Last on ``sys.meta_path``: asked only when no finder before it found a module; a
-    pending body may be what makes it findable, as eagerly (see ``_not_found``)."""
+    """Last on ``sys.meta_path``, asked when no finder found a module (see ``_not_found``)."""
 
     __slots__ = ()
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> object:
         if _lazy is None:
             return None  # no lazy module was ever made: nothing deferred could matter
-        asked_by = sys._getframe(1).f_back  # an import's _find_spec: _find_and_load_unlocked
-        if asked_by is None or asked_by.f_code is not load_interp().FIND_AND_LOAD_UNLOCKED:
-            return None  # importlib.util.find_spec(), pkgutil...: no import, the plain miss
+        interp, asked_by = load_interp(), sys._getframe(1).f_back  # an import's _find_spec
+        if not _importing(asked_by):  # importlib.util.find_spec(), pkgutil: the plain miss
+            return None
+        importer = interp.importer_frame(asked_by)  # in try: an optional dependency, at once
+        if importer is None or interp.state.running or interp.guards(importer)[0]:
+            return None
         try:
             from lazyhook import _not_found
         except ImportError:  # imports blocked (pip's audit hook): nothing is pending then
@@ -175,12 +177,10 @@ class _Loader(_Wrapper):
 
 
 class _ParentsFirstLoader(_Wrapper):
-    """Loader of an eager import whose parent package is still lazy.
-
-    Runs the lazy parents first (outermost first), exactly as an eager import of the child
-    would have, in ``create_module``: an extension module's create_module already executes
-    it, and this is outside importlib's global lock (only the child's module lock is held).
-    """
+    """Loader of an eager import whose parent package is still lazy: runs the lazy parents
+    first (outermost first), as an eager import of the child would have, in
+    ``create_module`` (an extension module's create_module already executes it; outside
+    importlib's global lock: only the child's module lock is held)."""
 
     __slots__ = ("existing",)
 
@@ -399,8 +399,7 @@ class LazyFinder:
     def _under_lazy_parent(
         self, fullname: str, path: "object", caller: "FrameType | None"
     ) -> "object | None":
-        """An import under a parent that is still lazy.  If it is to be eager, eagerly the
-        parent would have run first, so its loader runs the parents first."""
+        """An import under a still-lazy parent: an eager one runs the parents first."""
         interp = _interp or load_interp()
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None

@@ -878,6 +878,10 @@ def test_a_spec_probe_that_finds_nothing_is_no_failing_import(sandbox: Sandbox) 
         import importlib.util, sys
         import noisy
         print(importlib.util.find_spec("missing_module_ww"))
+        try:  # an optional dependency, missing: answered at once, nothing loaded for it
+            import missing_module_vv
+        except ImportError:
+            pass
         print(lazyhook.is_lazy(noisy), "lazyhook._not_found" in sys.modules)
         """
     )
