@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 _LIB = getattr(sys, "_stdlib_dir", None) or os.path.dirname(os.__file__)
-# Pure-Python modules, extension modules (POSIX builds, Windows), in that order, as sys.path.
-_DIRS = [_LIB, os.path.join(_LIB, "lib-dynload"), os.path.join(sys.base_exec_prefix, "DLLs")]
+# Pure-Python modules, then extension modules (POSIX builds; Windows), as on sys.path.
+_DYNLOAD = os.path.join(sys.base_exec_prefix, "DLLs") if os.name == "nt" else None
+_DIRS = [_LIB, _DYNLOAD or os.path.join(_LIB, "lib-dynload")]
 _private: "dict[str, ModuleType]" = {}
 # What a module privately loaded here imports itself: the standard library's private modules,
 # in sys.modules only while it runs (its own import would search sys.path; eagerly the
