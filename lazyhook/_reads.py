@@ -32,7 +32,8 @@ are eager as well, down the whole chain (also under a ``with`` around an import 
 and for ``importlib.import_module`` called inside ``try``).  The chain ends at a lazy body's
 first use (its import site was unguarded, or it would not be lazy), at pytest's own frames
 (the plugin runs a test module's deferred bodies at its collection, where their errors are
-its errors, as eagerly) and at the first frame that is not a module body run by an import.
+its errors, as eagerly), at runpy's and at the first frame that is not a module body run by
+an import.
 
 Which names must be bound as the real objects (``match``, ``register``, class bases, values)
 is ``_uses``' business.
@@ -295,7 +296,9 @@ def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
 # the walk goes on past them, as past importlib's.  Any other lazyhook frame is a first use, a
 # stand-in's call or a pending run: the import it stands for was judged unguarded.
 _CHAIN = frozenset({"lazyhook._finder", "lazyhook._execute"})
-_ENDS = ("lazyhook.", "_pytest.")
+# pytest's collection (see above) and runpy, whose ``try`` around a ``-m`` package's import
+# re-raises any failure but that package's own absence (python -m pkg.mod).
+_ENDS = ("lazyhook.", "_pytest.", "runpy")
 _IMPORT = _interp.IMPORT_NAME
 
 
