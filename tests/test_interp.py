@@ -343,15 +343,11 @@ def test_value_uses_read_full_arguments_and_annotation_scopes() -> None:
 def test_namespace_handed_on(src: str, handed_on: bool) -> None:
     # Code that hands globals() to other code makes every from-imported name a value
     # (_uses.value_used: EVERY); reading from it does not.
+    from lazyhook import _uses
     from lazyhook._uses_ref import namespace_handed_on
 
     code = compile(src, "<m>", "exec", dont_inherit=True)
-    tree, got = [code], False
-    while tree:
-        c = tree.pop()
-        tree += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-        got = got or namespace_handed_on(c)
-    assert got == handed_on
+    assert any(namespace_handed_on(c) for c in _uses._tree(code)) == handed_on
 
 
 @pytest.mark.parametrize(
