@@ -82,10 +82,11 @@ def _ask(finders: "Iterable[object]", name: str, path: object, target: object) -
 
 def _may_be_caught(frame: "FrameType | None") -> bool:
     """Is any frame from *frame* up inside a ``try`` or ``with`` whose handler could catch
-    the failure?  (Any ``with``, unlike ``_reads.caught_above``'s rule for keeping an import
-    eager: this path runs bodies early, and an ``__exit__`` may swallow the failure.)  The import machinery's frames only re-raise, but ``_handle_fromlist``,
-    which tries each name of ``from package import name`` as a submodule and takes a miss
-    for an attribute; lazyhook's own frames only re-raise."""
+    the failure?  Any ``with``, unlike ``_reads.caught_above``'s rule for keeping an import
+    eager: this path runs bodies early, and an ``__exit__`` may swallow the failure.  The
+    import machinery's frames only re-raise, but ``_handle_fromlist``, which tries each name
+    of ``from package import name`` as a submodule and takes a miss for an attribute;
+    lazyhook's own frames only re-raise."""
     while frame is not None:
         if frame.f_code is _interp.HANDLE_FROMLIST:
             return True
