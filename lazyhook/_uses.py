@@ -16,7 +16,7 @@ Loaded with the first from-import answered from the name cache (``_module``).
 
 import sys
 
-from lazyhook import _interp
+from lazyhook import _interp as _I  # (short: the opcode tables below read it many times)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
         for c in _tree(code):
             # Each a cheap test first: _bytecode (and ``opcode``) only for code that has one.
             ops = c.co_code[::2]
-            if _interp.MATCH_CLASS in ops:
+            if _I.MATCH_CLASS in ops:
                 from lazyhook._bytecode import match_classes
 
                 names.update(match_classes(c))
@@ -45,7 +45,7 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
                 from lazyhook._bytecode import registered
 
                 names.update(registered(c))
-            if _interp.LOAD_BUILD_CLASS in ops:
+            if _I.LOAD_BUILD_CLASS in ops:
                 from lazyhook._bytecode import class_bases
 
                 names.update(class_bases(c))
@@ -157,18 +157,18 @@ def _annotations(code: "CodeType") -> "tuple[set[int], set[int]]":
     key = -1  # the constant the previous instruction loaded
     pos, op, arg = _next(co, -2)
     while op >= 0:
-        if op == _interp.LOAD_CONST and type(consts[arg]) in (str, tuple):
+        if op == _I.LOAD_CONST and type(consts[arg]) in (str, tuple):
             if _next(co, pos)[1] not in _OPERATORS:
                 pending.append(arg)
-        elif op == _interp.BUILD_TUPLE:
+        elif op == _I.BUILD_TUPLE:
             after = _next(co, pos)
-            if after[1] == _interp.LOAD_CONST and hasattr(consts[after[2]], "co_code"):
+            if after[1] == _I.LOAD_CONST and hasattr(consts[after[2]], "co_code"):
                 strict.update(pending)
-        elif op == _interp.LOAD_NAME and names[arg] == "__annotations__":
+        elif op == _I.LOAD_NAME and names[arg] == "__annotations__":
             strict.update(pending)
-        elif op in _CALLS or op == _interp.BINARY_SUBSCR and generic:
+        elif op in _CALLS or op == _I.BINARY_SUBSCR and generic:
             typed.update(pending)
-        elif op == _interp.BINARY_SUBSCR and pending and pending[-1] == key:
+        elif op == _I.BINARY_SUBSCR and pending and pending[-1] == key:
             pending.pop()  # a key (``g["Day"]``), not passed on to an enclosing call
         elif op in _NAMED:  # the latest name decides: ``g["Day"]`` after ``f(Item)`` is not
             name = _name(code, co, pos) or ""
@@ -179,7 +179,7 @@ def _annotations(code: "CodeType") -> "tuple[set[int], set[int]]":
         if op not in _ANNOTATION_OPS:
             pending.clear()
             generic = False
-        key = arg if op == _interp.LOAD_CONST else -1
+        key = arg if op == _I.LOAD_CONST else -1
         pos, op, arg = _next(co, pos)
     return strict, typed
 
@@ -193,11 +193,11 @@ def _fromlists(code: "CodeType") -> "set[int]":
     strings, but never evaluated (counted, they made every from-imported name under ``from
     __future__ import annotations`` a value)."""
     co, found = code.co_code, set()
-    pos = co.find(_interp.IMPORT_NAME)
+    pos = co.find(_I.IMPORT_NAME)
     while pos >= 0:
-        if pos % 2 == 0 and pos >= 2 and co[pos - 2] == _interp.LOAD_CONST:
-            found.add(_interp.oparg(co, pos - 2)[0])
-        pos = co.find(_interp.IMPORT_NAME, pos + 1)
+        if pos % 2 == 0 and pos >= 2 and co[pos - 2] == _I.LOAD_CONST:
+            found.add(_I.oparg(co, pos - 2)[0])
+        pos = co.find(_I.IMPORT_NAME, pos + 1)
     return found
 
 
@@ -241,7 +241,7 @@ def _loads(co: bytes, index: int) -> "list[int] | None":
             return None
         pos = co.find(bytes((op, arg)))
         while pos != -1:
-            if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _interp.EXTENDED_ARG):
+            if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _I.EXTENDED_ARG):
                 found.append(pos)
             pos = co.find(bytes((op, arg)), pos + 1)
     return found
@@ -289,10 +289,10 @@ def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None"
     a raised or caught exception class (*exc*), a callee whose arguments ``_plain_call``
     follows, ``is_lazy(x)``'s argument or ``isinstance(x, C)``'s class; None for a shape left
     to ``_uses_ref`` (3.10's calls carry no marker; 3.11+'s ``C[int]()`` needs the stack)."""
-    if co[pos] == _interp.LOAD_FROM_DICT_OR_GLOBALS:
+    if co[pos] == _I.LOAD_FROM_DICT_OR_GLOBALS:
         return True  # 3.12+'s annotation scopes inside a class body: values
     after_pos, after, after_arg = _next(co, pos)
-    if after == _interp.LOAD_ATTR or after == _interp.LOAD_METHOD:
+    if after == _I.LOAD_ATTR or after == _I.LOAD_METHOD:
         attr = _name(code, co, after_pos)  # None: an EXTENDED_ARG prefix, left to _uses_ref
         return None if attr is None else attr in OWN_READS
     if _V311 and _raised_or_caught(co, after_pos, after, after_arg):
@@ -301,23 +301,23 @@ def _value_at(code: "CodeType", co: bytes, pos: int, exc: bool) -> "bool | None"
     if _V311:
         null = (
             co[pos + 1] & 1
-            if co[pos] == _interp.LOAD_GLOBAL
-            else (after if _V313 else co[before] if before >= 0 else -1) == _interp.PUSH_NULL
+            if co[pos] == _I.LOAD_GLOBAL
+            else (after if _V313 else co[before] if before >= 0 else -1) == _I.PUSH_NULL
         )
         if null:
             return (
                 False
-                if _plain_call(co, after_pos if _V313 and after == _interp.PUSH_NULL else pos)
+                if _plain_call(co, after_pos if _V313 and after == _I.PUSH_NULL else pos)
                 else None
             )
-    if after in (_interp.CALL, _interp.CALL_METHOD) and after_arg == 1:
-        if _V313 and before >= 0 and co[before] == _interp.PUSH_NULL:
+    if after in (_I.CALL, _I.CALL_METHOD) and after_arg == 1:
+        if _V313 and before >= 0 and co[before] == _I.PUSH_NULL:
             before = _prev(co, before)
         if before >= 0 and _name(code, co, before) == "is_lazy":
             return False
     if not _V311:
         return None
-    if after == _interp.CALL and after_arg == 2:
+    if after == _I.CALL and after_arg == 2:
         return False if _checked_class(code, co, before) else None
     return True
 
@@ -332,23 +332,23 @@ def _plain_call(co: bytes, pos: int) -> bool:
         pos, op, arg = _next(co, pos)
         if op in _LOADS:
             pops, pushes = 0, 1
-        elif op == _interp.LOAD_GLOBAL:
+        elif op == _I.LOAD_GLOBAL:
             pops, pushes = 0, 1 + (arg & 1)  # with a NULL for a call
-        elif op == _interp.LOAD_ATTR:
+        elif op == _I.LOAD_ATTR:
             pops, pushes = 1, 1 + (arg & 1 if _V312 else 0)  # 3.12+: a method and its self
-        elif op == _interp.CALL or op == _interp.CALL_KW:
-            pops, pushes = arg + 2 + (op == _interp.CALL_KW), 1
+        elif op == _I.CALL or op == _I.CALL_KW:
+            pops, pushes = arg + 2 + (op == _I.CALL_KW), 1
             if pops == depth:
                 return True
         elif op in _BINARY:
             pops, pushes = 2, 1
-        elif op == _interp.BUILD_TUPLE or op == _interp.BUILD_LIST:
+        elif op == _I.BUILD_TUPLE or op == _I.BUILD_LIST:
             pops, pushes = arg, 1
-        elif op == _interp.LOAD_METHOD:
+        elif op == _I.LOAD_METHOD:
             pops, pushes = 1, 2
-        elif op == _interp.LOAD_FAST_LOAD_FAST:
+        elif op == _I.LOAD_FAST_LOAD_FAST:
             pops, pushes = 0, 2
-        elif op == _interp.KW_NAMES or op == _interp.CALL_DONE:
+        elif op == _I.KW_NAMES or op == _I.CALL_DONE:
             continue  # 3.11-3.12's keyword names; 3.11's CALL after the PRECALL counted here
         else:
             return False
@@ -363,50 +363,49 @@ def _raised_or_caught(co: bytes, pos: int, op: int, arg: int) -> bool:
     exception stand-in is a class and works there; any other stand-in fails there as its
     object does (not an exception class: the same TypeError, when it is reached)."""
     items = 0
-    while op in _FIRST_ARGS or op == _interp.LOAD_ATTR:
-        if op == _interp.LOAD_GLOBAL and arg & 1 or op == _interp.LOAD_ATTR and _V312 and arg & 1:
+    while op in _FIRST_ARGS or op == _I.LOAD_ATTR:
+        if op == _I.LOAD_GLOBAL and arg & 1 or op == _I.LOAD_ATTR and _V312 and arg & 1:
             return False  # a call's callee, a method
-        items += op != _interp.LOAD_ATTR
+        items += op != _I.LOAD_ATTR
         pos, op, arg = _next(co, pos)
-    if op == _interp.RAISE_VARARGS:
+    if op == _I.RAISE_VARARGS:
         return items == 0 or items == 1 and arg == 2
-    if op == _interp.BUILD_TUPLE and items < arg:
+    if op == _I.BUILD_TUPLE and items < arg:
         op = _next(co, pos)[1]
     elif items:
         return False
-    return op == _interp.EXC_MATCH
+    return op == _I.EXC_MATCH
 
 
 def _checked_class(code: "CodeType", co: bytes, pos: int) -> bool:
     """3.11+: is the instruction at *pos* (and attribute reads before it) the first argument
     of ``isinstance``/``issubclass``, loaded right before?"""
-    while pos >= 0 and co[pos] == _interp.LOAD_ATTR:
+    while pos >= 0 and co[pos] == _I.LOAD_ATTR:
         pos = _prev(co, pos)
-    if pos < 0 or co[pos] not in _FIRST_ARGS or co[pos] == _interp.LOAD_GLOBAL and co[pos + 1] & 1:
+    if pos < 0 or co[pos] not in _FIRST_ARGS or co[pos] == _I.LOAD_GLOBAL and co[pos + 1] & 1:
         return False
     pos = _prev(co, pos)
-    if _V313 and pos >= 0 and co[pos] == _interp.PUSH_NULL:
+    if _V313 and pos >= 0 and co[pos] == _I.PUSH_NULL:
         pos = _prev(co, pos)
     return pos >= 0 and _name(code, co, pos) in ("isinstance", "issubclass")
 
 
-_I = _interp
 _FIRST_ARGS = frozenset({_I.LOAD_FAST, _I.LOAD_NAME, _I.LOAD_GLOBAL, _I.LOAD_CONST, _I.LOAD_DEREF})
 # What pushes one value and pops nothing (not LOAD_GLOBAL: 3.11+ may push a NULL with it).
-_LOADS = (_FIRST_ARGS - {_interp.LOAD_GLOBAL} | {_interp.LOAD_FAST_CHECK, _interp.PUSH_NULL}) - {-1}
+_LOADS = (_FIRST_ARGS - {_I.LOAD_GLOBAL} | {_I.LOAD_FAST_CHECK, _I.PUSH_NULL}) - {-1}
 _ARGUMENT_LOADS = (_FIRST_ARGS | {_I.LOAD_FAST_CHECK, _I.LOAD_FAST_LOAD_FAST}) - {-1}  # vars(x)
-_BINARY = frozenset({_interp.BINARY_OP, _interp.BINARY_SUBSCR, _interp.COMPARE_OP}) - {-1}
-_OPERATORS = frozenset({_interp.BINARY_OP, _interp.COMPARE_OP}) - {-1}  # ``n == "Day"``
+_BINARY = frozenset({_I.BINARY_OP, _I.BINARY_SUBSCR, _I.COMPARE_OP}) - {-1}
+_OPERATORS = frozenset({_I.BINARY_OP, _I.COMPARE_OP}) - {-1}  # ``n == "Day"``
 # Attributes a stand-in answers itself (its class; how it pickles and copies): read from the
 # name (``C.__reduce__(obj)``, ``f.__class__``), the real object's are wanted.
 OWN_READS = frozenset(
     {"__class__", "__reduce__", "__reduce_ex__", "__copy__", "__deepcopy__", "__get__"}
 )
-_NAMED = frozenset({_interp.LOAD_NAME, _interp.LOAD_GLOBAL, _interp.LOAD_ATTR, _interp.LOAD_METHOD})
+_NAMED = frozenset({_I.LOAD_NAME, _I.LOAD_GLOBAL, _I.LOAD_ATTR, _I.LOAD_METHOD})
 _GENERICS = frozenset({"list", "dict", "tuple", "set", "frozenset", "type", "cast"})
 # Names inside a type expression that leave it one: ``Dict[str, "Day"]``, ``typing.List``.
 _NEUTRAL = frozenset({"str", "int", "float", "bool", "bytes", "complex", "object", "typing"})
-_CALLS = frozenset({_interp.CALL, _interp.CALL_KW, _interp.CALL_METHOD}) - {-1}
+_CALLS = frozenset({_I.CALL, _I.CALL_KW, _I.CALL_METHOD}) - {-1}
 # What an annotation, or the arguments of a call or a generic, is made of.
 _ANNOTATION_OPS = _FIRST_ARGS | _BINARY | _CALLS | {_I.LOAD_ATTR, _I.LOAD_METHOD, _I.PUSH_NULL}
 _ANNOTATION_OPS = _ANNOTATION_OPS | {_I.KW_NAMES, _I.BUILD_TUPLE, _I.BUILD_LIST, _I.CALL_DONE}
@@ -419,7 +418,7 @@ def _next(co: bytes, pos: int) -> "tuple[int, int, int]":
     ext = 0
     while pos < len(co):
         op = co[pos]
-        if op == _interp.EXTENDED_ARG:
+        if op == _I.EXTENDED_ARG:
             ext = (ext | co[pos + 1]) << 8
         elif op or not _V311:
             return pos, op, ext | co[pos + 1]
@@ -441,10 +440,10 @@ def _name(code: "CodeType", co: bytes, pos: int) -> "str | None":
     for another instruction or one with an EXTENDED_ARG prefix (its argument is not the byte
     here: ``myfn`` at index 257 read as ``is_lazy`` at 1)."""
     op, arg = co[pos], co[pos + 1]
-    if pos >= 2 and co[pos - 2] == _interp.EXTENDED_ARG:
+    if pos >= 2 and co[pos - 2] == _I.EXTENDED_ARG:
         return None
-    if op == _interp.LOAD_GLOBAL and _V311 or op == _interp.LOAD_ATTR and _V312:
+    if op == _I.LOAD_GLOBAL and _V311 or op == _I.LOAD_ATTR and _V312:
         arg >>= 1
-    elif op not in (_interp.LOAD_NAME, _interp.LOAD_ATTR, _interp.LOAD_METHOD):
+    elif op not in (_I.LOAD_NAME, _I.LOAD_ATTR, _I.LOAD_METHOD):
         return None
     return code.co_names[arg] if arg < len(code.co_names) else None
