@@ -9,9 +9,14 @@ name, an exception's builtin base...); ``sources`` (stamps of the files that dec
 (stamps of what decides the kinds).  It is valid while ``x`` comes from the same file, every
 stamp holds and every dependency resolves as before; anything else is a miss ("execute for
 real, then record").  When a module whose entry was used runs, what it bound (names, literal
-values) is compared with the entry (``ran``): a difference rewrites it and repairs what a star
-import filled.  An uncaught NameError, AttributeError or ImportError at exit invalidates the
-entries used for modules that never ran.  So a wrong entry costs at most one failing run.
+values) is compared with the entry (``_truth.ran``): a difference rewrites it and repairs what a
+star import filled.  An uncaught NameError, AttributeError, ImportError or KeyError at exit
+(``globals()[name]``) makes the
+entries used for modules that never ran suspect: relearned by the next run that needs them.  A
+relearned entry whose names differ from the one it replaces while that one's files and
+dependencies are unchanged marks the module as deciding its names at run time (an environment
+variable, a data file); its from-imports then run it at the statement, for good.  So a wrong
+entry costs at most one failing run, once per module, not once per switch of what decides it.
 
 Reading needs this file, ``_sources`` and the store reader; learning (``_learn``) and writing
 (``_store_write``) load at the first write (at exit, or a second after a learn).
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
     from lazyhook._store import Store
 
 _FLAG_GETATTR = 1  # the module defines a PEP 562 __getattr__ (as _learn.FLAG_GETATTR)
+FLAG_RUN_TIME = 2  # its names changed while its files did not: from-imports run it
+FLAG_SUSPECT = 4  # a name error at exit may have come from it: relearn, then compare
 _WRITE_INTERVAL = 1.0  # seconds: coalesce writes during a long run (no timer thread)
 _LOCK_WAIT = 0.25  # seconds: the longest a cache operation waits for the in-process lock
 
@@ -45,6 +52,10 @@ class Stored:
     def __init__(self, *fields: "Any") -> None:
         (self.names, self.star, self.flags, self.sources, self.deps) = fields[:5]
         (self.kinds, self.details, self.kind_sources) = fields[5:]
+
+    def with_flags(self, flags: int) -> "Stored":
+        return Stored(self.names, self.star, flags, self.sources, self.deps, self.kinds,
+                      self.details, self.kind_sources)  # fmt: skip
 
     def encode(self) -> "tuple[Any, ...]":
         """The on-disk form (``_learn.encode``: only writers need it)."""
@@ -100,7 +111,7 @@ class Entry:
     """A validated entry, as lazy modules use it."""
 
     __slots__ = ("names", "star", "star_list", "explicit_star", "has_getattr", "kinds",
-                 "details", "sources")  # fmt: skip
+                 "details", "sources", "at_statement", "suspect")  # fmt: skip
 
     def __init__(self, stored: Stored) -> None:
         names = stored.names
@@ -111,6 +122,9 @@ class Entry:
         # ``__all__`` as answered to the import machinery: a list, made once (read twice).
         self.star_list = list(self.star)
         self.has_getattr = bool(stored.flags & _FLAG_GETATTR)
+        # No lazy names from it: its from-imports run it at the statement (see the flags).
+        self.at_statement = bool(stored.flags & (FLAG_RUN_TIME | FLAG_SUSPECT))
+        self.suspect = bool(stored.flags & FLAG_SUSPECT)  # and relearn it when it runs
         self.kinds: dict[str, str] = dict(zip(names, stored.kinds, strict=True))
         self.details: dict[str, Any] = stored.details
         self.sources = stored.sources
@@ -288,12 +302,16 @@ class NameCache:
         self._ran.add(module)
 
     def exit_evidence(self) -> None:
-        """At exit: an uncaught NameError, AttributeError or ImportError may come from a name
+        """At exit: an uncaught NameError, AttributeError, ImportError or KeyError (read from
+        ``globals()``) may come from a name
         the cache omitted; entries used for modules that never ran are then relearned."""
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-        if isinstance(exc, (NameError, AttributeError, ImportError)):
+        if isinstance(exc, (NameError, AttributeError, ImportError, KeyError)):
             for module in self._used - self._ran:
-                self.invalidate(module)
+                stored = self.raw(module)
+                if stored is not None and not stored.flags & (FLAG_RUN_TIME | FLAG_SUSPECT):
+                    # Kept, flagged, not dropped: its relearning compares with it.
+                    self._queue(module, stored.with_flags(stored.flags | FLAG_SUSPECT))
 
     def flush(self) -> bool:
         """Write queued entries now (merge-and-replace under the store's lock)."""
@@ -307,6 +325,8 @@ class NameCache:
 
         if learned:
             for name, analysed in _learn.analyse(learned, Stored).items():
+                if self._run_time(self.raw(name), analysed):
+                    analysed.flags |= FLAG_RUN_TIME
                 self._queued.setdefault(name, analysed)
         if not self._queued and not self._drop:
             return True
@@ -329,6 +349,28 @@ class NameCache:
             message = f"lazyhook could not write its name cache {self.path}: {exc!r}"
             warn_once("cache-write", message)
             return False
+
+    @staticmethod
+    def _run_time(old: "Stored | None", new: Stored) -> bool:
+        """Does *new*, just learned, show that its module decides its names at run time: do
+        its names, star list or literals differ from *old*'s (the entry it replaces), all of
+        whose files are unchanged and dependencies resolve as before?"""
+        if old is None or not _sources.unchanged(old.sources)[0]:
+            return False
+        if not _sources.resolves(old.deps, old.sources):
+            return False
+        if old.flags & FLAG_RUN_TIME:
+            return True
+        if set(old.names) != set(new.names) or (old.star is None) != (new.star is None):
+            return True
+        if set(old.star or ()) != set(new.star or ()):
+            return True
+        kinds = dict(zip(new.names, new.kinds, strict=True))
+        for name in (n for n, k in zip(old.names, old.kinds, strict=True) if k == "v"):
+            was, now = old.details.get(name), new.details.get(name)
+            if kinds[name] != "v" or not (type(was) is type(now) and (was == now or was != was)):
+                return True
+        return False
 
     def entries(self) -> "list[str]":
         """The module names stored on disk."""
@@ -359,6 +401,11 @@ def for_dir(cache_dir: str) -> NameCache:
             atexit.register(_at_exit)
         cache = _caches[cache_dir] = NameCache(cache_dir)
     return cache
+
+
+def caches() -> "list[NameCache]":
+    """The caches this process has used."""
+    return list(_caches.values())
 
 
 def _at_exit() -> None:
@@ -394,56 +441,3 @@ def learn(
     if names is None:
         names = tuple(getattr(module, "__dict__", {}))
     for_dir(cache_dir).learn(name, module, names, code)
-
-
-def ran(
-    name: str,
-    entry: Entry,
-    module: object,
-    body_names: "tuple[str, ...]",
-    namespaces: "list[dict[str, object]]",
-) -> bool:
-    """Module *name*, whose *entry* was used, has just run: did the entry tell the truth?  If
-    not (and not because its files changed since: an edit racing the run is no lie), the
-    star-filled namespaces get what was missing (never over a name the program bound since),
-    one warning is shown, and True tells the caller to relearn it."""
-    for cache in _caches.values():
-        cache.note_ran(name)
-    d = getattr(module, "__dict__", None)
-    if not isinstance(d, dict):
-        return False
-    names = {n for n in body_names if type(n) is str and n.isidentifier()}
-    star = d.get("__all__")
-    if isinstance(star, (list, tuple)):  # an explicit list: may name submodules, __getattr__
-        real_star = [n for n in star if type(n) is str]
-    else:
-        real_star = sorted(n for n in names if n[:1] != "_")
-    promised, real = set(entry.star), set(real_star)  # sets: sympy has 921 names
-    missing = [n for n in real_star if n not in promised]
-    missing += names - entry.names - set(missing)
-    extra = [n for n in entry.star if n not in real]
-    extra += entry.names - names - set(extra)
-    # A literal bound from the entry becomes the module's own object where a namespace still
-    # holds it (``is``); one another module changed meanwhile (``app.DEBUG = True``) lied.
-    changed = 0
-    for n in (n for n in entry.names if entry.kinds[n] == "v" and n in d):
-        cached, value = entry.details.get(n), d[n]
-        changed += not (type(value) is type(cached) and (value == cached or value != value))
-        for ns in namespaces:
-            if ns.get(n) is cached:
-                ns[n] = value
-    if not missing and not extra and not changed:
-        return False
-    invalidate(name)
-    if _sources.unchanged(entry.sources)[0]:
-        for ns in namespaces:
-            for key in missing:
-                if key in d:
-                    ns.setdefault(key, d[key])
-        warn_once(
-            f"stale:{name}",
-            f"lazyhook: the name cache's entry for {name!r} did not match the module "
-            f"({len(missing)} names missing, {len(extra)} extra, {changed} values changed); "
-            "repaired and relearned",
-        )
-    return True

@@ -374,7 +374,7 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             st.learn_on_run = True  # the cache promised a name the module does not define
     if st.entry is not None:
         # Did the entry tell the truth?  If not: relearn it, repair what a star import bound.
-        from lazyhook import _cache
+        from lazyhook import _truth
 
         # A submodule is in the namespace or not depending on when (if at all) this process
         # imported it (during the body, before it, never in mode "all"): no difference.
@@ -387,7 +387,7 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             ):
                 subs.add(n)
         seen = [n for n in body_names if n not in subs] + [n for n in subs if n in st.entry.names]
-        if _cache.ran(st.name, st.entry, replacement, tuple(seen), st.namespaces):
+        if _truth.ran(st.name, st.entry, replacement, tuple(seen), st.namespaces):
             st.learn_on_run = True
     st.namespaces.clear()
 

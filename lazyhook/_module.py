@@ -184,8 +184,7 @@ def _access(module: "ModuleType", name: str, frame: "FrameType | None") -> objec
         raise AttributeError(f"module {st.name!r} has no attribute {name!r}")
     execute(st, frame)
     if type(module) is _LazyModule:
-        # A concurrent circular import between threads: importlib hands out the partially
-        # initialised module in that case, and so do we.
+        # A concurrent circular import between threads: importlib's partial module, as ours.
         return _mod_getattr(module, name)
     return getattr(module, name)
 
@@ -258,9 +257,10 @@ def entry(st: LazyState) -> "Entry | None":
 
         spec = _mod_getattr(st.module, "__spec__")
         origin = getattr(spec, "origin", None)
-        st.entry = _cache.lookup(st.name, origin, st.settings.cache_dir)
-        st.checked = True
-        st.learn_on_run = st.entry is None
+        found = _cache.lookup(st.name, origin, st.settings.cache_dir)
+        st.checked, st.entry, st.learn_on_run = True, found, found is None
+        if found is not None and found.at_statement:  # names decided at run time, or suspect
+            st.entry, st.learn_on_run = None, found.suspect
     return st.entry
 
 

@@ -144,6 +144,7 @@ def _load_own_code() -> None:
         _sources,
         _store,
         _store_write,
+        _truth,
         _uses,
         _uses_ref,
         _warn,  # noqa: F401

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN, Sandbox
+from conftest import RUN, Result, Sandbox
 
 STAR_A = {"a.py": RUN + "from b import *\n", "b.py": RUN + "def OLD():\n    return 'old'\n"}
 USE_A = """
@@ -501,3 +501,84 @@ def test_an_edit_leaves_the_entries_of_modules_sharing_an_object_valid(sandbox: 
     common.write_text(common.read_text() + "def SETTINGS2():\n    pass\n")
     bad = subprocess.run(verify, capture_output=True, text=True, env=sandbox.env(), cwd=sandbox.src)
     assert "0 valid, 30 stale" in bad.stdout, bad.stdout + bad.stderr
+
+
+# A module whose names depend on something no file records (here an environment variable).
+SWITCHED = {
+    "flags.py": RUN + "import os\nif os.environ.get('APP_DEBUG'):\n"
+    "    def only_debug():\n        return 'debug'\n"
+    "def common():\n    return 'common'\n"
+}
+
+
+def _outcome(r: Result) -> tuple[int, list[str], str]:
+    return r.returncode, r.lines, r.err
+
+
+def _switch_runs(
+    sandbox: Sandbox, code: str, envs: list[dict[str, str]]
+) -> list[tuple[Result, Result]]:
+    """Run *code* eagerly, then lazily (one shared cache), under each environment in turn."""
+    runs = []
+    for env in envs:
+        eager = sandbox.run(code, check=False, env={**sandbox.env(**env), "LAZYHOOK_DISABLE": "1"})
+        lazy = sandbox.run(code, check=False, env=sandbox.env(**env))
+        runs.append((eager, lazy))
+    return runs
+
+
+def test_names_decided_at_run_time_cost_one_wrong_run_not_one_per_switch(
+    sandbox: Sandbox,
+) -> None:
+    # Learned without APP_DEBUG; then the program switches it on and off.  The first run
+    # after a switch used to be wrong every time (a stand-in for a name the module no longer
+    # defines raising ImportError where eagerly NameError was caught, or a missing name).  Now
+    # the run that finds the names changed while flags.py did not marks the entry: from then
+    # on, from-imports of flags run it at the statement, as eagerly, whatever the switch.
+    sandbox.write(SWITCHED)
+    code = (
+        "import lazyhook\nlazyhook.install()\nfrom flags import *\nprint(common())\n"
+        "try:\n    print(only_debug())\nexcept NameError:\n    print('no debug')\n"
+    )
+    off, on = {}, {"APP_DEBUG": "1"}
+    runs = _switch_runs(sandbox, code, [off, off, on, off, on, off, on])
+    for i, (eager, lazy) in enumerate(runs):
+        if i == 2:  # the one run that finds out: right output, one warning
+            assert lazy.lines == eager.lines and lazy.err.count("LazyhookWarning") == 1
+            continue
+        assert (lazy.returncode, lazy.lines, lazy.err) == (
+            eager.returncode,
+            eager.lines,
+            eager.err,
+        ), i
+    info = sandbox.run("import lazyhook\ne = lazyhook.name_cache().raw('flags')\nprint(e.flags)\n")
+    assert int(info.lines[0]) & 2  # decided at run time
+
+
+@pytest.mark.parametrize(
+    "read", ["eval(os.environ['WANT'])", "sys.modules['__main__'].__dict__[os.environ['WANT']]"]
+)
+def test_a_name_missing_before_its_module_ran_also_marks_names_decided_at_run_time(
+    sandbox: Sandbox, read: str
+) -> None:
+    # The NameError comes before flags ever runs (only_debug was not in the entry, so the star
+    # import did not bind it): the exit makes the entry suspect, the next run relearns it,
+    # sees the names changed while the files did not, and every later switch is right.
+    sandbox.write(SWITCHED)
+    # (Through eval or __main__'s __dict__: a name the code reads is checked against the entry
+    # at the statement.  Uncaught, a KeyError counts as evidence too.)
+    code = f"import os, sys, lazyhook\nlazyhook.install()\nfrom flags import *\nprint({read}())\n"
+    off, on = {"WANT": "common"}, {"APP_DEBUG": "1", "WANT": "only_debug"}
+    runs = _switch_runs(sandbox, code, [off, off, on, on, off, on, off, on])
+    failed = [
+        i
+        for i, (e, lazy) in enumerate(runs)
+        if (lazy.returncode, lazy.lines) != (e.returncode, e.lines)
+    ]
+    assert failed == [2], failed  # the one wrong run: NameError where eagerly 'debug'
+    for i, (eager, lazy) in enumerate(runs[3:], 3):
+        assert (lazy.returncode, lazy.lines, lazy.err) == (
+            eager.returncode,
+            eager.lines,
+            eager.err,
+        ), i
