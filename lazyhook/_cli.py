@@ -430,7 +430,14 @@ def main(argv: list[str] | None = None) -> int:
         ns = parser.parse_args(argv)
         if program:
             ns.rest = [*ns.rest, *program]
-        return int(ns.func(ns))
+        status = int(ns.func(ns))
+        sys.stdout.flush()  # here: a reader gone is answered below, not at the exit
+        return status
     except CliError as exc:
         print(f"lazyhook: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:
+        # A reader that stopped early (``lazyhook status | head -1``): quiet, as ``cat`` is;
+        # stdout goes nowhere so that the exit's flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -11,7 +11,8 @@ the cache its names.  A package that ran before its lazily imported submodules r
 an attribute miss (``ParentOfPending``).
 
 ``_module`` (the lazy module objects, and the process around them: fork, audit hooks) calls
-in here; this file does not import it.  Loaded with ``_module``.
+in here; this file does not import it.  Loaded with ``_module``.  Hook: ``ran_hooks``, called
+with each module's name once its body has run (the finder's: logging's registry, ``_loggers``).
 """
 
 import sys
@@ -22,7 +23,7 @@ from lazyhook._config import Settings, startup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Container
+    from collections.abc import Callable, Container
     from types import CodeType, FrameType, ModuleType
     from types import ModuleType as _ModuleType
 
@@ -41,6 +42,7 @@ PROBES = frozenset(
      "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
 )  # fmt: skip
 _names_mod: "ModuleType | None" = None  # lazyhook._names, once the first lazy name exists
+ran_hooks: "list[Callable[[str], object]]" = []
 
 
 def loaded_names() -> "ModuleType | None":
@@ -329,10 +331,7 @@ def _swap_early_writes(st: LazyState, d: "dict[str, object]", which: int) -> Non
 
 
 def _put(d: "dict[str, object]", name: str, value: object) -> None:
-    if value is ABSENT:
-        d.pop(name, None)
-    else:
-        d[name] = value
+    d.pop(name, None) if value is ABSENT else d.__setitem__(name, value)
 
 
 def reset(st: LazyState, d: "dict[str, object]") -> None:
@@ -361,6 +360,8 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             module.__class__ = ParentOfPending if st.pending_submodule() else _ModuleType
     del _pending[id(module)]
     st.statement = None
+    for hook in ran_hooks:
+        hook(st.name)
     bind_on_running_parent(st)  # running a submodule means importing it
     settle_package(st.name.rpartition(".")[0])
     d = _mod_getattr(module, "__dict__")

@@ -40,7 +40,6 @@ def load_interp() -> "ModuleType":
     if _interp is None:
         from lazyhook import _interp as interp
 
-        interp.as_importlib(_EagerBody.exec_module, _ParentsFirstLoader.exec_module)
         _interp = interp
     return _interp
 
@@ -53,10 +52,9 @@ def load_lazy() -> "ModuleType":
         from lazyhook import _execute, _module
 
         _lazy, _exec = _module, _execute
+        _execute.ran_hooks.append(_logging_ran)
         # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
-        load_interp().hide_from_warnings(
-            _Loader, _ParentsFirstLoader, LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy
-        )
+        load_interp().hide_from_warnings(LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy)
     return _lazy
 
 
@@ -77,6 +75,31 @@ def at_exit() -> None:
         from lazyhook import _process
 
         _process.at_exit()
+
+
+_loggers_watched = False  # logging's registry handed to _loggers (or never to be)
+_mod_getattr = type(sys).__getattribute__  # a lazy module's __dict__, without running it
+
+
+def _watch_loggers() -> None:
+    """Once lazy modules exist and logging has run, its registry of loggers must list what
+    the pending bodies would have added by now (see ``_loggers``)."""
+    global _loggers_watched
+    logging = sys.modules.get("logging")
+    if logging is None or "Logger" not in _mod_getattr(logging, "__dict__"):
+        return  # ~0.1 us an import until then
+    _loggers_watched = True  # (the import of _loggers comes through the finder too)
+    try:
+        from lazyhook import _loggers
+
+        _loggers_watched = _loggers.watch()
+    except Exception:  # noqa: BLE001 - an unusual logging: its registry stays as it is
+        pass
+
+
+def _logging_ran(name: str) -> None:
+    if name == "logging" and not _loggers_watched:
+        _watch_loggers()
 
 
 def lazy_support() -> "ModuleType | None":
@@ -128,134 +151,16 @@ class eager:
         load_interp().state.eager_depth -= 1
 
 
-class _Wrapper:
-    """A real loader, wrapped for one import; gone from view once the module exists:
-    ``_unwrap`` puts the real loader back on the spec and the module (``__loader__``,
-    ``inspect.getsource``, ``importlib.resources``, pickling).  Anything else asked of it
-    before ``exec_module`` (get_code, is_package...) is the real loader's business."""
-
-    __slots__ = ("real",)
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-
-    def _unwrap(self, module: "object") -> None:
-        module.__spec__.loader = self.real  # type: ignore[attr-defined]
-        module.__dict__["__loader__"] = self.real
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.real, name)
-
-
-class _Loader(_Wrapper):
-    """Loader of a lazy import: ``exec_module`` makes the module lazy instead of running it."""
-
-    __slots__ = ("site", "importer", "settings")
-
-    def __init__(
-        self,
-        real: object,
-        site: "tuple[str, int]",
-        importer: "dict[str, object] | None",
-        settings: Settings,
-    ) -> None:
-        super().__init__(real)
-        self.site = site
-        self.importer = importer  # the importing module's globals (warnings go there)
-        self.settings = settings
-
-    def create_module(self, spec: "object") -> "object":
-        return self.real.create_module(spec)  # type: ignore[attr-defined]
-
-    def exec_module(self, module: "object") -> None:
-        self._unwrap(module)
-        if type(module) is not type(sys):
-            # create_module() returned its own kind of module object: it did the work itself.
-            self.real.exec_module(module)  # type: ignore[attr-defined]
-            return
-        load_lazy().make_lazy(module, self.real, (self.site, self.importer), self.settings)
-
-
-class _ParentsFirstLoader(_Wrapper):
-    """Loader of an eager import whose parent package is still lazy: runs the lazy parents
-    first (outermost first), as an eager import of the child would have, in
-    ``create_module`` (an extension module's create_module already executes it; outside
-    importlib's global lock: only the child's module lock is held)."""
-
-    __slots__ = ("existing",)
-
-    def __init__(self, real: object) -> None:
-        super().__init__(real)
-        self.existing: _Existing | None = None
-
-    def create_module(self, spec: "object") -> "object":
-        name = spec.name  # type: ignore[attr-defined]
-        load_lazy()
-        _exec.execute_parents(name, sys._getframe(1))  # type: ignore[union-attr]
-        existing = sys.modules.get(name)
-        if existing is not None:
-            # The parent's body imported this very module (``from .sub import x`` in an
-            # __init__): eagerly importlib would now find it in sys.modules and not load it
-            # again.  Hand importlib that module, and keep it from running twice.
-            self.existing = _Existing(existing)
-            return existing
-        create = getattr(self.real, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module: "object") -> None:
-        if self.existing is not None and self.existing.module is module:
-            self.existing.exec_module(module)
-            return
-        self._unwrap(module)
-        self.real.exec_module(module)  # type: ignore[attr-defined]
-
-
-class _EagerBody(_Wrapper):
-    """Loader of a test module unittest's loader imports: its body's imports are eager, as the
-    pytest plugin runs a test module's deferred bodies at its collection, so a dependency that
-    fails at import is that module's load error (lazily no test that used it: suite passed)."""
-
-    __slots__ = ()
-
-    def create_module(self, spec: "object") -> "object":
-        create = getattr(self.real, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module: "object") -> None:
-        self._unwrap(module)
-        with eager():
-            self.real.exec_module(module)  # type: ignore[attr-defined]
-
-
-class _Existing:
-    """Loader of a module a lazy parent's body, run by this import, put in ``sys.modules``
-    after importlib looked there, where eagerly importlib would have found it (urllib3 under
-    ``requests.packages``, an ``__init__``'s ``from .sub import x``): importlib gets that very
-    module; its own ``__spec__`` is kept."""
-
-    __slots__ = ("module", "spec")
-
-    def __init__(self, module: object) -> None:
-        self.module, self.spec = module, getattr(module, "__spec__", None)
-
-    def create_module(self, spec: object) -> object:
-        return self.module
-
-    def exec_module(self, module: object) -> None:
-        try:
-            module.__spec__ = self.spec  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-
-
 def _importing(caller: "FrameType | None") -> bool:
     interp = _interp or load_interp()
     return caller is not None and caller.f_code is interp.FIND_AND_LOAD_UNLOCKED
 
 
 def _existing_spec(fullname: str, module: object) -> object:
+    from lazyhook._loaders import Existing
+
     interp = _interp or load_interp()
-    return interp._bootstrap.ModuleSpec(fullname, _Existing(module))
+    return interp._bootstrap.ModuleSpec(fullname, Existing(module))
 
 
 class LazyFinder:
@@ -281,6 +186,8 @@ class LazyFinder:
             if _exec is not None:
                 _exec.forget(target)
             return None
+        if _lazy is not None and not _loggers_watched:
+            _watch_loggers()
         if _exec is not None and "." in fullname and _exec.has_pending_parent(fullname):
             return self._under_lazy_parent(fullname, path, sys._getframe(1).f_back)
         existing = sys.modules.get(fullname)
@@ -310,10 +217,12 @@ class LazyFinder:
             return None
         frame = interp.importer_frame(caller.f_back)
         importer = frame.f_globals.get("__name__") if frame is not None else None
-        if importer == "unittest.loader":  # a test module (see _EagerBody)
+        if importer == "unittest.loader":  # a test module (see _loaders.EagerBody)
             spec = self._delegate(fullname, path)
             if spec is not None and interp.standard_loader(spec.loader):  # type: ignore[attr-defined]
-                spec.loader = _EagerBody(spec.loader)  # type: ignore[attr-defined]
+                from lazyhook._loaders import EagerBody
+
+                spec.loader = EagerBody(spec.loader)  # type: ignore[attr-defined]
             return spec
         if importer in _EAGER_IMPORTERS or (
             importer is not None and importer.startswith(_EAGER_IMPORTER_PREFIXES)
@@ -346,7 +255,10 @@ class LazyFinder:
             return spec
         site = (frame.f_code.co_filename, frame.f_lineno) if frame else ("?", 0)  # type: ignore[union-attr]
         importer = frame.f_globals if frame else None  # type: ignore[union-attr]
-        spec.loader = _Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
+        load_lazy()
+        from lazyhook._loaders import Loader
+
+        spec.loader = Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
         return spec
 
     def _lazy_statement(
@@ -404,14 +316,16 @@ class LazyFinder:
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
-        if spec is not None and type(spec.loader) is _Loader:  # type: ignore[attr-defined]
+        from lazyhook._loaders import Loader, ParentsFirstLoader
+
+        if spec is not None and type(spec.loader) is Loader:  # type: ignore[attr-defined]
             return spec
         if spec is None:
             spec = self._delegate(fullname, path)
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]
-            spec.loader = _ParentsFirstLoader(spec.loader)  # type: ignore[attr-defined]
+            spec.loader = ParentsFirstLoader(spec.loader)  # type: ignore[attr-defined]
         return spec
 
     def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:

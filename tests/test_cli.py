@@ -478,3 +478,21 @@ def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> Non
     path = os.pathsep.join([str(tmp_path / "site"), str(ROOT)])
     r = lazyhook("run", "--mode", "boundary", "prog.py", cwd=tmp_path, PYTHONPATH=path)
     assert (r.returncode, r.stdout, r.stderr) == (0, "[False]\n", ""), r.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["cache", "info"], ["cache", "verify"]])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: list[str]) -> None:
+    # ``lazyhook status | head -1``: a BrokenPipeError traceback on stderr (a hunt found it).
+    # The pipe's reading end is closed before lazyhook writes, so every write fails.
+    environ = clean_env(PYTHONPATH=str(ROOT), LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lazyhook", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(tmp_path),
+        env=environ,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1 and err == b"", err.decode()

@@ -292,3 +292,66 @@ def test_the_exit_loads_lazyhooks_process_code_only_for_a_noted_handler(sandbox:
         result = sandbox.run(code.replace("USE", use), env=sandbox.env(**timed))
         assert result.lines == lines
         assert ("lazyhook._process" in result.err) is (use == "True"), result.err
+
+
+# A library that makes its logger at import, as asyncio, urllib3 and most others do.
+LOGGING_LIB = {
+    "lib.py": RUN + "import logging\nlog = logging.getLogger('lib')\n"
+    "def work():\n    log.warning('lib working')\n    return 1\n"
+}
+DICT_CONFIG = (
+    "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', "
+    "'stream': 'ext://sys.stdout'}}, 'root': {'level': 'DEBUG', 'handlers': ['h']}}"
+)
+INI = (
+    "[loggers]\nkeys=root\n[handlers]\nkeys=h\n[formatters]\nkeys=\n"
+    "[logger_root]\nlevel=DEBUG\nhandlers=h\n"
+    "[handler_h]\nclass=StreamHandler\nargs=(sys.stdout,)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        # logging imported after the library, run lazily at the configuring call
+        "import lib\nimport logging.config\nlogging.config.dictConfig(CONFIG)\nprint(lib.work())\n",
+        # logging already there before install(); the library the first lazy module
+        "import logging.config\nimport lazyhook\nlazyhook.install()\nimport lib\n"
+        "logging.config.dictConfig(CONFIG)\nprint(lib.work())\n",
+        # logging.config imported in a function, eagerly, after the library
+        "import os, lib\ndef main():\n    import logging.config\n"
+        "    logging.config.fileConfig(os.path.join(os.path.dirname(lib.__file__), 'log.ini'))\n"
+        "    print(lib.work())\nmain()\n",
+        # a program listing its loggers
+        "import lib\nimport logging\nprint(sorted(logging.root.manager.loggerDict))\n"
+        "print(lib.work())\n",
+    ],
+)
+def test_configuring_logging_disables_the_loggers_pending_bodies_would_have_made(
+    sandbox: Sandbox, program: str
+) -> None:
+    # dictConfig()/fileConfig() disable every logger that exists (disable_existing_loggers,
+    # true by default): eagerly lib's, so "lib working" never printed.  Lazily lib had not run
+    # and made its logger after the configuration, enabled: one more line of output (asyncio's
+    # "Using selector", urllib3's connection lines in real programs).
+    sandbox.write({**LOGGING_LIB, "log.ini": INI})
+    head = "" if "lazyhook.install" in program else "import lazyhook\nlazyhook.install()\n"
+    code = head + f"CONFIG = {DICT_CONFIG}\n" + program
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert "lib working" not in eager.out and eager.lines[-1] == "1"
+    same_outcome(eager, cold, warm)
+    assert "RUN lib" in cold.out and cold.runs.index("lib") >= 0
+
+
+def test_setting_a_level_or_getting_a_logger_leaves_bodies_pending(sandbox: Sandbox) -> None:
+    # Only listings of the registry run the pending bodies: getLogger() and setLevel() (which
+    # walks the registry's values to clear caches) are made by nearly every library at import.
+    sandbox.write(LOGGING_LIB)
+    r = sandbox.run(
+        "import lazyhook\nlazyhook.install()\nimport lib, logging\n"
+        "logging.getLogger('app').setLevel(logging.INFO)\nlogging.disable(logging.DEBUG)\n"
+        "print(lazyhook.is_lazy(lib))\nlogging.disable(logging.NOTSET)\n"
+        "print(len(logging.root.manager.loggerDict) > 0, lazyhook.is_lazy(lib))\n"
+        "def later():\n    return lib\n"
+    )
+    assert r.lines == ["True", "True False"], r.out + r.err
