@@ -83,6 +83,11 @@ IGNORE: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+# Generated modules whose import is a registration that other code reads without touching the
+# module: protoc's ``*_pb2`` (and gRPC's ``*_pb2_grpc``, which imports one) add their messages
+# to protobuf's default descriptor pool, where ``Any``, JSON conversion and reflection look
+# them up by name (lazily: "Couldn't find message").  Matched by the module's last name.
+IGNORE_SUFFIXES = ("_pb2", "_pb2_grpc")
 MODES = ("boundary", "all")
 TRUE = ("1", "true", "yes", "on")  # the spellings of a switch (the .pth line uses them too)
 FALSE = ("0", "false", "no", "off", "")
@@ -167,7 +172,7 @@ class Settings:
         """Does *fullname* match ``include`` and not ``exclude`` (nor the ignore list)?"""
         if self.include is not None and not matches(fullname, self.include):
             return False
-        return not matches(fullname, self.exclude)
+        return not matches(fullname, self.exclude) and not fullname.endswith(IGNORE_SUFFIXES)
 
     def lazy_import(self, importer: "str | None", fullname: str, declared: bool) -> bool:
         """Is an import *statement* of the selected module *fullname* made in *importer* lazy?

@@ -66,7 +66,7 @@ class LazyState:
     __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
                  "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
                  "statement", "lazy_class", "importer", "early_writes",
-                 "real_classes", "value_uses", "context")  # fmt: skip
+                 "real_classes", "value_uses", "context", "refind")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: Settings
@@ -101,6 +101,7 @@ class LazyState:
         # Names it uses as values (_uses.value_used): real classes and star-import objects.
         self.value_uses: Container[str] = frozenset()
         self.context = _context.capture()  # what its body would have seen at the import
+        self.refind: Callable[[LazyState], object] | None = None  # see _loaders.Refind
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body
@@ -115,11 +116,9 @@ class LazyState:
 
     def real_value(self, name: str) -> object:
         """The hook ``_names`` calls: the real object for lazy name *name* of this module.
-
         Runs the module if it has not run (raising its own error, site noted); if the module
         does not define *name* after all, the cache lied: the entry is invalidated and the
-        error is the ``ImportError`` eager Python would have raised at the statement.
-        """
+        error is the ``ImportError`` eager Python would have raised at the statement."""
         if _pending.get(id(self.module)) is self:
             execute(self, sys._getframe(2))
         try:
@@ -202,6 +201,9 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
         return
     name = st.name
     execute_parents(name, frame)
+    refind, st.refind = st.refind, None
+    if refind is not None:  # its spec was found while a parent had not run yet
+        refind(st)
     lock = _interp.ModuleLock(name)
     try:
         lock.__enter__()
@@ -217,8 +219,7 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
             st.owner = None
     finally:
         lock.__exit__()
-    # Only ever set when the cache was consulted (names not False).  A body that replaced its
-    # own sys.modules entry has another object's names: not learned.
+    # Set only if the cache was consulted.  A body that replaced its entry: another's names.
     if st.learn_on_run and sys.modules.get(name) is st.module:
         from lazyhook import _cache
 
@@ -228,8 +229,7 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
 def _code(st: LazyState) -> "CodeType | None":
     """The module's code object, from its loader (what the cache reads star imports from)."""
     try:
-        code: CodeType | None = st.loader.get_code(st.name)  # type: ignore[attr-defined]
-        return code
+        return st.loader.get_code(st.name)  # type: ignore[attr-defined,no-any-return]
     except Exception:  # noqa: BLE001 - no code: the cache does without it
         return None
 

@@ -316,16 +316,19 @@ class LazyFinder:
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
-        from lazyhook._loaders import Loader, ParentsFirstLoader
+        from lazyhook._loaders import Loader, ParentsFirstLoader, Refind
 
+        # Found before the parents ran: asked again once they have (see _loaders.Refind).
+        refind = Refind((LazyFinder, NotFoundFinder))
         if spec is not None and type(spec.loader) is Loader:  # type: ignore[attr-defined]
+            spec.loader.refind = refind  # type: ignore[attr-defined]
             return spec
         if spec is None:
             spec = self._delegate(fullname, path)
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]
-            spec.loader = ParentsFirstLoader(spec.loader)  # type: ignore[attr-defined]
+            spec.loader = ParentsFirstLoader(spec.loader, refind)  # type: ignore[attr-defined]
         return spec
 
     def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:

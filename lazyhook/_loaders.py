@@ -12,6 +12,51 @@ import sys
 from lazyhook import _execute, _interp, _module
 from lazyhook._config import Settings
 
+_mod_getattr = type(sys).__getattribute__
+
+
+class Refind:
+    """Eagerly the finders are asked for a submodule after its parents' bodies ran, so a
+    package whose ``__init__`` installs an import hook for its own submodules (beartype's
+    ``beartype_this_package()``, a path hook or a meta path finder) gets them instrumented.
+    A spec found while a parent was still lazy is asked for again once the parents ran, if
+    ``sys.meta_path`` or ``sys.path_hooks`` changed meanwhile: a loader of another kind for the
+    same file replaces the one found before (a different file, or none, is left alone: the
+    module object exists already).  *skip*: lazyhook's own finders."""
+
+    __slots__ = ("machinery", "skip")
+
+    def __init__(self, skip: "tuple[type, ...]") -> None:
+        self.machinery = (tuple(sys.meta_path), tuple(sys.path_hooks))
+        self.skip = skip
+
+    def loader(self, name: str, found: object, origin: object) -> object:
+        """The loader for module *name* (found before: *found*, for file *origin*) now."""
+        if (tuple(sys.meta_path), tuple(sys.path_hooks)) == self.machinery:
+            return found  # nothing that finds modules changed: the same answer
+        parent = sys.modules.get(name.rpartition(".")[0])
+        path = getattr(parent, "__path__", None)
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            if isinstance(finder, self.skip) or find_spec is None:
+                continue
+            try:
+                spec = find_spec(name, path, None)
+            except Exception:  # noqa: BLE001 - a finder's failure: keep what was found
+                return found
+            if spec is not None:
+                new = spec.loader
+                same = getattr(spec, "origin", None) == origin and type(new) is not type(found)
+                return new if same and new is not None else found
+        return found
+
+    def __call__(self, st: "_execute.LazyState") -> None:  # (the hook _execute.execute calls)
+        d = _mod_getattr(st.module, "__dict__")  # still lazy: read past its class
+        spec = d.get("__spec__")
+        new = self.loader(st.name, st.loader, getattr(spec, "origin", None))
+        if new is not st.loader and spec is not None:
+            st.loader = spec.loader = d["__loader__"] = new
+
 
 class Wrapper:
     """A real loader, wrapped for one import; gone from view once the module exists:
@@ -35,7 +80,7 @@ class Wrapper:
 class Loader(Wrapper):
     """Loader of a lazy import: ``exec_module`` makes the module lazy instead of running it."""
 
-    __slots__ = ("site", "importer", "settings")
+    __slots__ = ("site", "importer", "settings", "refind")
 
     def __init__(
         self,
@@ -48,6 +93,7 @@ class Loader(Wrapper):
         self.site = site
         self.importer = importer  # the importing module's globals (warnings go there)
         self.settings = settings
+        self.refind: Refind | None = None  # found while a parent had not run (the finder's)
 
     def create_module(self, spec: "object") -> "object":
         return self.real.create_module(spec)  # type: ignore[attr-defined]
@@ -59,6 +105,9 @@ class Loader(Wrapper):
             self.real.exec_module(module)  # type: ignore[attr-defined]
             return
         _module.make_lazy(module, self.real, (self.site, self.importer), self.settings)
+        st = _execute.pending(module)
+        if st is not None:
+            st.refind = self.refind
 
 
 class ParentsFirstLoader(Wrapper):
@@ -67,15 +116,17 @@ class ParentsFirstLoader(Wrapper):
     ``create_module`` (an extension module's create_module already executes it; outside
     importlib's global lock: only the child's module lock is held)."""
 
-    __slots__ = ("existing",)
+    __slots__ = ("existing", "refind")
 
-    def __init__(self, real: object) -> None:
+    def __init__(self, real: object, refind: "Refind") -> None:
         super().__init__(real)
         self.existing: Existing | None = None
+        self.refind = refind
 
     def create_module(self, spec: "object") -> "object":
         name = spec.name  # type: ignore[attr-defined]
         _execute.execute_parents(name, sys._getframe(1))
+        self.real = self.refind.loader(name, self.real, spec.origin)  # type: ignore[attr-defined]
         existing = sys.modules.get(name)
         if existing is not None:
             # The parent's body imported this very module (``from .sub import x`` in an

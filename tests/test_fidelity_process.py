@@ -355,3 +355,76 @@ def test_setting_a_level_or_getting_a_logger_leaves_bodies_pending(sandbox: Sand
         "def later():\n    return lib\n"
     )
     assert r.lines == ["True", "True False"], r.out + r.err
+
+
+# A package whose __init__ installs an import hook for its own submodules, as beartype's
+# beartype_this_package() does (a path hook); the same with a meta path finder.
+HOOK_BY_META_PATH = """
+import sys, importlib.abc, importlib.machinery
+class Loader(importlib.machinery.SourceFileLoader):
+    def exec_module(self, module):
+        super().exec_module(module)
+        module.INSTRUMENTED = True
+class Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.startswith(__name__ + "."):
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None:
+                spec.loader = Loader(name, spec.origin)
+            return spec
+sys.meta_path.insert(0, Finder())
+"""
+HOOK_BY_PATH_HOOK = """
+import sys, importlib.machinery as m
+class Loader(m.SourceFileLoader):
+    def exec_module(self, module):
+        super().exec_module(module)
+        module.INSTRUMENTED = True
+sys.path_hooks.insert(0, m.FileFinder.path_hook((Loader, m.SOURCE_SUFFIXES)))
+sys.path_importer_cache.clear()
+"""
+
+
+@pytest.mark.parametrize("hook", [HOOK_BY_META_PATH, HOOK_BY_PATH_HOOK])
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import hooked.sub\nprint(hooked.sub.f(), getattr(hooked.sub, 'INSTRUMENTED', 0))\n",
+        "import hooked\ndef main():\n    import hooked.sub\n"  # eager, its parent lazy
+        "    print(hooked.sub.f(), getattr(hooked.sub, 'INSTRUMENTED', 0))\nmain()\n",
+    ],
+)
+def test_an_import_hook_a_package_installs_for_its_submodules_applies(
+    sandbox: Sandbox, hook: str, program: str
+) -> None:
+    # Eagerly hooked.sub is found after hooked's body installed the hook: instrumented.
+    # Lazily its spec was found while hooked had not run, and the plain loader ran it (type
+    # checks of beartype_this_package() silently gone).
+    sandbox.write({"hooked/__init__.py": hook, "hooked/sub.py": "def f():\n    return 'f'\n"})
+    code = "import lazyhook\nlazyhook.install()\n" + program
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["f True"]
+    same_outcome(eager, cold, warm)
+
+
+def test_protobufs_generated_modules_register_their_messages_at_the_import(
+    sandbox: Sandbox,
+) -> None:
+    # A `*_pb2` module's import adds its messages to protobuf's default descriptor pool, which
+    # `Any`, json_format and reflection read by name without touching the module: lazily the
+    # pool lacked them ("Couldn't find message shop.Gift"), found by a hunt on protobuf 7.
+    sandbox.write(
+        {
+            "pool.py": "MESSAGES = {}\n",
+            "shop/__init__.py": "",
+            "shop/order_pb2.py": RUN + "import pool\npool.MESSAGES['shop.Order'] = 1\nNAME = 'o'\n",
+            "shop/order_pb2_grpc.py": RUN + "from shop import order_pb2\nSTUB = 's'\n",
+        }
+    )
+    code = (
+        "import lazyhook\nlazyhook.install()\nfrom shop import order_pb2, order_pb2_grpc\n"
+        "import pool\nprint(sorted(pool.MESSAGES))\nprint(order_pb2.NAME, order_pb2_grpc.STUB)\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["['shop.Order']", "o s"]
+    same_outcome(eager, cold, warm)
