@@ -10,8 +10,8 @@ loader: ``create_module`` is the real one, ``exec_module`` turns the module into
 On the start-up path, and run for every import not yet in ``sys.modules``: it imports only
 ``sys`` and ``_config``; what it needs later is kept in documented hooks (module globals
 below): ``_interp`` loaded at the first import the policy selects, ``_reads`` at the first it
-would make lazy, ``_lazy``/``_exec`` (``_module``, ``_execute``) with the first lazy module.
-Its stamps go to ``_config.stamps`` (read by ``_deciders``).
+would make lazy, ``_lazy``/``_exec``/``_ld`` (``_module``, ``_execute``, ``_loaders``) with the
+first lazy module.  Its stamps go to ``_config.stamps`` (read by ``_deciders``).
 """
 
 import sys
@@ -29,6 +29,7 @@ _interp: "ModuleType | None" = None
 _lazy: "ModuleType | None" = None
 _exec: "ModuleType | None" = None
 _reads: "ModuleType | None" = None
+_ld: "ModuleType | None" = None  # _loaders
 
 # Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
 _EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
@@ -56,6 +57,18 @@ def load_lazy() -> "ModuleType":
         # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
         load_interp().hide_from_warnings(LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy)
     return _lazy
+
+
+def load_loaders() -> "ModuleType":
+    """``_loaders``, the loaders this finder hands out, loaded with the first of them (and the
+    lazy modules' code with it)."""
+    global _ld
+    if _ld is None:
+        load_lazy()
+        from lazyhook import _loaders
+
+        _ld = _loaders
+    return _ld
 
 
 def _load_reads() -> "ModuleType":
@@ -157,10 +170,8 @@ def _importing(caller: "FrameType | None") -> bool:
 
 
 def _existing_spec(fullname: str, module: object) -> object:
-    from lazyhook._loaders import Existing
-
     interp = _interp or load_interp()
-    return interp._bootstrap.ModuleSpec(fullname, Existing(module))
+    return interp._bootstrap.ModuleSpec(fullname, (_ld or load_loaders()).Existing(module))
 
 
 class LazyFinder:
@@ -220,9 +231,7 @@ class LazyFinder:
         if importer == "unittest.loader":  # a test module (see _loaders.EagerBody)
             spec = self._delegate(fullname, path)
             if spec is not None and interp.standard_loader(spec.loader):  # type: ignore[attr-defined]
-                from lazyhook._loaders import EagerBody
-
-                spec.loader = EagerBody(spec.loader)  # type: ignore[attr-defined]
+                spec.loader = (_ld or load_loaders()).EagerBody(spec.loader)  # type: ignore[attr-defined]
             return spec
         if importer in _EAGER_IMPORTERS or (
             importer is not None and importer.startswith(_EAGER_IMPORTER_PREFIXES)
@@ -255,10 +264,8 @@ class LazyFinder:
             return spec
         site = (frame.f_code.co_filename, frame.f_lineno) if frame else ("?", 0)  # type: ignore[union-attr]
         importer = frame.f_globals if frame else None  # type: ignore[union-attr]
-        load_lazy()
-        from lazyhook._loaders import Loader
-
-        spec.loader = Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
+        ld = _ld or load_loaders()
+        spec.loader = ld.Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
         return spec
 
     def _lazy_statement(
@@ -316,19 +323,18 @@ class LazyFinder:
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
-        from lazyhook._loaders import Loader, ParentsFirstLoader, Refind
-
         # Found before the parents ran: asked again once they have (see _loaders.Refind).
-        refind = Refind((LazyFinder, NotFoundFinder))
-        if spec is not None and type(spec.loader) is Loader:  # type: ignore[attr-defined]
-            spec.loader.refind = refind  # type: ignore[attr-defined]
+        ld = _ld or load_loaders()
+        if spec is not None and type(spec.loader) is ld.Loader:  # type: ignore[attr-defined]
+            spec.loader.refind = ld.Refind((LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
             return spec
         if spec is None:
             spec = self._delegate(fullname, path)
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]
-            spec.loader = ParentsFirstLoader(spec.loader, refind)  # type: ignore[attr-defined]
+            refind = ld.Refind((LazyFinder, NotFoundFinder))
+            spec.loader = ld.ParentsFirstLoader(spec.loader, refind)  # type: ignore[attr-defined]
         return spec
 
     def _after_parents(self, fullname: str, path: "object", caller: "FrameType") -> object:
