@@ -307,7 +307,7 @@ class NameCache:
         the cache omitted; entries used for modules that never ran are then relearned."""
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if isinstance(exc, (NameError, AttributeError, ImportError, KeyError)):
-            for module in self._used - self._ran:
+            for module in self._used - self._ran - self._drop:
                 stored = self.raw(module)
                 if stored is not None and not stored.flags & (FLAG_RUN_TIME | FLAG_SUSPECT):
                     # Kept, flagged, not dropped: its relearning compares with it.
@@ -355,7 +355,9 @@ class NameCache:
         """Does *new*, just learned, show that its module decides its names at run time: do
         its names, star list or literals differ from *old*'s (the entry it replaces), all of
         whose files are unchanged and dependencies resolve as before?"""
-        if old is None or not _sources.unchanged(old.sources)[0]:
+        if old is None or old.sources[0][0] != new.sources[0][0]:
+            return False  # another file of that name (another project sharing the cache)
+        if not _sources.unchanged(old.sources)[0]:
             return False
         if not _sources.resolves(old.deps, old.sources):
             return False

@@ -431,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         if program:
             ns.rest = [*ns.rest, *program]
         status = int(ns.func(ns))
-        sys.stdout.flush()  # here: a reader gone is answered below, not at the exit
+        if sys.stdout is not None:  # (None when started with stdout closed)
+            sys.stdout.flush()  # here: a reader gone is answered below, not at the exit
         return status
     except CliError as exc:
         print(f"lazyhook: error: {exc}", file=sys.stderr)
@@ -439,5 +440,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # A reader that stopped early (``lazyhook status | head -1``): quiet, as ``cat`` is;
         # stdout goes nowhere so that the exit's flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if sys.stdout is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

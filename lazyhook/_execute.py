@@ -11,8 +11,10 @@ the cache its names.  A package that ran before its lazily imported submodules r
 an attribute miss (``ParentOfPending``).
 
 ``_module`` (the lazy module objects, and the process around them: fork, audit hooks) calls
-in here; this file does not import it.  Loaded with ``_module``.  Hook: ``ran_hooks``, called
-with each module's name once its body has run (the finder's: logging's registry, ``_loggers``).
+in here; this file does not import it.  Loaded with ``_module``.  Hook: ``body_hooks``, each
+called ``hook(st, False)`` right before a body runs (under its module lock) and ``hook(st,
+True)`` once it has run (``_loaders``: a package's changes to the import machinery; the finder:
+logging's configuring functions, ``_loggers``).
 """
 
 import sys
@@ -42,7 +44,7 @@ PROBES = frozenset(
      "__pytest_wrapped__", "_is_coroutine_marker", "__wrapped__", "__func__"}
 )  # fmt: skip
 _names_mod: "ModuleType | None" = None  # lazyhook._names, once the first lazy name exists
-ran_hooks: "list[Callable[[str], object]]" = []
+body_hooks: "list[Callable[[LazyState, bool], object]]" = []
 
 
 def loaded_names() -> "ModuleType | None":
@@ -101,7 +103,7 @@ class LazyState:
         # Names it uses as values (_uses.value_used): real classes and star-import objects.
         self.value_uses: Container[str] = frozenset()
         self.context = _context.capture()  # what its body would have seen at the import
-        self.refind: Callable[[LazyState], object] | None = None  # see _loaders.Refind
+        self.refind: object = None  # see _loaders.Refind
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body
@@ -201,9 +203,6 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
         return
     name = st.name
     execute_parents(name, frame)
-    refind, st.refind = st.refind, None
-    if refind is not None:  # its spec was found while a parent had not run yet
-        refind(st)
     lock = _interp.ModuleLock(name)
     try:
         lock.__enter__()
@@ -212,6 +211,8 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
     try:
         if _pending.get(id(st.module)) is not st:
             return  # another thread ran it while this one waited for the lock
+        for hook in body_hooks:
+            hook(st, False)
         st.owner = get_ident()
         try:
             body_names = _run(st, frame)
@@ -360,8 +361,8 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             module.__class__ = ParentOfPending if st.pending_submodule() else _ModuleType
     del _pending[id(module)]
     st.statement = None
-    for hook in ran_hooks:
-        hook(st.name)
+    for hook in body_hooks:
+        hook(st, True)
     bind_on_running_parent(st)  # running a submodule means importing it
     settle_package(st.name.rpartition(".")[0])
     d = _mod_getattr(module, "__dict__")

@@ -53,7 +53,8 @@ def load_lazy() -> "ModuleType":
         from lazyhook import _execute, _module
 
         _lazy, _exec = _module, _execute
-        _execute.ran_hooks.append(_logging_ran)
+        _execute.body_hooks.append(_logging_ran)
+        _watch_loggers()  # logging.config imported before the first lazy module
         # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
         load_interp().hide_from_warnings(LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy)
     return _lazy
@@ -90,17 +91,17 @@ def at_exit() -> None:
         _process.at_exit()
 
 
-_loggers_watched = False  # logging's registry handed to _loggers (or never to be)
+_loggers_watched = False  # logging's configuring functions handed to _loggers (or never to be)
 _mod_getattr = type(sys).__getattribute__  # a lazy module's __dict__, without running it
 
 
 def _watch_loggers() -> None:
-    """Once lazy modules exist and logging has run, its registry of loggers must list what
-    the pending bodies would have added by now (see ``_loggers``)."""
+    """Once lazy modules exist and ``logging.config`` has run, configuring logging must see
+    the loggers the pending bodies would have made by now (see ``_loggers``)."""
     global _loggers_watched
-    logging = sys.modules.get("logging")
-    if logging is None or "Logger" not in _mod_getattr(logging, "__dict__"):
-        return  # ~0.1 us an import until then
+    config = sys.modules.get("logging.config")
+    if config is None or "DictConfigurator" not in _mod_getattr(config, "__dict__"):
+        return  # ~0.05 us an import until then
     _loggers_watched = True  # (the import of _loggers comes through the finder too)
     try:
         from lazyhook import _loggers
@@ -110,8 +111,8 @@ def _watch_loggers() -> None:
         pass
 
 
-def _logging_ran(name: str) -> None:
-    if name == "logging" and not _loggers_watched:
+def _logging_ran(st: object, done: bool) -> None:
+    if done and not _loggers_watched and getattr(st, "name", None) == "logging.config":
         _watch_loggers()
 
 
@@ -326,14 +327,14 @@ class LazyFinder:
         # Found before the parents ran: asked again once they have (see _loaders.Refind).
         ld = _ld or load_loaders()
         if spec is not None and type(spec.loader) is ld.Loader:  # type: ignore[attr-defined]
-            spec.loader.refind = ld.Refind((LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
+            spec.loader.refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
             return spec
         if spec is None:
             spec = self._delegate(fullname, path)
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]
-            refind = ld.Refind((LazyFinder, NotFoundFinder))
+            refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))
             spec.loader = ld.ParentsFirstLoader(spec.loader, refind)  # type: ignore[attr-defined]
         return spec
 

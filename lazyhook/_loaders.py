@@ -15,25 +15,51 @@ from lazyhook._config import Settings
 _mod_getattr = type(sys).__getattribute__
 
 
+def _machinery() -> "tuple[tuple[object, ...], tuple[object, ...]]":
+    return tuple(sys.meta_path), tuple(sys.path_hooks)
+
+
+_started: "dict[int, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
+changed_by: "set[str]" = set()  # packages whose body changed sys.meta_path or sys.path_hooks
+
+
+def body_hook(st: "_execute.LazyState", done: bool) -> None:
+    """The hook ``_execute`` calls around each lazy body (under its module lock): a child's
+    ``Refind`` is applied before its body, and a package's body that changes the machinery
+    that finds modules is noted."""
+    if not done:
+        refind, st.refind = st.refind, None
+        if isinstance(refind, Refind):
+            refind.apply(st)
+        if "__path__" in _mod_getattr(st.module, "__dict__"):
+            _started[id(st)] = _machinery()
+    elif _started.pop(id(st), None) not in (None, _machinery()):
+        changed_by.add(st.name)
+
+
 class Refind:
     """Eagerly the finders are asked for a submodule after its parents' bodies ran, so a
     package whose ``__init__`` installs an import hook for its own submodules (beartype's
     ``beartype_this_package()``, a path hook or a meta path finder) gets them instrumented.
     A spec found while a parent was still lazy is asked for again once the parents ran, if
-    ``sys.meta_path`` or ``sys.path_hooks`` changed meanwhile: a loader of another kind for the
-    same file replaces the one found before (a different file, or none, is left alone: the
-    module object exists already).  *skip*: lazyhook's own finders."""
+    one of their bodies changed ``sys.meta_path`` or ``sys.path_hooks`` (the program's own
+    changes after the import do not count: eagerly they came too late): a loader of another
+    kind for the same file that creates modules as the first one did replaces it (a
+    different file, none, or another kind of module object is left alone: the module object
+    exists already).  *skip*: lazyhook's own finders."""
 
-    __slots__ = ("machinery", "skip")
+    __slots__ = ("parents", "skip")
 
-    def __init__(self, skip: "tuple[type, ...]") -> None:
-        self.machinery = (tuple(sys.meta_path), tuple(sys.path_hooks))
+    def __init__(self, name: str, skip: "tuple[type, ...]") -> None:
+        parts = name.split(".")[:-1]
+        names = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        self.parents = [n for n in names if _execute.pending(sys.modules.get(n)) is not None]
         self.skip = skip
 
     def loader(self, name: str, found: object, origin: object) -> object:
         """The loader for module *name* (found before: *found*, for file *origin*) now."""
-        if (tuple(sys.meta_path), tuple(sys.path_hooks)) == self.machinery:
-            return found  # nothing that finds modules changed: the same answer
+        if not any(p in changed_by for p in self.parents):
+            return found  # no parent's body changed what finds modules: the same answer
         parent = sys.modules.get(name.rpartition(".")[0])
         path = getattr(parent, "__path__", None)
         for finder in sys.meta_path:
@@ -45,12 +71,23 @@ class Refind:
             except Exception:  # noqa: BLE001 - a finder's failure: keep what was found
                 return found
             if spec is not None:
-                new = spec.loader
-                same = getattr(spec, "origin", None) == origin and type(new) is not type(found)
-                return new if same and new is not None else found
+                return self._usable(spec, found, origin)
         return found
 
-    def __call__(self, st: "_execute.LazyState") -> None:  # (the hook _execute.execute calls)
+    @staticmethod
+    def _usable(spec: object, found: object, origin: object) -> object:
+        new = getattr(spec, "loader", None)
+        if new is None or type(new) is type(found) or not hasattr(new, "exec_module"):
+            return found
+        create = getattr(type(new), "create_module", None)
+        if getattr(spec, "origin", None) != origin or create is not getattr(
+            type(found), "create_module", None
+        ):
+            return found  # another file, or another kind of module object
+        return new
+
+    def apply(self, st: "_execute.LazyState") -> None:
+        """Run *st*'s body with the loader found now (its parents have run)."""
         d = _mod_getattr(st.module, "__dict__")  # still lazy: read past its class
         spec = d.get("__spec__")
         new = self.loader(st.name, st.loader, getattr(spec, "origin", None))
@@ -191,3 +228,4 @@ class Existing:
 # leaves through the two exec_modules, trimmed from tracebacks as importlib's own frames.
 _interp.as_importlib(EagerBody.exec_module, ParentsFirstLoader.exec_module)
 _interp.hide_from_warnings(Loader, ParentsFirstLoader)
+_execute.body_hooks.append(body_hook)

@@ -1,31 +1,33 @@
-"""logging's registry of loggers, as the eager imports would have filled it by now.
+"""Configuring logging, as the eager imports would have left the loggers by now.
 
 ``logging.config.dictConfig()`` and ``fileConfig()`` disable every logger that exists when
 they run (``disable_existing_loggers``, true by default): eagerly those include the loggers the
 imported libraries made at import (asyncio's, urllib3's), whose output then goes away.  A body
 still pending makes its logger afterwards, enabled, and the program printed lines it does not
 print eagerly (``import asyncio`` then ``dictConfig``: asyncio's "Using selector").  So once
-logging has run and lazy modules exist, its registry (``Logger.manager.loggerDict``) becomes a
-dict that runs the pending bodies, in import order, before anything lists it: the configuring
-functions (``keys()``), ``Logger.getChildren()`` (3.12+, ``items()``), a program listing its
-loggers.  Looking one logger up (``getLogger``: ``in``, ``[]``) runs nothing, nor does
-``values()``: ``Manager._clear_cache`` walks them at every ``setLevel``, and pytest's log
-capture at every test phase, for non-propagating loggers, missing later ones by its own
-account; nor a listing made while a lazy body runs (as for an import that would fail).
+``logging.config`` has run and lazy modules exist, the pending bodies run, in import order,
+right before each configuration starts and ``Logger.getChildren()`` (3.12+) lists:
+``DictConfigurator.configure`` and ``getChildren`` become descriptors that run them when
+looked up on an instance, and ``fileConfig``'s first step (``_create_formatters``) a callable
+that runs them when called.  Both hand over the original function, which the interpreter
+then calls from C: no frame of lazyhook's in a configuration error's traceback, and nothing
+runs while logging's lock is held (a body that waits for another thread's ``getLogger()``
+would deadlock there).  A program's own listing of ``logging.root.manager.loggerDict`` is
+not covered; nor is a configuration made while a lazy body runs (as for an import that
+would fail, ``_not_found``).
 
-Installed by the finder (``watch``), at an import once both hold; ``_process`` runs the bodies.
+Installed by the finder (``watch``); ``_process`` runs the bodies.
 """
 
 import sys
 
 from lazyhook import _interp
-from lazyhook._execute import _pending, pending
+from lazyhook._execute import _pending
 from lazyhook._process import run_all_pending
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from _collections_abc import dict_items, dict_keys
-    from collections.abc import Iterator
+    from collections.abc import Callable
 
 
 def _sync() -> None:
@@ -33,47 +35,50 @@ def _sync() -> None:
         run_all_pending()
 
 
-class LoggerDict(dict[str, object]):
-    """``logging.Manager.loggerDict``: a dict whose listings come after the pending bodies."""
+class _Call:
+    """The ``__call__`` of ``PendingFirst``: a descriptor, so the interpreter calls what it
+    returns (the original) from C."""
 
-    __slots__ = ()
-
-    def keys(self) -> "dict_keys[str, object]":
+    def __get__(self, obj: "PendingFirst | None", cls: "type | None" = None) -> object:
+        if obj is None:
+            return self
         _sync()
-        return dict.keys(self)
+        return obj.func
 
-    def items(self) -> "dict_items[str, object]":
-        _sync()
-        return dict.items(self)
 
-    def __iter__(self) -> "Iterator[str]":
-        _sync()
-        return dict.__iter__(self)
+class PendingFirst:
+    """In place of a method (looked up on an instance) or a module's function (called): the
+    pending bodies run, then the original is handed over.  ``__wrapped__`` is the original
+    (``inspect.signature``, ``help`` on the class's attribute give the original's)."""
 
-    def __len__(self) -> int:
-        _sync()
-        return dict.__len__(self)
+    __slots__ = ("func", "__wrapped__")
+    __call__ = _Call()
 
-    def copy(self) -> "dict[str, object]":
+    def __init__(self, func: "Callable[..., object]") -> None:
+        self.func = self.__wrapped__ = func
+
+    def __get__(self, obj: object, cls: "type | None" = None) -> object:
+        if obj is None:
+            return self.func  # looked up on the class: the function itself
         _sync()
-        return dict(dict.items(self))
+        return self.func.__get__(obj, cls)
 
 
 def watch() -> bool:
-    """Replace logging's registry by a ``LoggerDict`` if logging has run; True once done (or
-    never to be done: a registry that is no plain dict is someone else's, left alone)."""
-    logging = sys.modules.get("logging")
-    if logging is None or pending(logging) is not None:
-        return False  # not imported, or lazy: its body has not made the registry yet
-    manager = getattr(getattr(logging, "Logger", None), "manager", None)
-    registry = getattr(manager, "loggerDict", None)
-    if type(registry) is not dict:
-        return registry is not None
-    lock = getattr(logging, "_lock", None)  # getLogger() holds it while it adds a logger
-    if lock is not None:
-        with lock:
-            manager.loggerDict = LoggerDict(manager.loggerDict)  # type: ignore[union-attr]
+    """Put ``PendingFirst`` in front of logging's configuring functions; True once done."""
+    logging, config = sys.modules.get("logging"), sys.modules.get("logging.config")
+    function = type(watch)
+    for owner, name in (
+        (getattr(logging, "Logger", None), "getChildren"),  # 3.12+
+        (getattr(config, "DictConfigurator", None), "configure"),
+    ):
+        func = vars(owner).get(name) if isinstance(owner, type) else None
+        if type(func) is function:
+            setattr(owner, name, PendingFirst(func))
+    d = getattr(config, "__dict__", {})
+    if type(d.get("_create_formatters")) is function:
+        d["_create_formatters"] = PendingFirst(d["_create_formatters"])
     return True
 
 
-_interp.hide_module_from_warnings()  # its listings run lazy bodies
+_interp.hide_module_from_warnings()  # its lookups run lazy bodies

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN, Result, Sandbox
+from conftest import ROOT, RUN, Result, Sandbox
 
 STAR_A = {"a.py": RUN + "from b import *\n", "b.py": RUN + "def OLD():\n    return 'old'\n"}
 USE_A = """
@@ -582,3 +582,22 @@ def test_a_name_missing_before_its_module_ran_also_marks_names_decided_at_run_ti
             eager.lines,
             eager.err,
         ), i
+
+
+def test_a_same_named_module_of_another_project_is_not_taken_for_run_time_names(
+    sandbox: Sandbox,
+) -> None:
+    # Two projects, each with its own top-level utils.py, share one environment's cache.  The
+    # entry of one is no evidence about the other: comparing them flagged utils as deciding its
+    # names at run time, for good, and every later run of both ran it at the statement.
+    for project, name in (("a", "alpha"), ("b", "beta")):
+        (sandbox.path / project).mkdir()
+        (sandbox.path / project / "utils.py").write_text(RUN + f"def {name}():\n    return 1\n")
+    code = "import lazyhook\nlazyhook.install()\nfrom utils import *\nprint('imported')\n"
+    runs = {}
+    for i, project in enumerate("aabbaa"):
+        path = os.pathsep.join([str(sandbox.path / project), str(ROOT)])
+        runs[i] = sandbox.run(code, env=sandbox.env(PYTHONPATH=path))
+    info = sandbox.run("import lazyhook\nprint(lazyhook.name_cache().raw('utils').flags)\n")
+    assert info.lines == ["0"]
+    assert runs[5].out.splitlines()[0] == "imported"  # lazy again: utils never ran

@@ -496,3 +496,18 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: li
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 1 and err == b"", err.decode()
+
+
+def test_a_closed_stdout_gets_no_traceback(tmp_path: Path) -> None:
+    # ``lazyhook cache info >&-``: sys.stdout is None then; the flush meant for a closed pipe
+    # raised AttributeError.
+    environ = clean_env(PYTHONPATH=str(ROOT), LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run(
+        [sys.executable, "-m", "lazyhook", "cache", "info"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=str(tmp_path),
+        env=environ,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert r.returncode == 0 and r.stderr == b"", r.stderr.decode()

@@ -322,10 +322,19 @@ INI = (
         "import os, lib\ndef main():\n    import logging.config\n"
         "    logging.config.fileConfig(os.path.join(os.path.dirname(lib.__file__), 'log.ini'))\n"
         "    print(lib.work())\nmain()\n",
-        # a program listing its loggers
-        "import lib\nimport logging\nprint(sorted(logging.root.manager.loggerDict))\n"
+        # dictConfig bound by name before the library's import
+        "from logging.config import dictConfig\nimport lib\ndictConfig(CONFIG)\n"
         "print(lib.work())\n",
-    ],
+    ]
+    + (
+        # Logger.getChildren() lists the loggers that exist (3.12+)
+        [
+            "import lib, logging, logging.config\nprint(logging.getLogger().getChildren())\n"
+            "print(lib.work())\n"
+        ]  # fmt: skip
+        if sys.version_info >= (3, 12)
+        else []
+    ),
 )
 def test_configuring_logging_disables_the_loggers_pending_bodies_would_have_made(
     sandbox: Sandbox, program: str
@@ -343,18 +352,77 @@ def test_configuring_logging_disables_the_loggers_pending_bodies_would_have_made
     assert "RUN lib" in cold.out and cold.runs.index("lib") >= 0
 
 
-def test_setting_a_level_or_getting_a_logger_leaves_bodies_pending(sandbox: Sandbox) -> None:
-    # Only listings of the registry run the pending bodies: getLogger() and setLevel() (which
-    # walks the registry's values to clear caches) are made by nearly every library at import.
+def test_getting_setting_or_listing_loggers_leaves_bodies_pending(sandbox: Sandbox) -> None:
+    # Only configuring logging runs the pending bodies: getLogger() and setLevel() (which
+    # walks the registry's values to clear caches) are made by nearly every library at import,
+    # and a listing of the registry by the program itself is not covered (README).
     sandbox.write(LOGGING_LIB)
     r = sandbox.run(
-        "import lazyhook\nlazyhook.install()\nimport lib, logging\n"
+        "import lazyhook\nlazyhook.install()\nimport lib, logging, logging.config\n"
         "logging.getLogger('app').setLevel(logging.INFO)\nlogging.disable(logging.DEBUG)\n"
-        "print(lazyhook.is_lazy(lib))\nlogging.disable(logging.NOTSET)\n"
-        "print(len(logging.root.manager.loggerDict) > 0, lazyhook.is_lazy(lib))\n"
+        "print(lazyhook.is_lazy(lib), len(logging.root.manager.loggerDict) > 0)\n"
+        "logging.disable(logging.NOTSET)\nlogging.config.dictConfig({'version': 1})\n"
+        "print(lazyhook.is_lazy(lib), type(logging.root.manager.loggerDict) is dict)\n"
         "def later():\n    return lib\n"
     )
-    assert r.lines == ["True", "True False"], r.out + r.err
+    assert r.lines == ["True True", "False True"], r.out + r.err
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        # a body that waits for a thread calling getLogger(), first run by the configuration
+        "import waits\nimport logging.config\nlogging.config.dictConfig({'version': 1})\n"
+        "print(waits.DONE)\n",
+        # another thread configures logging while a lazy body that gets a logger runs here
+        "try:\n    import logging.config, threading, time\nexcept ImportError:\n    raise\n"
+        "import P.child\nout = []\ndef configure():\n    time.sleep(0.2)\n"
+        "    logging.config.dictConfig({'version': 1, 'disable_existing_loggers': False})\n"
+        "    out.append('configured')\n"
+        "t = threading.Thread(target=configure)\nt.start()\nout.append(P.child.use())\n"
+        "t.join()\nprint(sorted(out))\n",
+    ],
+)
+def test_configuring_logging_never_runs_bodies_under_loggings_lock(
+    sandbox: Sandbox, program: str
+) -> None:
+    # The first design ran the pending bodies from inside the registry's keys(), which the
+    # configuring functions call holding logging's lock: both programs hung for ever (the
+    # second: the thread, holding it, waited for P's module lock to run P.child; P's body,
+    # running here, waited for logging's lock in getLogger()).
+    sandbox.write(
+        {
+            "waits.py": "import logging, threading\n"
+            "t = threading.Thread(target=lambda: logging.getLogger('w'))\n"
+            "t.start()\nt.join()\nDONE = 'waited'\n",
+            "P/__init__.py": "import logging, time\ntime.sleep(0.5)\n"
+            "log = logging.getLogger('P')\n",
+            "P/child.py": "def use():\n    return 'P.child used'\n",
+        }
+    )
+    code = "import lazyhook\nlazyhook.install()\n" + program
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 0
+    same_outcome(eager, cold, warm)
+
+
+def test_a_reference_to_loggings_registry_stays_the_registry(sandbox: Sandbox) -> None:
+    # The first design replaced logging.root.manager.loggerDict by a subclass: a library that
+    # kept a reference to it saw no logger made afterwards.
+    sandbox.write(
+        {
+            "other.py": RUN + "X = 1\n",
+            "keeper.py": "import logging\nREGISTRY = logging.root.manager.loggerDict\n",
+        }
+    )
+    code = (
+        "import lazyhook, keeper\nlazyhook.install()\nimport other, logging.config\n"
+        "logging.getLogger('app.db')\nprint(sorted(keeper.REGISTRY))\n"
+        "def later():\n    return other\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["['app', 'app.db']"]
+    same_outcome(eager, cold, warm)
 
 
 # A package whose __init__ installs an import hook for its own submodules, as beartype's
@@ -427,4 +495,71 @@ def test_protobufs_generated_modules_register_their_messages_at_the_import(
     )
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["['shop.Order']", "o s"]
+    same_outcome(eager, cold, warm)
+
+
+SLOW_HOOK = """
+import sys, time, importlib.machinery as m
+class Loader(m.SourceFileLoader):
+    def exec_module(self, module):
+        super().exec_module(module)
+        module.INSTRUMENTED = True
+class Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if not name.startswith(PREFIX):
+            return None
+        time.sleep(0.3)  # a finder that takes a while: a second thread comes meanwhile
+        spec = m.PathFinder.find_spec(name, path)
+        if spec is not None:
+            spec.loader = Loader(name, spec.origin)
+        return spec
+"""
+
+
+def test_an_import_hook_the_program_installs_after_the_import_does_not_apply(
+    sandbox: Sandbox,
+) -> None:
+    # Eagerly pkg.sub was loaded before the program's hook existed; the first Refind compared
+    # the import machinery at the import with that at the first use, so the program's own
+    # later hook instrumented it.  Only a parent's body's changes count.
+    sandbox.write(
+        {
+            "hook.py": "PREFIX = 'pkg.'\n" + SLOW_HOOK.replace("time.sleep(0.3)", "pass"),
+            "pkg/__init__.py": "",
+            "pkg/sub.py": "def f():\n    return 'f'\n",
+        }
+    )
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport pkg.sub\nimport sys, hook\n"
+        "sys.meta_path.insert(0, hook.Finder)\n"
+        "print(pkg.sub.f(), getattr(pkg.sub, 'INSTRUMENTED', False))\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["f False"]
+    same_outcome(eager, cold, warm)
+
+
+def test_two_threads_first_using_a_hooked_submodule_both_get_it_instrumented(
+    sandbox: Sandbox,
+) -> None:
+    # The loader was asked for again before the module lock was taken: the second thread ran
+    # the body with the old loader while the first still asked the (slow) finder.
+    sandbox.write(
+        {
+            "pkg/__init__.py": "PREFIX = 'pkg.'\n"
+            + SLOW_HOOK
+            + "sys.meta_path.insert(0, Finder)\n",
+            "pkg/sub.py": "def f():\n    return 'f'\n",
+        }
+    )
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport threading\nimport pkg.sub\nout = {}\n"
+        "def use(i):\n    out[i] = (pkg.sub.f(), getattr(pkg.sub, 'INSTRUMENTED', False))\n"
+        "ts = [threading.Thread(target=use, args=(i,)) for i in range(2)]\n"
+        "for t in ts:\n    t.start()\nfor t in ts:\n    t.join()\n"
+        "print(sorted(out.values()), type(pkg.sub.__loader__).__name__)\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["[('f', True), ('f', True)] Loader"]
     same_outcome(eager, cold, warm)
