@@ -6,15 +6,14 @@ imported libraries made at import (asyncio's, urllib3's), whose output then goes
 still pending makes its logger afterwards, enabled, and the program printed lines it does not
 print eagerly (``import asyncio`` then ``dictConfig``: asyncio's "Using selector").  So once
 ``logging.config`` has run and lazy modules exist, the pending bodies run, in import order,
-right before each configuration starts and ``Logger.getChildren()`` (3.12+) lists:
-``DictConfigurator.configure`` and ``getChildren`` become descriptors that run them when
-looked up on an instance, and ``fileConfig``'s first step (``_create_formatters``) a callable
-that runs them when called.  Both hand over the original function, which the interpreter
-then calls from C: no frame of lazyhook's in a configuration error's traceback, and nothing
-runs while logging's lock is held (a body that waits for another thread's ``getLogger()``
-would deadlock there).  A program's own listing of ``logging.root.manager.loggerDict`` is
-not covered; nor is a configuration made while a lazy body runs (as for an import that
-would fail, ``_not_found``).
+right before each configuration starts: ``DictConfigurator.configure`` becomes a descriptor
+that runs them when looked up on an instance, and ``fileConfig``'s first step
+(``_create_formatters``) a callable that runs them when called.  Both hand over the original
+function, which the interpreter then calls from C: no frame of lazyhook's in a configuration
+error's traceback, and nothing runs while logging's lock is held (a body that waits for
+another thread's ``getLogger()`` would deadlock there).  A listing of the loggers
+(``logging.root.manager.loggerDict``, ``Logger.getChildren()``) is not covered; nor is a
+configuration made while a lazy body runs (as for an import that would fail, ``_not_found``).
 
 Installed by the finder (``watch``); ``_process`` runs the bodies.
 """
@@ -65,16 +64,13 @@ class PendingFirst:
 
 
 def watch() -> bool:
-    """Put ``PendingFirst`` in front of logging's configuring functions; True once done."""
-    logging, config = sys.modules.get("logging"), sys.modules.get("logging.config")
+    """Put ``PendingFirst`` in front of ``logging.config``'s configuring functions; True."""
+    config = sys.modules.get("logging.config")
     function = type(watch)
-    for owner, name in (
-        (getattr(logging, "Logger", None), "getChildren"),  # 3.12+
-        (getattr(config, "DictConfigurator", None), "configure"),
-    ):
-        func = vars(owner).get(name) if isinstance(owner, type) else None
-        if type(func) is function:
-            setattr(owner, name, PendingFirst(func))
+    owner = getattr(config, "DictConfigurator", None)
+    func = vars(owner).get("configure") if isinstance(owner, type) else None
+    if type(func) is function:
+        owner.configure = PendingFirst(func)  # type: ignore[union-attr]
     d = getattr(config, "__dict__", {})
     if type(d.get("_create_formatters")) is function:
         d["_create_formatters"] = PendingFirst(d["_create_formatters"])

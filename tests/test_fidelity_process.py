@@ -325,16 +325,7 @@ INI = (
         # dictConfig bound by name before the library's import
         "from logging.config import dictConfig\nimport lib\ndictConfig(CONFIG)\n"
         "print(lib.work())\n",
-    ]
-    + (
-        # Logger.getChildren() lists the loggers that exist (3.12+)
-        [
-            "import lib, logging, logging.config\nprint(logging.getLogger().getChildren())\n"
-            "print(lib.work())\n"
-        ]  # fmt: skip
-        if sys.version_info >= (3, 12)
-        else []
-    ),
+    ],
 )
 def test_configuring_logging_disables_the_loggers_pending_bodies_would_have_made(
     sandbox: Sandbox, program: str
