@@ -227,6 +227,9 @@ class LazyFinder:
             return self._lazy_spec(interp, fullname, path, None)
         if interp.state.eager_depth:
             return None
+        if fullname == "logging.config" and _lazy is not None and not _loggers_watched:
+            # Lazy however it is imported, so that its body's end is seen (see _loggers).
+            return self._lazy_spec(interp, fullname, path, None)
         frame = interp.importer_frame(caller.f_back)
         importer = frame.f_globals.get("__name__") if frame is not None else None
         if importer == "unittest.loader":  # a test module (see _loaders.EagerBody)
@@ -323,14 +326,19 @@ class LazyFinder:
         interp = _interp or load_interp()
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None
+        cache = sys.path_importer_cache
+        fresh = [p for p in path or () if p not in cache]  # type: ignore[attr-defined]
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
         # Found before the parents ran: asked again once they have (see _loaders.Refind).
         ld = _ld or load_loaders()
-        if spec is not None and type(spec.loader) is ld.Loader:  # type: ignore[attr-defined]
-            spec.loader.refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
-            return spec
+        lazy = spec is not None and type(spec.loader) is ld.Loader  # type: ignore[attr-defined]
         if spec is None:
             spec = self._delegate(fullname, path)
+        if fresh:  # the path finder's cache entries this made, before the parents' hooks
+            ld.note_lookup(fullname, fresh)
+        if lazy:
+            spec.loader.refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
+            return spec
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]

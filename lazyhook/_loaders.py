@@ -21,20 +21,45 @@ def _machinery() -> "tuple[tuple[object, ...], tuple[object, ...]]":
 
 _started: "dict[int, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
 changed_by: "set[str]" = set()  # packages whose body changed sys.meta_path or sys.path_hooks
+# Path-finder cache entries that lookups under a still-lazy package made (package -> (key,
+# finder)): eagerly they were made after its body ran, through the path hooks it installed.
+_made_under: "dict[str, list[tuple[str, object]]]" = {}
+
+
+def pending_parents(name: str) -> "list[str]":
+    """The parent packages of module *name* that have not run yet."""
+    parts = name.split(".")[:-1]
+    names = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    return [n for n in names if _execute.pending(sys.modules.get(n)) is not None]
+
+
+def note_lookup(name: str, fresh: "list[str]") -> None:
+    """The finder looked *name* up under still-lazy packages; *fresh*: the path entries that
+    had no path-finder cache entry before."""
+    made = [(p, sys.path_importer_cache[p]) for p in fresh if p in sys.path_importer_cache]
+    for parent in pending_parents(name) if made else ():
+        _made_under.setdefault(parent, []).extend(made)
 
 
 def body_hook(st: "_execute.LazyState", done: bool) -> None:
     """The hook ``_execute`` calls around each lazy body (under its module lock): a child's
     ``Refind`` is applied before its body, and a package's body that changes the machinery
-    that finds modules is noted."""
+    that finds modules is noted (from its first attempt: a retry finds its hook in place)."""
     if not done:
         refind, st.refind = st.refind, None
         if isinstance(refind, Refind):
             refind.apply(st)
         if "__path__" in _mod_getattr(st.module, "__dict__"):
-            _started[id(st)] = _machinery()
-    elif _started.pop(id(st), None) not in (None, _machinery()):
-        changed_by.add(st.name)
+            _started.setdefault(id(st), _machinery())
+        return
+    before = _started.pop(id(st), None)
+    made = _made_under.pop(st.name, ())
+    if before is None or before == _machinery():
+        return
+    changed_by.add(st.name)
+    for key, finder in made:  # made without the hooks this body installed: made again
+        if sys.path_importer_cache.get(key) is finder:
+            del sys.path_importer_cache[key]
 
 
 class Refind:
@@ -51,9 +76,7 @@ class Refind:
     __slots__ = ("parents", "skip")
 
     def __init__(self, name: str, skip: "tuple[type, ...]") -> None:
-        parts = name.split(".")[:-1]
-        names = [".".join(parts[: i + 1]) for i in range(len(parts))]
-        self.parents = [n for n in names if _execute.pending(sys.modules.get(n)) is not None]
+        self.parents = pending_parents(name)
         self.skip = skip
 
     def loader(self, name: str, found: object, origin: object) -> object:

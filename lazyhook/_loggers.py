@@ -6,19 +6,26 @@ imported libraries made at import (asyncio's, urllib3's), whose output then goes
 still pending makes its logger afterwards, enabled, and the program printed lines it does not
 print eagerly (``import asyncio`` then ``dictConfig``: asyncio's "Using selector").  So once
 ``logging.config`` has run and lazy modules exist, the pending bodies run, in import order,
-right before each configuration starts: ``DictConfigurator.configure`` becomes a descriptor
-that runs them when looked up on an instance, and ``fileConfig``'s first step
-(``_create_formatters``) a callable that runs them when called.  Both hand over the original
-function, which the interpreter then calls from C: no frame of lazyhook's in a configuration
-error's traceback, and nothing runs while logging's lock is held (a body that waits for
-another thread's ``getLogger()`` would deadlock there).  A listing of the loggers
-(``logging.root.manager.loggerDict``, ``Logger.getChildren()``) is not covered; nor is a
-configuration made while a lazy body runs (as for an import that would fail, ``_not_found``).
+right before each configuration starts.  The hooks are what each looks up before it takes
+logging's lock: ``BaseConfigurator.__init__`` (``dictConfig`` makes a ``dictConfigClass``,
+which derives from it, as may a program's own configurator) and ``_create_formatters``
+(``fileConfig``'s first step) become ``PendingFirst`` objects: looked up on an instance, or
+called, they run the bodies and hand the interpreter the original, which it then calls from
+C.  So nothing runs under logging's lock (a body waiting for another thread's ``getLogger()``
+would deadlock there), no frame of lazyhook's is in a configuration error's traceback, and
+``DictConfigurator``'s own methods stay functions (``mock.patch.object(DictConfigurator,
+"configure", autospec=True)``).  ``logging.config`` itself is made lazy by the finder while
+lazy modules exist, so that its body's end is seen (``_finder._judge``).
 
-Installed by the finder (``watch``); ``_process`` runs the bodies.
+Not covered (README, "Configuring logging"): a listing of the loggers by the program
+(``loggerDict``, ``Logger.getChildren()``); a configuration made while a module is being
+imported or a lazy body runs (bodies run there could import the module half-initialised), or
+off the main thread (eagerly the bodies ran in it).
+``_process`` runs the bodies.
 """
 
 import sys
+from _thread import get_ident
 
 from lazyhook import _interp
 from lazyhook._execute import _pending
@@ -27,10 +34,15 @@ from lazyhook._process import run_all_pending
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 
 def _sync() -> None:
-    if _pending and not _interp.state.running:
+    if not _pending or _interp.inside_import():
+        return
+    threading = sys.modules.get("threading")  # (logging imports it)
+    main = getattr(threading, "main_thread", None)
+    if main is not None and main().ident == get_ident():
         run_all_pending()
 
 
@@ -42,38 +54,62 @@ class _Call:
         if obj is None:
             return self
         _sync()
-        return obj.func
+        return obj.__wrapped__
 
 
 class PendingFirst:
-    """In place of a method (looked up on an instance) or a module's function (called): the
-    pending bodies run, then the original is handed over.  ``__wrapped__`` is the original
-    (``inspect.signature``, ``help`` on the class's attribute give the original's)."""
+    """In place of a module's global function *name* (called) or a class's method (looked up
+    on an instance): the pending bodies run, then the original.  It answers for the original
+    where code looks at it: name, doc, module, signature (``__wrapped__``), pickling (by the
+    global's name), ``isinstance``/``issubclass`` and subclassing for a class."""
 
-    __slots__ = ("func", "__wrapped__")
+    __slots__ = ("__wrapped__", "_name")
     __call__ = _Call()
 
-    def __init__(self, func: "Callable[..., object]") -> None:
-        self.func = self.__wrapped__ = func
+    def __init__(self, name: str, func: "Callable[..., object]") -> None:
+        self.__wrapped__, self._name = func, name
+
+    def __getattr__(self, attr: str) -> object:  # __name__, __qualname__, __defaults__...
+        if attr in PendingFirst.__slots__:
+            raise AttributeError(attr)
+        return getattr(self.__wrapped__, attr)
+
+    # What the class itself has, an instance would answer: the original's instead.
+    @property
+    def __module__(self) -> str:  # type: ignore[override]
+        return self.__wrapped__.__module__
+
+    @property
+    def __doc__(self) -> "str | None":  # type: ignore[override]
+        return self.__wrapped__.__doc__
 
     def __get__(self, obj: object, cls: "type | None" = None) -> object:
         if obj is None:
-            return self.func  # looked up on the class: the function itself
+            return self.__wrapped__  # looked up on the class: the function itself
         _sync()
-        return self.func.__get__(obj, cls)
+        return self.__wrapped__.__get__(obj, cls)
+
+    def __reduce__(self) -> str:
+        return self._name
+
+    def __instancecheck__(self, obj: object) -> bool:
+        return isinstance(obj, self.__wrapped__)  # type: ignore[arg-type]
+
+    def __subclasscheck__(self, cls: type) -> bool:
+        return issubclass(cls, self.__wrapped__)  # type: ignore[arg-type]
+
+    def __mro_entries__(self, bases: "tuple[object, ...]") -> "tuple[object, ...]":
+        return (self.__wrapped__,)
 
 
 def watch() -> bool:
-    """Put ``PendingFirst`` in front of ``logging.config``'s configuring functions; True."""
-    config = sys.modules.get("logging.config")
-    function = type(watch)
-    owner = getattr(config, "DictConfigurator", None)
-    func = vars(owner).get("configure") if isinstance(owner, type) else None
-    if type(func) is function:
-        owner.configure = PendingFirst(func)  # type: ignore[union-attr]
-    d = getattr(config, "__dict__", {})
-    if type(d.get("_create_formatters")) is function:
-        d["_create_formatters"] = PendingFirst(d["_create_formatters"])
+    """Put ``PendingFirst`` in front of ``logging.config``'s configuring steps; True."""
+    d: dict[str, Any] = getattr(sys.modules.get("logging.config"), "__dict__", {})
+    base = d.get("BaseConfigurator")
+    if isinstance(base, type) and type(vars(base).get("__init__")) is type(watch):
+        base.__init__ = PendingFirst("__init__", vars(base)["__init__"])  # type: ignore[misc]
+    if type(d.get("_create_formatters")) is type(watch):
+        d["_create_formatters"] = PendingFirst("_create_formatters", d["_create_formatters"])
     return True
 
 

@@ -325,6 +325,13 @@ INI = (
         # dictConfig bound by name before the library's import
         "from logging.config import dictConfig\nimport lib\ndictConfig(CONFIG)\n"
         "print(lib.work())\n",
+        # logging.config first imported, eagerly, in a function after the library's import
+        "import lib\ndef setup():\n    import logging.config\n"
+        "    logging.config.dictConfig(CONFIG)\nsetup()\nprint(lib.work())\n",
+        # a program's own configurator, calling the base class's configure explicitly
+        "import lib\nimport logging.config as lc\nclass Mine(lc.DictConfigurator):\n"
+        "    def configure(self):\n        lc.DictConfigurator.configure(self)\n"
+        "Mine(CONFIG).configure()\nprint(lib.work())\n",
     ],
 )
 def test_configuring_logging_disables_the_loggers_pending_bodies_would_have_made(
@@ -554,3 +561,110 @@ def test_two_threads_first_using_a_hooked_submodule_both_get_it_instrumented(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["[('f', True), ('f', True)] Loader"]
     same_outcome(eager, cold, warm)
+
+
+def test_configuring_logging_leaves_its_functions_and_methods_as_they_are(
+    sandbox: Sandbox,
+) -> None:
+    # The second design put descriptors on DictConfigurator and replaced fileConfig's first
+    # step by an object answering nothing of the function's: mock's autospec of configure
+    # failed ("missing a required argument: 'self'"), the step lost its name and pickling.
+    sandbox.write(LOGGING_LIB)
+    code = """
+import lazyhook
+lazyhook.install()
+import copy, inspect, pickle, lib
+from unittest import mock
+import logging.config as lc
+with mock.patch.object(lc.DictConfigurator, "configure", autospec=True) as m:
+    lc.dictConfig({"version": 1})
+print(m.call_count, inspect.isfunction(vars(lc.DictConfigurator)["configure"]))
+f = lc._create_formatters
+print(f.__name__, f.__qualname__, f.__module__, f.__doc__ == f.__wrapped__.__doc__
+      if hasattr(f, "__wrapped__") else True)
+print(pickle.loads(pickle.dumps(f)) is f, copy.copy(f) is f, inspect.signature(f))
+print(inspect.signature(lc.DictConfigurator), lc.DictConfigurator.__init__.__name__)
+print(lib.work())
+"""
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[0] == "1 True"
+    same_outcome(eager, cold, warm)
+
+
+def test_a_configuration_made_inside_an_import_runs_no_body(sandbox: Sandbox) -> None:
+    # A settings module configuring logging at its import: running the pending bodies there
+    # ran x, whose `from settings import LEVEL` found settings half-initialised; x's failure
+    # was set aside and x ran again at its use: "x body" twice.
+    sandbox.write(
+        {
+            "x.py": "print('x body')\nfrom settings import LEVEL\n",
+            "settings.py": "import logging.config\nlogging.config.dictConfig({'version': 1})\n"
+            "LEVEL = 1\n",
+        }
+    )
+    code = "import lazyhook\nlazyhook.install()\nimport x\nimport settings\nprint(x.LEVEL)\n"
+    for r in sandbox.eager_cold_warm(code):
+        assert r.returncode == 0 and r.out.count("x body") == 1 and r.lines[-1] == "1", r.out
+
+
+def test_a_configuration_made_off_the_main_thread_runs_no_body(sandbox: Sandbox) -> None:
+    # Eagerly the bodies ran in the main thread: run in a worker, a body setting a signal
+    # handler at import failed ("only in main thread"), was set aside, and ran again.
+    sandbox.write({"sigmod.py": "import signal\nprint('sigmod body')\n"
+                   "signal.signal(signal.SIGUSR1, signal.SIG_IGN)\nX = 1\n"})  # fmt: skip
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport threading, sigmod, logging.config\n"
+        "t = threading.Thread(target=logging.config.dictConfig, args=({'version': 1},))\n"
+        "t.start()\nt.join()\nprint(sigmod.X)\n"
+    )
+    for r in sandbox.eager_cold_warm(code):
+        assert r.returncode == 0 and r.out.count("sigmod body") == 1, r.out + r.err
+
+
+def test_a_path_hook_a_package_installs_applies_without_clearing_the_cache(
+    sandbox: Sandbox,
+) -> None:
+    # The lookup of hooked.sub made while hooked was lazy cached the default FileFinder for
+    # its directory: asked again, the path finder answered from that cache, without the hook.
+    sandbox.write(
+        {
+            "hooked/__init__.py": HOOK_BY_PATH_HOOK.replace(
+                "sys.path_importer_cache.clear()\n", ""
+            ),
+            "hooked/sub.py": "def f():\n    return 'f'\n",
+            "hooked/other.py": "X = 1\n",
+        }
+    )
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport hooked.sub\n"
+        "print(hooked.sub.f(), getattr(hooked.sub, 'INSTRUMENTED', 0))\n"
+        "import hooked.other\nprint(getattr(hooked.other, 'INSTRUMENTED', 0))\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["f True", "True"], eager.out
+    same_outcome(eager, cold, warm)
+
+
+def test_a_package_whose_first_run_failed_after_installing_its_hook_keeps_it(
+    sandbox: Sandbox,
+) -> None:
+    # Its retry found the hook in place already: no change seen, the submodule ran plain.
+    # (Eagerly such a program stops at the import; its eager counterpart retries the
+    # package's import in `try` and then imports the submodule.)
+    hook = HOOK_BY_META_PATH + "import tries\ntries.n += 1\nif tries.n == 1:\n    raise OSError\n"
+    sandbox.write(
+        {
+            "tries.py": "n = 0\n",
+            "hooked/__init__.py": hook,
+            "hooked/sub.py": "def f():\n    return 'f'\n",
+        }
+    )
+    use = "print(hooked.sub.f(), getattr(hooked.sub, 'INSTRUMENTED', 0))\n"
+    lazy = (
+        "import lazyhook\nlazyhook.install()\nimport hooked.sub\n"
+        "try:\n    hooked.sub.f()\nexcept OSError:\n    pass\n" + use
+    )
+    eager = "try:\n    import hooked\nexcept OSError:\n    pass\nimport hooked.sub\n" + use
+    assert sandbox.run(eager, env={**sandbox.env(), "LAZYHOOK_DISABLE": "1"}).lines == ["f True"]
+    _, cold, warm = sandbox.eager_cold_warm(lazy)
+    assert cold.lines == warm.lines == ["f True"], cold.out + cold.err
