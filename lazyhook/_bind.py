@@ -20,7 +20,7 @@ from lazyhook._execute import ABSENT, LazyState, _pending, execute, names_suppor
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Container
-    from types import FrameType
+    from types import CodeType, FrameType
 
     from lazyhook._cache import Entry
 
@@ -221,6 +221,32 @@ def _run_for_star(st: LazyState, frame: "FrameType") -> object:
     d = st.module.__dict__
     exported = d.get("__all__")
     return exported if exported is not None else [k for k in d if k[:1] != "_"]
+
+
+def use_checks(
+    st: LazyState,
+    code: "CodeType",
+    pairs: "list[tuple[str, str | None]] | None",
+    names: "frozenset[str]",
+) -> None:
+    """Which of the statement's names its module's code needs real (``_uses``), by the names
+    that bind them (``from m import C as K``: ``K``; bound otherwise: a value).  Without the
+    statement's names (a star import, a probe): all the entry's, bound as themselves."""
+    from itertools import compress  # (built in; not on a plain lazy import's path)
+
+    from lazyhook import _uses
+
+    real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
+    if not pairs:
+        exceptions = names.intersection(compress(kinds, map("e".__eq__, kinds.values())))  # C
+        st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
+        return
+    exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")
+    used = _uses.value_used(code, [b for _, b in pairs if b is not None], exceptions)
+    st.real_classes = frozenset(n for n, b in pairs if n in real or b in real)
+    st.value_uses = (
+        used if used is _uses.EVERY else frozenset(n for n, b in pairs if b is None or b in used)
+    )
 
 
 _interp.hide_module_from_warnings()

@@ -11,7 +11,8 @@ On the start-up path, and run for every import not yet in ``sys.modules``: it im
 ``sys`` and ``_config``; what it needs later is kept in documented hooks (module globals
 below): ``_interp`` loaded at the first import the policy selects, ``_reads`` at the first it
 would make lazy, ``_lazy``/``_exec``/``_ld`` (``_module``, ``_execute``, ``_loaders``) with the
-first lazy module.  Its stamps go to ``_config.stamps`` (read by ``_deciders``).
+first lazy module, ``_rf`` (``_refind``) with the first lookup under a still-lazy package.  Its
+stamps go to ``_config.stamps`` (read by ``_deciders``).
 """
 
 import sys
@@ -30,6 +31,7 @@ _lazy: "ModuleType | None" = None
 _exec: "ModuleType | None" = None
 _reads: "ModuleType | None" = None
 _ld: "ModuleType | None" = None  # _loaders
+_rf: "ModuleType | None" = None  # _refind, with the first lookup under a still-lazy package
 
 # Helpers that import on the program's behalf (``python -m pkg.mod`` must execute ``pkg``).
 _EAGER_IMPORTERS = frozenset({"runpy", "pkgutil", "lazyhook"})
@@ -70,6 +72,14 @@ def load_loaders() -> "ModuleType":
 
         _ld = _loaders
     return _ld
+
+
+def _load_refind() -> "ModuleType":
+    global _rf
+    from lazyhook import _refind
+
+    _rf = _refind
+    return _refind
 
 
 def _load_reads() -> "ModuleType":
@@ -200,6 +210,8 @@ class LazyFinder:
             return None
         if _lazy is not None and not _loggers_watched:
             _watch_loggers()
+            if fullname == "logging.config" and not _loggers_watched:
+                return self._logging_config(path, sys._getframe(1).f_back)
         if _exec is not None and "." in fullname and _exec.has_pending_parent(fullname):
             return self._under_lazy_parent(fullname, path, sys._getframe(1).f_back)
         existing = sys.modules.get(fullname)
@@ -214,6 +226,24 @@ class LazyFinder:
             return None
         return self._judge(fullname, path, sys._getframe(1).f_back)
 
+    def _logging_config(self, path: "object", caller: "FrameType | None") -> "object | None":
+        """``logging.config``, imported while lazy modules exist: its body's end must be seen
+        (see ``_loggers``).  Lazy by the policy, the body hook sees it; imported eagerly (in a
+        function, under ``eager()``, not selected), its loader calls ``_watch_loggers`` after
+        it has run."""
+        name = "logging.config"
+        if _exec is not None and _exec.has_pending_parent(name):
+            spec = self._under_lazy_parent(name, path, caller)
+        else:
+            spec = self._judge(name, path, caller) if self.settings.selects(name) else None
+        ld = _ld or load_loaders()
+        if spec is not None and type(spec.loader) is ld.Loader:  # type: ignore[attr-defined]
+            return spec
+        spec = spec or self._delegate(name, path)
+        if spec is not None and spec.loader is not None:  # type: ignore[attr-defined]
+            spec.loader = ld.AfterExec(spec.loader, _watch_loggers)  # type: ignore[attr-defined]
+        return spec
+
     def _judge(self, fullname: str, path: "object", caller: "FrameType | None") -> "object | None":
         """A selected import: a spec with a lazy loader if it is to be lazy, else None (or a
         plain spec, stamped for the name cache while a body to be learned runs)."""
@@ -227,9 +257,6 @@ class LazyFinder:
             return self._lazy_spec(interp, fullname, path, None)
         if interp.state.eager_depth:
             return None
-        if fullname == "logging.config" and _lazy is not None and not _loggers_watched:
-            # Lazy however it is imported, so that its body's end is seen (see _loggers).
-            return self._lazy_spec(interp, fullname, path, None)
         frame = interp.importer_frame(caller.f_back)
         importer = frame.f_globals.get("__name__") if frame is not None else None
         if importer == "unittest.loader":  # a test module (see _loaders.EagerBody)
@@ -330,19 +357,19 @@ class LazyFinder:
         fresh = [p for p in path or () if p not in cache]  # type: ignore[attr-defined]
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
         # Found before the parents ran: asked again once they have (see _loaders.Refind).
-        ld = _ld or load_loaders()
+        ld, rf = _ld or load_loaders(), _rf or _load_refind()
         lazy = spec is not None and type(spec.loader) is ld.Loader  # type: ignore[attr-defined]
         if spec is None:
             spec = self._delegate(fullname, path)
         if fresh:  # the path finder's cache entries this made, before the parents' hooks
-            ld.note_lookup(fullname, fresh)
+            rf.note_lookup(fullname, fresh)
         if lazy:
-            spec.loader.refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
+            spec.loader.refind = rf.Refind(fullname, (LazyFinder, NotFoundFinder))  # type: ignore[attr-defined]
             return spec
         if spec is None:
             return self._after_parents(fullname, path, caller)
         if spec.loader is not None:  # type: ignore[attr-defined]
-            refind = ld.Refind(fullname, (LazyFinder, NotFoundFinder))
+            refind = rf.Refind(fullname, (LazyFinder, NotFoundFinder))
             spec.loader = ld.ParentsFirstLoader(spec.loader, refind)  # type: ignore[attr-defined]
         return spec
 

@@ -1,7 +1,8 @@
 """The loaders the finder hands out: a real loader wrapped for one import.
 
 ``Loader`` makes the module lazy instead of running it (``_module.make_lazy``);
-``ParentsFirstLoader`` runs a still-lazy parent first for an eager import of its child;
+``ParentsFirstLoader`` runs a still-lazy parent first for an eager import of its child (and
+takes the loader ``_refind`` finds then);
 ``EagerBody`` runs a test module unittest imports with its own imports eager; ``Existing``
 hands importlib a module that is already there.  Loaded with the first lazy module (or the
 first of the others), never at ``install()``: the start-up path defines only the finder.
@@ -12,110 +13,13 @@ import sys
 from lazyhook import _execute, _interp, _module
 from lazyhook._config import Settings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from lazyhook._refind import Refind
+
 _mod_getattr = type(sys).__getattribute__
-
-
-def _machinery() -> "tuple[tuple[object, ...], tuple[object, ...]]":
-    return tuple(sys.meta_path), tuple(sys.path_hooks)
-
-
-_started: "dict[int, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
-changed_by: "set[str]" = set()  # packages whose body changed sys.meta_path or sys.path_hooks
-# Path-finder cache entries that lookups under a still-lazy package made (package -> (key,
-# finder)): eagerly they were made after its body ran, through the path hooks it installed.
-_made_under: "dict[str, list[tuple[str, object]]]" = {}
-
-
-def pending_parents(name: str) -> "list[str]":
-    """The parent packages of module *name* that have not run yet."""
-    parts = name.split(".")[:-1]
-    names = [".".join(parts[: i + 1]) for i in range(len(parts))]
-    return [n for n in names if _execute.pending(sys.modules.get(n)) is not None]
-
-
-def note_lookup(name: str, fresh: "list[str]") -> None:
-    """The finder looked *name* up under still-lazy packages; *fresh*: the path entries that
-    had no path-finder cache entry before."""
-    made = [(p, sys.path_importer_cache[p]) for p in fresh if p in sys.path_importer_cache]
-    for parent in pending_parents(name) if made else ():
-        _made_under.setdefault(parent, []).extend(made)
-
-
-def body_hook(st: "_execute.LazyState", done: bool) -> None:
-    """The hook ``_execute`` calls around each lazy body (under its module lock): a child's
-    ``Refind`` is applied before its body, and a package's body that changes the machinery
-    that finds modules is noted (from its first attempt: a retry finds its hook in place)."""
-    if not done:
-        refind, st.refind = st.refind, None
-        if isinstance(refind, Refind):
-            refind.apply(st)
-        if "__path__" in _mod_getattr(st.module, "__dict__"):
-            _started.setdefault(id(st), _machinery())
-        return
-    before = _started.pop(id(st), None)
-    made = _made_under.pop(st.name, ())
-    if before is None or before == _machinery():
-        return
-    changed_by.add(st.name)
-    for key, finder in made:  # made without the hooks this body installed: made again
-        if sys.path_importer_cache.get(key) is finder:
-            del sys.path_importer_cache[key]
-
-
-class Refind:
-    """Eagerly the finders are asked for a submodule after its parents' bodies ran, so a
-    package whose ``__init__`` installs an import hook for its own submodules (beartype's
-    ``beartype_this_package()``, a path hook or a meta path finder) gets them instrumented.
-    A spec found while a parent was still lazy is asked for again once the parents ran, if
-    one of their bodies changed ``sys.meta_path`` or ``sys.path_hooks`` (the program's own
-    changes after the import do not count: eagerly they came too late): a loader of another
-    kind for the same file that creates modules as the first one did replaces it (a
-    different file, none, or another kind of module object is left alone: the module object
-    exists already).  *skip*: lazyhook's own finders."""
-
-    __slots__ = ("parents", "skip")
-
-    def __init__(self, name: str, skip: "tuple[type, ...]") -> None:
-        self.parents = pending_parents(name)
-        self.skip = skip
-
-    def loader(self, name: str, found: object, origin: object) -> object:
-        """The loader for module *name* (found before: *found*, for file *origin*) now."""
-        if not any(p in changed_by for p in self.parents):
-            return found  # no parent's body changed what finds modules: the same answer
-        parent = sys.modules.get(name.rpartition(".")[0])
-        path = getattr(parent, "__path__", None)
-        for finder in sys.meta_path:
-            find_spec = getattr(finder, "find_spec", None)
-            if isinstance(finder, self.skip) or find_spec is None:
-                continue
-            try:
-                spec = find_spec(name, path, None)
-            except Exception:  # noqa: BLE001 - a finder's failure: keep what was found
-                return found
-            if spec is not None:
-                return self._usable(spec, found, origin)
-        return found
-
-    @staticmethod
-    def _usable(spec: object, found: object, origin: object) -> object:
-        new = getattr(spec, "loader", None)
-        if new is None or type(new) is type(found) or not hasattr(new, "exec_module"):
-            return found
-        create = getattr(type(new), "create_module", None)
-        if getattr(spec, "origin", None) != origin or create is not getattr(
-            type(found), "create_module", None
-        ):
-            return found  # another file, or another kind of module object
-        return new
-
-    def apply(self, st: "_execute.LazyState") -> None:
-        """Run *st*'s body with the loader found now (its parents have run)."""
-        d = _mod_getattr(st.module, "__dict__")  # still lazy: read past its class
-        spec = d.get("__spec__")
-        new = self.loader(st.name, st.loader, getattr(spec, "origin", None))
-        if new is not st.loader and spec is not None:
-            st.loader = spec.loader = d["__loader__"] = new
 
 
 class Wrapper:
@@ -205,6 +109,29 @@ class ParentsFirstLoader(Wrapper):
         self.real.exec_module(module)  # type: ignore[attr-defined]
 
 
+class AfterExec(Wrapper):
+    """Loader of an eager import lazyhook must see the end of (``logging.config``: see
+    ``_loggers``): the loader it wraps (perhaps a ``ParentsFirstLoader``), then *after*."""
+
+    __slots__ = ("after",)
+
+    def __init__(self, real: object, after: "Callable[[], object]") -> None:
+        super().__init__(real)
+        self.after = after
+
+    def create_module(self, spec: "object") -> "object":
+        create = getattr(self.real, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: "object") -> None:
+        if isinstance(self.real, Wrapper):  # it puts back the loader it wraps itself
+            self.real.exec_module(module)  # type: ignore[operator]
+        else:
+            self._unwrap(module)
+            self.real.exec_module(module)  # type: ignore[attr-defined]
+        self.after()
+
+
 class EagerBody(Wrapper):
     """Loader of a test module unittest's loader imports: its body's imports are eager, as the
     pytest plugin runs a test module's deferred bodies at its collection, so a dependency that
@@ -249,6 +176,5 @@ class Existing:
 
 # Frames of these run lazy bodies (see _interp.hide_from_warnings); an eager import's error
 # leaves through the two exec_modules, trimmed from tracebacks as importlib's own frames.
-_interp.as_importlib(EagerBody.exec_module, ParentsFirstLoader.exec_module)
+_interp.as_importlib(EagerBody.exec_module, ParentsFirstLoader.exec_module, AfterExec.exec_module)
 _interp.hide_from_warnings(Loader, ParentsFirstLoader)
-_execute.body_hooks.append(body_hook)

@@ -14,8 +14,9 @@ called, they run the bodies and hand the interpreter the original, which it then
 C.  So nothing runs under logging's lock (a body waiting for another thread's ``getLogger()``
 would deadlock there), no frame of lazyhook's is in a configuration error's traceback, and
 ``DictConfigurator``'s own methods stay functions (``mock.patch.object(DictConfigurator,
-"configure", autospec=True)``).  ``logging.config`` itself is made lazy by the finder while
-lazy modules exist, so that its body's end is seen (``_finder._judge``).
+"configure", autospec=True)``; not ``BaseConfigurator.__init__``'s autospec).  The finder
+sees ``logging.config``'s body end: lazy, by the body hook; eager, by its loader
+(``_finder._logging_config``).
 
 Not covered (README, "Configuring logging"): a listing of the loggers by the program
 (``loggerDict``, ``Logger.getChildren()``); a configuration made while a module is being
@@ -88,6 +89,9 @@ class PendingFirst:
             return self.__wrapped__  # looked up on the class: the function itself
         _sync()
         return self.__wrapped__.__get__(obj, cls)
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
 
     def __reduce__(self) -> str:
         return self._name

@@ -4,16 +4,17 @@ A lazy module is the very module object the import system created (so there is n
 object for one name), with its class switched to ``_LazyModule`` until its body has run.
 
 * Reading what the import system set (``__name__``, ``__spec__``...) does not run it; a
-  from-import's reads are answered from the name cache (``_from_import``); any other read,
-  ``dir()``, a write or a delete runs the body first (``_execute``), as eagerly — except the
-  import system binding a submodule on it (kept aside until it has run) and a write of what
-  the import system set (``__file__``...: lands at once and again after the body).
+  from-import's reads are answered from the name cache (``_from_import``); any other read
+  (``__doc__`` even through ``object.__getattribute__``), ``dir()``, a write or a delete runs
+  the body first (``_execute``), as eagerly — except the import system binding a submodule on
+  it (kept aside until it has run) and a write of what it set (``__file__``...: lands at once
+  and again after the body).
 * An *eager* import of an already-lazy module runs it (``import_module()``, ``__import__()``,
   a statement the policy keeps eager), told by the import system's read of its ``__spec__``
   for every import of a module already in ``sys.modules`` (``_spec_read``).
 
-A from-import binds each name by the kind the cache learned (``_bind``).  Loaded when the
-first lazy module is created, never at ``install()``.
+A from-import binds each name by the kind the cache learned (``_bind``).  Loaded with the
+first lazy module.
 """
 
 import _weakref
@@ -42,7 +43,7 @@ from lazyhook._execute import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import CodeType, FrameType, ModuleType
+    from types import FrameType, ModuleType
     from types import ModuleType as _ModuleType
     from typing import Any
 
@@ -72,6 +73,9 @@ _NO, _PROBE, _FROM = ABSENT, _interp.PROBE, _interp.FROM
 class _LazyModule(_ModuleType):
     """The class of a module whose body has not run yet."""
 
+    # A data descriptor: object.__getattribute__(m, "__doc__") (pydoc, help()) runs it too.
+    __doc__ = property(lambda m: _doc(m, _caller()), lambda m, v: _set_doc(m, v))
+
     def __getattribute__(self, name: str) -> object:
         if name in _PASSTHROUGH:
             try:
@@ -93,9 +97,18 @@ class _LazyModule(_ModuleType):
 
     def __dir__(self) -> "list[str]":
         _force(self, _caller())
-        if type(self) is _LazyModule:
-            return list(_mod_dir(self))
-        return dir(self)
+        return list(_mod_dir(self)) if type(self) is _LazyModule else dir(self)
+
+
+def _doc(module: "ModuleType", frame: "FrameType | None") -> object:
+    """Its ``__doc__``, once the body has run (read from its namespace: a ``getattr`` would
+    come back here while the body runs)."""
+    _force(module, frame)
+    return _mod_getattr(module, "__dict__").get("__doc__")
+
+
+def _set_doc(module: "ModuleType", value: object) -> None:
+    _mod_getattr(module, "__dict__")["__doc__"] = value
 
 
 def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:
@@ -135,8 +148,7 @@ def _own_getattr_asked(module: "ModuleType", frame: "FrameType") -> bool:
 
 
 def _caller() -> "FrameType | None":
-    """The code using a lazy module (two frames up), or None: straight from C, with no Python
-    code on the stack (an ``atexit`` callback ``getattr(module, "x")``) there is none."""
+    """The code using a lazy module (two frames up); None straight from C (an atexit call)."""
     try:
         return sys._getframe(2)
     except ValueError:
@@ -164,8 +176,7 @@ def make_lazy(
 
 def _access(module: "ModuleType", name: str, frame: "FrameType | None") -> object:
     st = _pending.get(id(module))
-    if st is None or st.owner == get_ident():
-        # Finished meanwhile, or the body itself (re-entrant use while it runs, as eagerly).
+    if st is None or st.owner == get_ident():  # finished, or re-entrant use while it runs
         return _mod_getattr(module, name)
     stmt = st.statement
     if frame is None:
@@ -265,8 +276,8 @@ def entry(st: LazyState) -> "Entry | None":
 
 
 def _names_entry(st: LazyState, target: "FrameType") -> "Entry | None":
-    """The entry answering *target*'s from-import with lazy names; None (its names run the
-    module) if the policy binds none there (PEP 810: declared by listing ``m``) or none is valid."""
+    """The entry answering *target*'s from-import with lazy names; None (they run the module)
+    if the policy binds none there (PEP 810: declared by listing ``m``) or none is valid."""
     importer = target.f_globals.get("__name__")
     declared = _reads.declared_lazy(target, st.name)
     return entry(st) if st.settings.binds_names(importer, st.name, declared) else None
@@ -302,7 +313,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     e = _names_entry(st, target)
     if e is None:
         return _NO
-    from lazyhook._bind import answer, literals_only  # with the first answer from the cache
+    from lazyhook._bind import answer, literals_only, use_checks  # with the first answer
 
     found = _reads.statement(frame) if how == _FROM else None
     start = found[0] if found is not None else -1
@@ -312,7 +323,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
         pairs = found[1] if found is not None else None
         if pairs and literals_only(st, [n for n, _ in pairs]):
             return _NO  # nothing it binds would ever run the module: it runs here, as eagerly
-        _use_checks(st, target.f_code, pairs, e.names)
+        use_checks(st, target.f_code, pairs, e.names)
         if _pending.get(id(module)) is not st:
             return _NO  # _bytecode's ``opcode`` import ran it (dis.py: ``from opcode import *``)
     if how != _PROBE and _interp.module_level(frame.f_code):
@@ -325,32 +336,6 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     # Holds the frame until the module runs or another statement reads it: a bounded cost.
     st.statement = (frame, frame.f_lasti, how, start)
     return answer(st, name, how)
-
-
-def _use_checks(
-    st: LazyState,
-    code: "CodeType",
-    pairs: "list[tuple[str, str | None]] | None",
-    names: "frozenset[str]",
-) -> None:
-    """Which of the statement's names its module's code needs real (``_uses``), by the names
-    that bind them (``from m import C as K``: ``K``; bound otherwise: a value).  Without the
-    statement's names (a star import, a probe): all the entry's, bound as themselves."""
-    from itertools import compress  # (built in; not on a plain lazy import's path)
-
-    from lazyhook import _uses
-
-    real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
-    if not pairs:
-        exceptions = names.intersection(compress(kinds, map("e".__eq__, kinds.values())))  # C
-        st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
-        return
-    exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")
-    used = _uses.value_used(code, [b for _, b in pairs if b is not None], exceptions)
-    st.real_classes = frozenset(n for n, b in pairs if n in real or b in real)
-    st.value_uses = (
-        used if used is _uses.EVERY else frozenset(n for n, b in pairs if b is None or b in used)
-    )
 
 
 def is_lazy(obj: object) -> bool:

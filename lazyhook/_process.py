@@ -139,6 +139,7 @@ def _load_own_code() -> None:
         _merge,
         _names,
         _pickling,
+        _refind,
         _refused,
         _report,
         _sources,

@@ -328,6 +328,12 @@ INI = (
         # logging.config first imported, eagerly, in a function after the library's import
         "import lib\ndef setup():\n    import logging.config\n"
         "    logging.config.dictConfig(CONFIG)\nsetup()\nprint(lib.work())\n",
+        # logging.config imported under lazyhook.eager(), nothing imported after it
+        "import lib\nwith lazyhook.eager():\n    import logging.config\n"
+        "logging.config.dictConfig(CONFIG)\nprint(lib.work())\n",
+        # logging not among lazyhook's patterns
+        "import lazyhook\nlazyhook.install(include=['lib'])\nimport lib\nimport logging.config\n"
+        "logging.config.dictConfig(CONFIG)\nprint(lib.work())\n",
         # a program's own configurator, calling the base class's configure explicitly
         "import lib\nimport logging.config as lc\nclass Mine(lc.DictConfigurator):\n"
         "    def configure(self):\n        lc.DictConfigurator.configure(self)\n"
@@ -668,3 +674,18 @@ def test_a_package_whose_first_run_failed_after_installing_its_hook_keeps_it(
     assert sandbox.run(eager, env={**sandbox.env(), "LAZYHOOK_DISABLE": "1"}).lines == ["f True"]
     _, cold, warm = sandbox.eager_cold_warm(lazy)
     assert cold.lines == warm.lines == ["f True"], cold.out + cold.err
+
+
+def test_a_lazy_modules_docstring_is_what_pydoc_and_help_show(sandbox: Sandbox) -> None:
+    # pydoc reads a module's docstring with object.__getattribute__, past the lazy module's
+    # own __getattribute__: a module not run yet had none, and help(json) showed no
+    # DESCRIPTION (logging.config: its copyright comments instead).
+    sandbox.write({"documented.py": '"""The docstring."""\n# A comment.\n' + RUN + "X = 1\n"})
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport pydoc, json, documented\n"
+        "print(object.__getattribute__(documented, '__doc__'))\n"
+        "print(pydoc.render_doc(json, renderer=pydoc.plaintext).split('PACKAGE CONTENTS')[0])\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[0] == "The docstring." and "DESCRIPTION" in eager.out
+    same_outcome(eager, cold, warm)
