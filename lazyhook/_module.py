@@ -55,6 +55,7 @@ _mod_getattr = _ModuleType.__getattribute__
 _mod_setattr = _ModuleType.__setattr__
 _mod_delattr = _ModuleType.__delattr__
 _mod_dir = _ModuleType.__dir__
+_MODULE_DOC = vars(_ModuleType)["__doc__"]
 
 # Read without executing: what the import system set, and what tools probe on every module
 # (unittest's warning-registry reset; pytest's ``__test__``, ``__bases__`` and PROBES).
@@ -74,7 +75,8 @@ class _LazyModule(_ModuleType):
     """The class of a module whose body has not run yet."""
 
     # A data descriptor: object.__getattribute__(m, "__doc__") (pydoc, help()) runs it too.
-    __doc__ = property(lambda m: _doc(m, _caller()), lambda m, v: _set_doc(m, v))
+    __doc__ = property(lambda m: _doc(m, _caller()), lambda m, v: _set_doc(m, v, True),
+                       lambda m: _set_doc(m, None, False))  # fmt: skip
 
     def __getattribute__(self, name: str) -> object:
         if name in _PASSTHROUGH:
@@ -102,13 +104,17 @@ class _LazyModule(_ModuleType):
 
 def _doc(module: "ModuleType", frame: "FrameType | None") -> object:
     """Its ``__doc__``, once the body has run (read from its namespace: a ``getattr`` would
-    come back here while the body runs)."""
+    come back here while the body runs; deleted, the class's, as for any module)."""
     _force(module, frame)
-    return _mod_getattr(module, "__dict__").get("__doc__")
+    return _mod_getattr(module, "__dict__").get("__doc__", _MODULE_DOC)
 
 
-def _set_doc(module: "ModuleType", value: object) -> None:
-    _mod_getattr(module, "__dict__")["__doc__"] = value
+def _set_doc(module: "ModuleType", value: object, write: bool) -> None:
+    d = _mod_getattr(module, "__dict__")
+    if write:
+        d["__doc__"] = value
+    elif d.pop("__doc__", _NO) is _NO:
+        raise AttributeError("__doc__")
 
 
 def _path_for_child(module: "ModuleType", frame: "FrameType | None") -> object:

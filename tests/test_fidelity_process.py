@@ -689,3 +689,31 @@ def test_a_lazy_modules_docstring_is_what_pydoc_and_help_show(sandbox: Sandbox) 
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines[0] == "The docstring." and "DESCRIPTION" in eager.out
     same_outcome(eager, cold, warm)
+
+
+def test_a_lazy_modules_docstring_deleted_while_its_body_runs(sandbox: Sandbox) -> None:
+    # The data descriptor had no deleter: `del a.__doc__` from a circular import failed.
+    sandbox.write(
+        {
+            "a.py": '"""Doc of a."""\nimport b\nX = 1\n',
+            "b.py": "import a\ndel a.__doc__\nprint(a.__doc__.split()[0])\n",
+        }
+    )
+    code = "import lazyhook\nlazyhook.install()\nimport a\nprint(a.X)\n"
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["Create", "1"]
+    same_outcome(eager, cold, warm)
+
+
+def test_a_spec_asked_for_logging_config_has_the_real_loader(sandbox: Sandbox) -> None:
+    # importlib.util.find_spec() is no import: the loader that calls back once logging.config
+    # ran (see _loggers) is for imports only; the spec handed out here had it.
+    sandbox.write({"other.py": RUN + "X = 1\n"})
+    code = (
+        "import lazyhook\nlazyhook.install()\nimport other, importlib.util, pkgutil\n"
+        "print(type(importlib.util.find_spec('logging.config').loader).__name__)\n"
+        "print(type(pkgutil.get_loader('logging.config')).__name__)\nprint(other.X)\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines[0] == "SourceFileLoader"
+    same_outcome(eager, cold, warm)
