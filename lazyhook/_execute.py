@@ -103,7 +103,7 @@ class LazyState:
         # Names it uses as values (_uses.value_used): real classes and star-import objects.
         self.value_uses: Container[str] = frozenset()
         self.context = _context.capture()  # what its body would have seen at the import
-        self.refind: object = None  # see _loaders.Refind
+        self.refind: object = None  # see _refind.Refind
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body

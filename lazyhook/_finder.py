@@ -358,7 +358,7 @@ class LazyFinder:
         cache = sys.path_importer_cache
         fresh = [p for p in path or () if p not in cache]  # type: ignore[attr-defined]
         spec = self._judge(fullname, path, caller) if self.settings.selects(fullname) else None
-        # Found before the parents ran: asked again once they have (see _loaders.Refind).
+        # Found before the parents ran: asked again once they have (see _refind.Refind).
         ld, rf = _ld or load_loaders(), _rf or _load_refind()
         lazy = spec is not None and type(spec.loader) is ld.Loader  # type: ignore[attr-defined]
         if spec is None:
