@@ -231,9 +231,9 @@ class LazyFinder:
         (see ``_loggers``).  Lazy by the policy, the body hook sees it; imported eagerly (in a
         function, under ``eager()``, not selected), its loader calls ``_watch_loggers`` after
         it has run."""
-        name, interp = "logging.config", _interp or load_interp()
-        if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
-            return None  # importlib.util.find_spec(), pkgutil: not an import, the real loader
+        name = "logging.config"
+        if not _importing(caller):  # importlib.util.find_spec(), pkgutil: the real loader
+            return None
         if _exec is not None and _exec.has_pending_parent(name):
             spec = self._under_lazy_parent(name, path, caller)
         else:

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
     from lazyhook._refind import Refind
 
-_mod_getattr = type(sys).__getattribute__
-
 
 class Wrapper:
     """A real loader, wrapped for one import; gone from view once the module exists:
@@ -36,6 +34,10 @@ class Wrapper:
     def _unwrap(self, module: "object") -> None:
         module.__spec__.loader = self.real  # type: ignore[attr-defined]
         module.__dict__["__loader__"] = self.real
+
+    def create_module(self, spec: "object") -> "object":
+        create = getattr(self.real, "create_module", None)
+        return create(spec) if create is not None else None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
@@ -58,9 +60,6 @@ class Loader(Wrapper):
         self.importer = importer  # the importing module's globals (warnings go there)
         self.settings = settings
         self.refind: Refind | None = None  # found while a parent had not run (the finder's)
-
-    def create_module(self, spec: "object") -> "object":
-        return self.real.create_module(spec)  # type: ignore[attr-defined]
 
     def exec_module(self, module: "object") -> None:
         self._unwrap(module)
@@ -98,8 +97,7 @@ class ParentsFirstLoader(Wrapper):
             # again.  Hand importlib that module, and keep it from running twice.
             self.existing = Existing(existing)
             return existing
-        create = getattr(self.real, "create_module", None)
-        return create(spec) if create is not None else None
+        return super().create_module(spec)
 
     def exec_module(self, module: "object") -> None:
         if self.existing is not None and self.existing.module is module:
@@ -119,10 +117,6 @@ class AfterExec(Wrapper):
         super().__init__(real)
         self.after = after
 
-    def create_module(self, spec: "object") -> "object":
-        create = getattr(self.real, "create_module", None)
-        return create(spec) if create is not None else None
-
     def exec_module(self, module: "object") -> None:
         if isinstance(self.real, Wrapper):  # it puts back the loader it wraps itself
             self.real.exec_module(module)  # type: ignore[operator]
@@ -138,10 +132,6 @@ class EagerBody(Wrapper):
     fails at import is that module's load error (lazily no test that used it: suite passed)."""
 
     __slots__ = ()
-
-    def create_module(self, spec: "object") -> "object":
-        create = getattr(self.real, "create_module", None)
-        return create(spec) if create is not None else None
 
     def exec_module(self, module: "object") -> None:
         self._unwrap(module)
