@@ -15,7 +15,7 @@ entry); loaded with the first such answer.
 import sys
 
 from lazyhook import _interp
-from lazyhook._execute import ABSENT, LazyState, _pending, execute, names_support, reports
+from lazyhook._state import ABSENT, LazyState, _pending, execute, names_support, reports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ for good by the giving back.  What stays the first use's (the environment,
 ``sys.path``, the working directory, the thread, the recursion depth) is in the README's
 limits, with the reasons.
 
-``capture`` runs when a module is made lazy (``_execute``); the rest when a body runs.
+``capture`` runs when a module is made lazy (``_state``); the rest when a body runs.
 """
 
 import _thread

@@ -10,7 +10,7 @@ loader: ``create_module`` is the real one, ``exec_module`` turns the module into
 On the start-up path, and run for every import not yet in ``sys.modules``: it imports only
 ``sys`` and ``_config``; what it needs later is kept in documented hooks (module globals
 below): ``_interp`` loaded at the first import the policy selects, ``_reads`` at the first it
-would make lazy, ``_lazy``/``_exec``/``_ld`` (``_module``, ``_execute``, ``_loaders``) with the
+would make lazy, ``_lazy``/``_st``/``_ld`` (``_module``, ``_state``, ``_loaders``) with the
 first lazy module, ``_rf`` (``_refind``) with the first lookup under a still-lazy package.  Its
 stamps go to ``_config.stamps`` (read by ``_deciders``).
 """
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # None also means "no lazy module exists in this process", which the hot path relies on.
 _interp: "ModuleType | None" = None
 _lazy: "ModuleType | None" = None
-_exec: "ModuleType | None" = None
+_st: "ModuleType | None" = None
 _reads: "ModuleType | None" = None
 _ld: "ModuleType | None" = None  # _loaders
 _rf: "ModuleType | None" = None  # _refind, with the first lookup under a still-lazy package
@@ -49,13 +49,13 @@ def load_interp() -> "ModuleType":
 
 def load_lazy() -> "ModuleType":
     """``_module``, the lazy modules' code, loaded with the first lazy module."""
-    global _lazy, _exec
+    global _lazy, _st
     if _lazy is None:
         import lazyhook
-        from lazyhook import _execute, _module
+        from lazyhook import _module, _state
 
-        _lazy, _exec = _module, _execute
-        _execute.body_hooks.append(_logging_ran)
+        _lazy, _st = _module, _state
+        _state.body_hooks.append(_logging_ran)
         _watch_loggers()  # logging.config imported before the first lazy module
         # Frames of these run lazy bodies too (see _interp.hide_from_warnings).
         load_interp().hide_from_warnings(LazyFinder, eager, lazyhook.resolve, _stamp, load_lazy)
@@ -205,14 +205,14 @@ class LazyFinder:
         """Return a spec with a lazy loader for a lazy import, else None (normal import)."""
         if target is not None:
             # importlib.reload(): it executes the module itself; a lazy one must not run twice.
-            if _exec is not None:
-                _exec.forget(target)
+            if _st is not None:
+                _st.forget(target)
             return None
         if _lazy is not None and not _loggers_watched:
             _watch_loggers()
             if fullname == "logging.config" and not _loggers_watched:
                 return self._logging_config(path, sys._getframe(1).f_back)
-        if _exec is not None and "." in fullname and _exec.has_pending_parent(fullname):
+        if _st is not None and "." in fullname and _st.has_pending_parent(fullname):
             return self._under_lazy_parent(fullname, path, sys._getframe(1).f_back)
         existing = sys.modules.get(fullname)
         if existing is not None and _importing(sys._getframe(1).f_back):
@@ -234,7 +234,7 @@ class LazyFinder:
         name = "logging.config"
         if not _importing(caller):  # importlib.util.find_spec(), pkgutil: the real loader
             return None
-        if _exec is not None and _exec.has_pending_parent(name):
+        if _st is not None and _st.has_pending_parent(name):
             spec = self._under_lazy_parent(name, path, caller)
         else:
             spec = self._judge(name, path, caller) if self.settings.selects(name) else None
@@ -380,7 +380,7 @@ class LazyFinder:
         pkgutil-style namespace package extends its ``__path__`` in its body, which eagerly
         has run by then).  Inside importlib's global lock: only for a child not found."""
         load_lazy()
-        _exec.execute_parents(fullname, caller)  # type: ignore[union-attr]
+        _st.execute_parents(fullname, caller)  # type: ignore[union-attr]
         existing = sys.modules.get(fullname)
         if existing is not None:  # a parent's body put it there (``sys.modules["p.virt"] = m``)
             return _existing_spec(fullname, existing)

@@ -10,7 +10,7 @@ first of the others), never at ``install()``: the start-up path defines only the
 
 import sys
 
-from lazyhook import _execute, _interp, _module
+from lazyhook import _interp, _module, _state
 from lazyhook._config import Settings
 
 TYPE_CHECKING = False
@@ -68,7 +68,7 @@ class Loader(Wrapper):
             self.real.exec_module(module)  # type: ignore[attr-defined]
             return
         _module.make_lazy(module, self.real, (self.site, self.importer), self.settings)
-        st = _execute.pending(module)
+        st = _state.pending(module)
         if st is not None:
             st.refind = self.refind
 
@@ -88,7 +88,7 @@ class ParentsFirstLoader(Wrapper):
 
     def create_module(self, spec: "object") -> "object":
         name = spec.name  # type: ignore[attr-defined]
-        _execute.execute_parents(name, sys._getframe(1))
+        _state.execute_parents(name, sys._getframe(1))
         self.real = self.refind.loader(name, self.real, spec.origin)  # type: ignore[attr-defined]
         existing = sys.modules.get(name)
         if existing is not None:

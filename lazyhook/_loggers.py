@@ -29,8 +29,8 @@ import sys
 from _thread import get_ident
 
 from lazyhook import _interp
-from lazyhook._execute import _pending
 from lazyhook._process import run_all_pending
+from lazyhook._state import _pending
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -24,20 +24,17 @@ import os
 import sys
 from _thread import get_ident
 
-from lazyhook import _interp, _reads
+from lazyhook import _interp, _reads, _state
 from lazyhook._config import Settings
-from lazyhook._execute import (
+from lazyhook._state import (
     ABSENT,
     PROBES,
     LazyState,
-    ModuleReport,
     ParentOfPending,
     _pending,
-    bind_on_running_parent,
     execute,
     loaded_names,
     reports,
-    settle_package,
 )
 
 TYPE_CHECKING = False
@@ -177,7 +174,7 @@ def make_lazy(
     parent = sys.modules.get(st.name.rpartition(".")[0])
     if type(parent) is _ModuleType:  # a package that has run: a miss may need this module
         parent.__class__ = ParentOfPending
-    reports[st.name] = ModuleReport(site)
+    reports[st.name] = _state.ModuleReport(site)
 
 
 def _access(module: "ModuleType", name: str, frame: "FrameType | None") -> object:
@@ -236,7 +233,7 @@ def _spec_read(module: "ModuleType", frame: "FrameType | None") -> None:
         execute(st, frame)
     elif _interp.import_kind(frame) != _interp.NOT_A_STATEMENT:
         # A statement finding it in sys.modules: eagerly, imported and bound on its parent.
-        bind_on_running_parent(st)
+        _state.bind_on_running_parent(st)
 
 
 def _eager_import(st: LazyState, frame: "FrameType") -> bool:
@@ -379,7 +376,7 @@ def _reduce(module: "ModuleType") -> "tuple[object, tuple[object, ...]]":
     frame = _caller()
     _force(module, frame)
     if type(module) is ParentOfPending:  # its lazy submodules: eagerly they had run too
-        settle_package(_mod_getattr(module, "__name__"), frame, run=True)
+        _state.settle_package(_mod_getattr(module, "__name__"), frame, run=True)
     if type(module) in (_LazyModule, ParentOfPending):  # asked in its own body
         raise TypeError(f"cannot pickle {type(module).__name__!r} object")
     from lazyhook._pickling import hand_over
@@ -414,6 +411,14 @@ def _process_hook(name: str) -> None:
     getattr(_process, name)()
 
 
+def _first_run(st: LazyState, frame: "FrameType | None") -> None:
+    # _state.runner until a body runs, loading _execute (most lazy imports are never used)
+    from lazyhook import _execute
+
+    _state.runner = _execute.execute
+    _execute.execute(st, frame)
+
+
 def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
     def addaudithook(hook: "Any") -> None:
         _process_hook("before_audit_hook")
@@ -424,6 +429,7 @@ def _audit_stub(add: "Callable[[Any], None]") -> "Callable[[Any], None]":
 
 
 _interp.watch_import_calls(_after_import_call)
+_state.runner = _first_run
 _interp.hide_module_from_warnings()
 copyreg.pickle(_LazyModule, _reduce)  # type: ignore[arg-type]
 copyreg.pickle(ParentOfPending, _reduce)  # type: ignore[arg-type]
@@ -434,6 +440,7 @@ for _attr in ("__doc__", "__name__", "__qualname__", "__module__"):  # as the bu
 _main = sys.modules.get("__main__")
 _MAIN_GLOBALS = id(_mod_getattr(_main, "__dict__")) if isinstance(_main, _ModuleType) else 0
 _main_ref = _weakref.ref(_main, _main_freed) if _MAIN_GLOBALS else None
+
 del _main  # held here, __main__ would outlive its removal from sys.modules
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=lambda: _process_hook("before_fork"),

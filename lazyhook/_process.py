@@ -21,7 +21,8 @@ import sys
 from _thread import get_ident
 
 from lazyhook import _interp
-from lazyhook._execute import LazyState, _pending, execute, reports, reset
+from lazyhook._execute import reset
+from lazyhook._state import LazyState, _pending, execute, reports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

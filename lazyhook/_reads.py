@@ -295,7 +295,7 @@ def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
 # lazyhook frames an eager import passes through (loader wrappers, a lazy parent run first):
 # the walk goes on past them, as past importlib's.  Any other lazyhook frame is a first use, a
 # stand-in's call or a pending run: the import it stands for was judged unguarded.
-_CHAIN = frozenset({"lazyhook._finder", "lazyhook._execute"})
+_CHAIN = frozenset({"lazyhook._finder", "lazyhook._state", "lazyhook._execute"})
 # pytest's collection (see above) and runpy, whose ``try`` around a ``-m`` package's import
 # re-raises any failure but that package's own absence (python -m pkg.mod).
 _ENDS = ("lazyhook.", "_pytest.", "runpy")

@@ -12,7 +12,7 @@ Loaded with the first lookup under a still-lazy package: nothing else needs it.
 
 import sys
 
-from lazyhook import _execute
+from lazyhook import _state
 
 _mod_getattr = type(sys).__getattribute__
 
@@ -23,7 +23,7 @@ def _machinery() -> "tuple[tuple[object, ...], tuple[object, ...]]":
 
 # Keyed by the state itself, not its id: a state dropped before its body ended (a failure,
 # then reload()) could hand its id on to another package's.
-_started: "dict[_execute.LazyState, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
+_started: "dict[_state.LazyState, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
 changed_by: "set[str]" = set()  # packages whose body changed sys.meta_path or sys.path_hooks
 # Path-finder cache entries that lookups under a still-lazy package made (package -> (key,
 # finder)): eagerly they were made after its body ran, through the path hooks it installed.
@@ -34,7 +34,7 @@ def pending_parents(name: str) -> "list[str]":
     """The parent packages of module *name* that have not run yet."""
     parts = name.split(".")[:-1]
     names = [".".join(parts[: i + 1]) for i in range(len(parts))]
-    return [n for n in names if _execute.pending(sys.modules.get(n)) is not None]
+    return [n for n in names if _state.pending(sys.modules.get(n)) is not None]
 
 
 def note_lookup(name: str, fresh: "list[str]") -> None:
@@ -45,8 +45,8 @@ def note_lookup(name: str, fresh: "list[str]") -> None:
         _made_under.setdefault(parent, []).extend(made)
 
 
-def body_hook(st: "_execute.LazyState", done: bool) -> None:
-    """The hook ``_execute`` calls around each lazy body (under its module lock): a child's
+def body_hook(st: "_state.LazyState", done: bool) -> None:
+    """The hook ``_state`` calls around each lazy body (under its module lock): a child's
     ``Refind`` is applied before its body, and a package's body that changes the machinery
     that finds modules is noted (from its first attempt: a retry finds its hook in place)."""
     if not done:
@@ -113,7 +113,7 @@ class Refind:
             return found  # another file, or another kind of module object
         return new
 
-    def apply(self, st: "_execute.LazyState") -> None:
+    def apply(self, st: "_state.LazyState") -> None:
         """Run *st*'s body with the loader found now (its parents have run)."""
         d = _mod_getattr(st.module, "__dict__")  # still lazy: read past its class
         spec = d.get("__spec__")
@@ -122,4 +122,4 @@ class Refind:
             st.loader = spec.loader = d["__loader__"] = new
 
 
-_execute.body_hooks.append(body_hook)
+_state.body_hooks.append(body_hook)

@@ -1,7 +1,7 @@
 """What lazyhook did in this process: the data behind ``lazyhook.report()`` and the CLI's
 ``report`` command (which formats it)."""
 
-from lazyhook import _execute
+from lazyhook import _state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ def collect() -> "dict[str, Any]":
     bound each name (``bound``: "stand-in", "exception class", "value" for a literal,
     "module", "real object", "at the statement" when the module ran there instead)."""
     rows: list[dict[str, Any]] = []
-    for name, rep in _execute.reports.items():
+    for name, rep in _state.reports.items():
         rows.append(
             {
                 "module": name,

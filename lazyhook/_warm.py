@@ -13,7 +13,7 @@ afterwards and says what was recorded); exit status 1 if anything failed.
 import sys
 
 import lazyhook
-from lazyhook import _cache, _execute, _interp, _module
+from lazyhook import _cache, _interp, _module, _state
 
 
 def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
@@ -33,7 +33,7 @@ def warm(cache_dir: str, shared: bool, modules: "list[str]") -> int:
             # dependency is learned from its own body too.
             # (Read in a function, or nothing would read it and it would be eager.)
             exec(f"import {name}\ndef later():\n    return {name}\n", {})
-            st = _execute.pending(sys.modules[name])
+            st = _state.pending(sys.modules[name])
             if st is not None:
                 _module.entry(st)  # a miss: learned when its body ends; a hit: checked then
             imported.append(name)

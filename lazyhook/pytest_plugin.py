@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from lazyhook._execute import LazyState
+    from lazyhook._state import LazyState
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
