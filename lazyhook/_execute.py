@@ -58,6 +58,9 @@ def execute(st: LazyState, frame: "FrameType | None") -> None:
             hook(st, False)
         st.owner = get_ident()
         try:
+            if st.placed:
+                _finish(st, st.module, ())  # forwarded to what its parent put there
+                return
             body_names = _run(st, frame)
         finally:
             st.owner = None

@@ -337,7 +337,8 @@ class LazyFinder:
             return False
         # Declared lazy (PEP 810) is the program's own word; otherwise eager: an import whose
         # names its module never reads, one inside an import a handler may catch (see _reads).
-        return declared or (reads.bindings_read(frame) and not reads.caught_above(frame))
+        lazy = declared or (reads.bindings_read(frame) and not reads.caught_above(frame))
+        return lazy and not reads.called(frame)  # (a module called: see _reads.called)
 
     def _decline(self) -> None:
         from lazyhook._warn import warn_once
@@ -381,8 +382,10 @@ class LazyFinder:
         has run by then).  Inside importlib's global lock: only for a child not found."""
         load_lazy()
         _st.execute_parents(fullname, caller)  # type: ignore[union-attr]
-        existing = sys.modules.get(fullname)
-        if existing is not None:  # a parent's body put it there (``sys.modules["p.virt"] = m``)
+        # A parent's body put it there (``sys.modules["p.virt"] = m``): out again, or importlib,
+        # seeing it there only now, would load a second copy from that module's own spec.
+        existing = sys.modules.pop(fullname, None)
+        if existing is not None:
             return _existing_spec(fullname, existing)
         parent = sys.modules.get(fullname.rpartition(".")[0])
         new_path = getattr(parent, "__path__", None)

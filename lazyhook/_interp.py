@@ -38,15 +38,16 @@ _OPCODES = {
 CO_OPTIMIZED = 0x1  # a function body: its names are locals
 # For ``_reads``: stores and loads of names (LOAD_GLOBAL's oparg has a flag bit since 3.11),
 # what sits between an IMPORT_NAME and its stores (ROT_TWO/SWAP, POP_TOP), MATCH_CLASS (a
-# ``case C()``) and LOAD_BUILD_CLASS (a class statement).
+# ``case C()``), LOAD_BUILD_CLASS (a class statement), STORE_ATTR and DELETE_ATTR.
 _NAME_OPCODES = {
-    (3, 10): (90, 97, 101, 116, -1, 2, 1, 152, 71),
-    (3, 11): (90, 97, 101, 116, -1, 99, 1, 152, 71),
-    (3, 12): (90, 97, 101, 116, 175, 99, 1, 152, 71),
-    (3, 13): (114, 113, 92, 91, 90, 115, 32, 96, 24),
+    (3, 10): (90, 97, 101, 116, -1, 2, 1, 152, 71, 95, 96),
+    (3, 11): (90, 97, 101, 116, -1, 99, 1, 152, 71, 95, 96),
+    (3, 12): (90, 97, 101, 116, 175, 99, 1, 152, 71, 95, 96),
+    (3, 13): (114, 113, 92, 91, 90, 115, 32, 96, 24, 108, 63),
 }
 (STORE_NAME, STORE_GLOBAL, LOAD_NAME, LOAD_GLOBAL, LOAD_FROM_DICT_OR_GLOBALS, SWAP, POP_TOP,
- MATCH_CLASS, LOAD_BUILD_CLASS) = _NAME_OPCODES.get(sys.version_info[:2], (-1,) * 9)  # fmt: skip
+ MATCH_CLASS, LOAD_BUILD_CLASS, STORE_ATTR, DELETE_ATTR) = _NAME_OPCODES.get(
+    sys.version_info[:2], (-1,) * 11)  # fmt: skip
 GLOBAL_FLAG_BIT = sys.version_info >= (3, 11)  # LOAD_GLOBAL's oparg is (index << 1) | flag
 # For _uses.value_used (is a name called, or read as an attribute?): LOAD_ATTR, LOAD_METHOD,
 # PUSH_NULL, what follows a call's arguments (3.11: PRECALL), its keyword form, CALL_METHOD,

@@ -116,6 +116,8 @@ def _analyse_one(
     sources, deps = _deciders.contributors(name, module, code)
     if not sources or code is None:
         return None
+    if star:
+        sources += _submodule_dirs(name, star, values, {s[0] for s in sources})
     literals = _literals(name, module, code)
     classes = _bytecode.class_names(code)
     kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes)
@@ -130,6 +132,26 @@ def _analyse_one(
     flags = FLAG_GETATTR if "__getattr__" in values else 0
     return make(tuple(keys), star, flags, tuple(sources), tuple(deps), kinds, details,
                 tuple(kind_sources))  # fmt: skip
+
+
+def _submodule_dirs(
+    name: str, star: "tuple[str, ...]", values: "dict[str, object]", stamped: "set[str]"
+) -> "list[Any]":
+    """Stamps of the directories of the package's own submodules its ``__all__`` names: a
+    list a package makes from its directory (plugins: ``os.listdir(__path__[0])``) changes
+    with a file added or removed there, which changes the directory's mtime."""
+    out = []
+    for n in star:
+        sub, full = values.get(n), f"{name}.{n}"
+        if isinstance(sub, _ModuleType) and getattr(sub, "__name__", None) == full:
+            origin = _sources.origin_of(sub)
+        else:  # not imported yet (the star import's from-list does that after the body)
+            origin = _sources.where(full) if n not in values else None
+        where = _sources.deciding_dir(full, origin) if origin else ""
+        if where and where not in stamped and (now := _deciders.stamp(where)) is not None:
+            stamped.add(where)
+            out.append(now)
+    return out
 
 
 def _literals(name: str, module: object, code: "CodeType") -> "dict[str, object]":

@@ -261,7 +261,7 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
     if not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared):
         return True
     # As the finder judges (_lazy_statement): an unread import is there for side effects.
-    return not declared and not _reads.bindings_read(importer)
+    return (not declared and not _reads.bindings_read(importer)) or _reads.called(importer)
 
 
 def entry(st: LazyState) -> "Entry | None":

@@ -72,11 +72,7 @@ def bindings_read(frame: "FrameType") -> bool:
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None:
         return True  # a star import (the name cache's business), or an unexpected shape
-    tiers = _read.get(code)
-    if tiers is None:
-        if len(_read) > 1024:
-            _read.clear()
-        tiers = _read[code] = _Tiers(code)
+    tiers = _tiers(code)
     names, dotted = bound
     attribute = None if dotted is None else dotted.rpartition(".")[2]
     # Cheapest evidence first: most imports are read by the module's own code or a function's
@@ -91,17 +87,96 @@ def bindings_read(frame: "FrameType") -> bool:
     return False
 
 
+def _tiers(code: "CodeType") -> "_Tiers":
+    tiers = _read.get(code)
+    if tiers is None:
+        if len(_read) > 1024:
+            _read.clear()
+        tiers = _read[code] = _Tiers(code)
+    return tiers
+
+
+def called(frame: "FrameType") -> bool:
+    """Does the module running *frame* call what its plain ``import x`` (``as y``) at
+    ``f_lasti`` binds (``import q`` then ``q(v)``; ``import snoop`` then ``@snoop``)?  Then
+    the import stays eager.
+
+    Only a module that made itself callable can be called (``sys.modules[__name__].__class__
+    = ...`` in its body: q, snoop), and only once its body has run: the interpreter looks
+    ``__call__`` up on the type, which is lazyhook's until a use runs the body, and a call
+    finds none there (a ``TypeError``, not a use).  Loads followed by an attribute read or
+    write are told by bytes (``q.x``: nearly all); only another load is followed on the stack,
+    by ``_uses_ref`` (loaded then, with ``opcode``)."""
+    code = frame.f_code
+    if import_target(frame)[2] is not None:
+        return False  # a from-import binds the module's names (stand-ins are callable)
+    bound = _bound(code, _interp.import_offset(frame))
+    if bound is None or bound[1] is not None:
+        return False  # ``import a.b`` binds the package ``a``
+    for c in _tiers(code).codes():
+        for name in bound[0]:
+            if _bare_load(c, name):
+                from lazyhook._uses_ref import called as callee  # (rare: such a load)
+
+                if callee(c, name):
+                    return True
+    return False
+
+
+def _bare_load(code: "CodeType", name: str) -> bool:
+    """Does *code* load global *name* other than to read or write an attribute of it?  (True
+    for a load whose argument needs an EXTENDED_ARG: the full reader tells.)"""
+    names = code.co_names
+    if name not in names:
+        return False
+    index, co = names.index(name), code.co_code
+    shift = _interp.GLOBAL_FLAG_BIT
+    load_global = [(index << 1), (index << 1 | 1)] if shift else [index]
+    for op, arg in [(_interp.LOAD_NAME, index)] + [(_interp.LOAD_GLOBAL, a) for a in load_global]:
+        if arg > 255:
+            return True
+        pattern = bytes((op, arg))
+        pos = co.find(pattern)
+        while pos != -1:
+            if pos % 2 == 0:
+                after = pos + 2
+                while after < len(co) and co[after] == 0 and shift:  # 3.11+'s inline caches
+                    after += 2
+                if after >= len(co) or co[after] not in _ATTRIBUTE_OPS:
+                    return True
+            pos = co.find(pattern, pos + 1)
+    return False
+
+
+_ATTRIBUTE_OPS = frozenset(
+    {_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.STORE_ATTR, _interp.DELETE_ATTR}
+) - {-1}
+
+
 class _Tiers:
     """The names a module's code reads, worked out lazily in three tiers: names its
     module-level code loads, names any nested code (functions, classes, comprehensions)
-    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``)."""
+    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``); and its code
+    objects (``codes``)."""
 
-    __slots__ = ("code", "tiers", "fromlists")
+    __slots__ = ("code", "tiers", "fromlists", "all_codes")
 
     def __init__(self, code: "CodeType") -> None:
         self.code = code
         self.tiers: list[set[str]] = []
         self.fromlists: set[int] = set()
+        self.all_codes: tuple[CodeType, ...] | None = None
+
+    def codes(self) -> "tuple[CodeType, ...]":
+        """The module's code and every code nested in it."""
+        if self.all_codes is None:
+            code_type, out, todo = type(self.code), [], [self.code]
+            while todo:
+                c = todo.pop()
+                out.append(c)
+                todo.extend([k for k in c.co_consts if type(k) is code_type])
+            self.all_codes = tuple(out)
+        return self.all_codes
 
     def get(self, tier: int) -> "set[str]":
         # A new list each time, swapped in whole: two threads filling the same code's tiers

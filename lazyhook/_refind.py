@@ -7,7 +7,11 @@ A submodule found while a parent was still lazy (``_finder._under_lazy_parent``)
 ``Refind``; a package body that changes ``sys.meta_path`` or ``sys.path_hooks`` is noted
 (``body_hook``, around every lazy body); before the submodule's own body runs, if one of its
 parents did, it is looked up again and a loader of another kind for the same file takes over.
-Loaded with the first lookup under a still-lazy package: nothing else needs it.
+A package body that puts its own module in ``sys.modules`` under a pending submodule's name
+(``sys.modules[__name__ + ".compat"] = _impl``) marks that submodule ``placed``: eagerly the
+import found that module there and ran no file, so its body does not run (``_execute``
+forwards the lazy module to it).  Loaded with the first lookup under a still-lazy package:
+nothing else needs it.
 """
 
 import sys
@@ -21,9 +25,16 @@ def _machinery() -> "tuple[tuple[object, ...], tuple[object, ...]]":
     return tuple(sys.meta_path), tuple(sys.path_hooks)
 
 
+def _children(st: "_state.LazyState") -> "dict[_state.LazyState, object]":
+    """The pending submodules of package *st*, with what ``sys.modules`` holds for each."""
+    prefix = st.name + "."
+    kids = [c for c in list(_state._pending.values()) if c.name.startswith(prefix)]
+    return {c: sys.modules.get(c.name) for c in kids}
+
+
 # Keyed by the state itself, not its id: a state dropped before its body ended (a failure,
 # then reload()) could hand its id on to another package's.
-_started: "dict[_state.LazyState, tuple[tuple[object, ...], tuple[object, ...]]]" = {}
+_started: "dict[_state.LazyState, tuple[object, dict[_state.LazyState, object]]]" = {}
 changed_by: "set[str]" = set()  # packages whose body changed sys.meta_path or sys.path_hooks
 # Path-finder cache entries that lookups under a still-lazy package made (package -> (key,
 # finder)): eagerly they were made after its body ran, through the path hooks it installed.
@@ -54,11 +65,21 @@ def body_hook(st: "_state.LazyState", done: bool) -> None:
         if isinstance(refind, Refind):
             refind.apply(st)
         if "__path__" in _mod_getattr(st.module, "__dict__"):
-            _started.setdefault(st, _machinery())
+            _started.setdefault(st, (_machinery(), _children(st)))
         return
-    before = _started.pop(st, None)
+    started = _started.pop(st, None)
     made = _made_under.pop(st.name, ())
-    if before is None or before == _machinery():
+    if started is None:
+        return
+    before, kids = started
+    for kid, was in kids.items():
+        now = sys.modules.get(kid.name)
+        if now is not was and now is not None and _state.pending(kid.module) is kid:
+            kid.placed = True
+            # Eagerly the import found it in sys.modules and bound nothing on the package.
+            for attr in [a for a, sub in st.submodules.items() if sub is kid.module]:
+                del st.submodules[attr]
+    if before == _machinery():
         return
     changed_by.add(st.name)
     for key, finder in made:  # made without the hooks this body installed: made again

@@ -65,7 +65,7 @@ class LazyState:
     __slots__ = ("module", "name", "loader", "site", "settings", "owner", "snapshot",
                  "submodules", "stand_ins", "namespaces", "entry", "checked", "learn_on_run",
                  "statement", "lazy_class", "importer", "early_writes",
-                 "real_classes", "value_uses", "context", "refind")  # fmt: skip
+                 "real_classes", "value_uses", "context", "refind", "placed")  # fmt: skip
 
     def __init__(
         self, module: "ModuleType", loader: object, site: "tuple[str, int]", settings: "Settings"
@@ -101,6 +101,9 @@ class LazyState:
         self.value_uses: Container[str] = frozenset()
         self.context = _context.capture()  # what its body would have seen at the import
         self.refind: object = None  # see _refind.Refind
+        # A parent's body put another module in sys.modules under this name (see _refind):
+        # eagerly the import found that one, so this body never runs; it forwards there.
+        self.placed = False
 
     def write_early(self, name: str, value: object) -> bool:
         """Write (``ABSENT``: delete) an import-system attribute before the body ran; the body

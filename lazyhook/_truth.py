@@ -55,6 +55,9 @@ def ran(
         return False
     _cache.invalidate(name)
     if _sources.unchanged(entry.sources)[0]:
+        for key in missing if namespaces else ():
+            if key not in d and key in real:
+                _import_submodule(name, key)  # as the eager star import's fromlist did
         for ns in namespaces:
             for key in missing:
                 if key in d:
@@ -66,3 +69,13 @@ def ran(
             "repaired and relearned",
         )
     return True
+
+
+def _import_submodule(package: str, name: str) -> None:
+    """A name of ``__all__`` the package does not bind: eagerly the star import imported it
+    as a submodule (``_handle_fromlist``), binding it on the package.  One that fails stays
+    missing (eagerly the star import had raised: here, past it, its use raises NameError)."""
+    try:
+        __import__(f"{package}.{name}")
+    except Exception:  # noqa: BLE001 - see above
+        pass

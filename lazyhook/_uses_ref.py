@@ -33,6 +33,7 @@ stack_effect = getattr(_opcode, "stack_effect", None) or _stdlib_module("_opcode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import CodeType
 
 # As ``_uses.OWN_READS`` (this file is the reference for that one, and imports nothing of it).
@@ -106,7 +107,36 @@ def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
     return out, raised
 
 
-def _is_callee(ins: "list[tuple[int, int]]", at: "list[int]", k: int) -> bool:
+def called(code: "CodeType", name: str) -> bool:
+    """Does *code* load global *name* as exactly a call's callee, a decorator's included
+    (``q(x)``, ``@snoop``)?  ``_reads.called`` asks, for the name an ``import`` binds."""
+    at: list[int] = []
+    ins = instructions(code, at)
+    for k, (op, arg) in enumerate(ins):
+        if (op == _LOAD_NAME or op == _LOAD_GLOBAL) and _attr_name(code, op, arg) == name:
+            if _is_callee(ins, at, k, _definition_use):
+                return True
+    return False
+
+
+def _definition_use(op: int, arg: int) -> "tuple[int, int, bool] | None":
+    """``_stack_use``, and what makes the function or class a decorator is called with."""
+    name = opname[op]
+    if name == "MAKE_FUNCTION":  # the code (3.10: and the qualname), what the flags add
+        return 1 + (not _V311) + bin(arg & 0xF).count("1"), 1, False
+    if name == "SET_FUNCTION_ATTRIBUTE":  # 3.13: a default, annotations, a closure
+        return 2, 1, False
+    if name == "LOAD_BUILD_CLASS":
+        return 0, 1, False
+    return _stack_use(op, arg)
+
+
+def _is_callee(
+    ins: "list[tuple[int, int]]",
+    at: "list[int]",
+    k: int,
+    stack_use: "Callable[[int, int], tuple[int, int, bool] | None] | None" = None,
+) -> bool:
     """Is the load at *k* exactly a call's callee (``C(...)``, not ``C[int]()`` nor
     ``(w := C)()``)?  3.11+ marks a call's NULL on the first load of the callee *expression*,
     and 3.10 marks nothing: follow the stack from the load, by each instruction's pops and
@@ -130,7 +160,7 @@ def _is_callee(ins: "list[tuple[int, int]]", at: "list[int]", k: int) -> bool:
             while j < len(ins) and at[j] < target:
                 j += 1
             continue
-        use = _stack_use(op_j, arg_j)
+        use = (stack_use or _stack_use)(op_j, arg_j)
         if use is None:
             return False
         pops, pushes, call = use

@@ -601,3 +601,46 @@ def test_a_same_named_module_of_another_project_is_not_taken_for_run_time_names(
     info = sandbox.run("import lazyhook\nprint(lazyhook.name_cache().raw('utils').flags)\n")
     assert info.lines == ["0"]
     assert runs[5].out.splitlines()[0] == "imported"  # lazy again: utils never ran
+
+
+PLUGINS = {
+    "plug/__init__.py": "import os\n__all__ = sorted(f[:-3] for f in os.listdir(__path__[0])"
+    ' if f.endswith(".py") and f != "__init__.py")\n',
+    "plug/a.py": 'def f():\n    return "a"\n',
+}
+
+
+@pytest.mark.parametrize("use", ["print(a.f(), b.f())", 'print("b" in globals())'])
+def test_an_all_listing_the_packages_directory_sees_a_file_added(
+    sandbox: Sandbox, use: str
+) -> None:
+    # Hunt T: a plugin package's __all__ is its directory's listing.  With b.py added, the
+    # first warm run raised NameError for b (the repair bound names, not the submodule the
+    # eager star import imports), and a program only asking `"b" in globals()` got False on
+    # every run (nothing ran the package, nothing told the entry was stale).
+    sandbox.write(PLUGINS)
+    learn = "import lazyhook\nlazyhook.install()\nfrom plug import *\nprint(a.f())\n"
+    sandbox.run(learn)
+    assert sandbox.run(learn).lines == ["a"]
+    sandbox.write({"plug/b.py": 'def f():\n    return "b"\n'})
+    code = "import lazyhook\nlazyhook.install()\nfrom plug import *\n" + use + "\n"
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    first, second = sandbox.run(code, check=False), sandbox.run(code, check=False)
+    assert eager.lines == ["a b"] or eager.lines == ["True"]
+    for r in (first, second):
+        assert (r.returncode, r.lines, r.err) == (0, eager.lines, ""), r.out + r.err
+
+
+def test_a_star_repair_imports_the_submodules_all_names(sandbox: Sandbox) -> None:
+    # The entry was learned while the directory held no plugin (no directory to stamp): the
+    # first run after a.py appears binds the entry's empty list, and the repair, once the
+    # package runs, imports `a` as the eager star import did (it bound nothing before).
+    sandbox.write({"plug/__init__.py": PLUGINS["plug/__init__.py"] + "__all__ += ['X']\nX = 1\n"})
+    learn = "import lazyhook\nlazyhook.install()\nfrom plug import *\nprint(X)\n"
+    sandbox.run(learn)
+    assert sandbox.run(learn).lines == ["1"]
+    sandbox.write({"plug/a.py": PLUGINS["plug/a.py"]})
+    code = "import lazyhook\nlazyhook.install()\nfrom plug import *\nprint(X)\nprint(a.f())\n"
+    r = sandbox.run(code, check=False)
+    assert (r.returncode, r.lines) == (0, ["1", "a"]), r.out + r.err
+    assert "repaired and relearned" in r.err

@@ -1071,3 +1071,107 @@ def test_a_catch_all_runner_above_an_import_keeps_it_lazy(sandbox: Sandbox) -> N
         """
     )
     assert r.lines == ["True 1 False"], r.out + r.err
+
+
+CALLABLE_MODULE = """
+    import sys, types
+
+    print("RUN cmod")
+
+    class _Callable(types.ModuleType):
+        def __call__(self, *args):
+            return ("called", args)
+
+    sys.modules[__name__].__class__ = _Callable
+"""
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "print(callable(cmod), cmod(1))",
+        "@cmod\ndef f():\n    pass\nprint(f[0])",
+        "@cmod\nclass K:\n    pass\nprint(K[0])",
+        "def outer():\n    @cmod\n    def f(x=1, *, y=2):\n        return x\n    return f\n"
+        "print(outer()[0])",
+        "def later():\n    return cmod(2)\nprint(later())",
+        "import cmod as snoop\nprint(snoop(3))",
+    ],
+)
+def test_a_module_that_made_itself_callable_is_called(sandbox: Sandbox, use: str) -> None:
+    # q and snoop (hunt T): their body assigns the module a class with __call__; `q(x)` and
+    # `@snoop` on a lazy module raised "'_LazyModule' object is not callable" (the
+    # interpreter looks __call__ up on the type: nothing a lazy module can answer).
+    sandbox.write({"cmod.py": CALLABLE_MODULE})
+    code = "import lazyhook\nlazyhook.install()\nimport cmod\n" + use + "\n"
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 0 and "called" in eager.out, eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_a_module_passed_on_or_read_stays_lazy(sandbox: Sandbox) -> None:
+    # Only a call of the module's name keeps its import eager: reading and writing its
+    # attributes and passing it on do not (they work on a lazy module).
+    sandbox.write({"cmod.py": CALLABLE_MODULE, "plain.py": "X = 1\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import cmod, plain
+        box = [cmod, plain]
+        print(lazyhook.is_lazy(box[0]), lazyhook.is_lazy(plain), type(cmod).__name__)
+        plain.Y = 2
+        print(plain.X, plain.Y)
+        """
+    assert sandbox.run(code).lines == ["True True _LazyModule", "1 2"]
+
+
+def test_a_package_aliasing_a_submodule_in_sys_modules(sandbox: Sandbox) -> None:
+    # Hunt T: `sys.modules[__name__ + ".alias"] = _real` in a package's body.  `import
+    # apkg.alias` ran the parent inside the finder, and importlib, seeing the alias only then,
+    # loaded a second copy of `_real` from its spec (its body ran twice, two module objects).
+    sandbox.write(
+        {
+            "apkg/__init__.py": "import sys\nfrom . import _real\n"
+            'sys.modules[__name__ + ".alias"] = _real\n',
+            "apkg/_real.py": 'print("RUN _real")\n',
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sys
+        import apkg.alias
+        print(sys.modules["apkg.alias"] is sys.modules["apkg._real"])
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True"] and eager.out.count("RUN _real") == 1, eager.out
+    same_outcome(eager, cold, warm)
+    assert cold.out.count("RUN _real") == warm.out.count("RUN _real") == 1
+
+
+def test_a_package_putting_its_own_module_under_a_pending_submodules_name(
+    sandbox: Sandbox,
+) -> None:
+    # Hunt T: the package's body puts `_impl` in sys.modules as `qpkg.compat`, and a file
+    # compat.py exists too.  Eagerly the import finds `_impl` there (the file never runs, the
+    # package gets no `compat` attribute); lazily the child, found before the package ran,
+    # ran compat.py.
+    sandbox.write(
+        {
+            "qpkg/__init__.py": "import sys\nfrom . import _impl\n"
+            'sys.modules[__name__ + ".compat"] = _impl\n',
+            "qpkg/_impl.py": 'def which():\n    return "_impl"\n',
+            "qpkg/compat.py": 'print("RUN compat.py")\ndef which():\n    return "compat.py"\n',
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sys
+        from qpkg.compat import which
+        import qpkg.compat as c
+        print(which(), c.which(), hasattr(sys.modules["qpkg"], "compat"))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["_impl _impl False"], eager.out + eager.err
+    same_outcome(eager, cold, warm)

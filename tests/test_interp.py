@@ -173,6 +173,7 @@ def test_opcode_numbers_match_the_running_interpreter() -> None:
     names = [
         "IMPORT_NAME", "IMPORT_FROM", "LOAD_CONST", "EXTENDED_ARG", "STORE_NAME",
         "STORE_GLOBAL", "LOAD_NAME", "LOAD_GLOBAL", "POP_TOP", "MATCH_CLASS", "LOAD_BUILD_CLASS",
+        "STORE_ATTR", "DELETE_ATTR",
     ]  # fmt: skip
     if sys.version_info >= (3, 11):
         names.append("SWAP")
