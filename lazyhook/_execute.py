@@ -195,7 +195,11 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
             rep.resolved_names = resolved
         if missing:
             st.learn_on_run = True  # the cache promised a name the module does not define
-    if st.entry is not None:
+    if st.entry is not None and st.placed:
+        from lazyhook import _cache
+
+        _cache.invalidate(st.name)  # its file's names: not what its parent put there
+    elif st.entry is not None:
         # Did the entry tell the truth?  If not: relearn it, repair what a star import bound.
         from lazyhook import _truth
 

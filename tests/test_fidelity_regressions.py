@@ -1175,3 +1175,26 @@ def test_a_package_putting_its_own_module_under_a_pending_submodules_name(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["_impl _impl False"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_submodule_whose_name_the_package_took_over_since_its_entry_was_learned(
+    sandbox: Sandbox,
+) -> None:
+    # The entry for qpkg.compat was learned from compat.py; then the package's body starts
+    # putting `_impl` there.  The warm run binds the entry's names: they must reach _impl,
+    # with no warning about a stale entry (the file's names are not what counts any more).
+    sandbox.write(
+        {
+            "qpkg/__init__.py": "",
+            "qpkg/_impl.py": 'def which():\n    return "_impl"\n',
+            "qpkg/compat.py": 'def which():\n    return "compat.py"\n',
+        }
+    )
+    code = "import lazyhook\nlazyhook.install()\nfrom qpkg.compat import which\nprint(which())\n"
+    sandbox.run(code)
+    assert sandbox.run(code).lines == ["compat.py"]
+    alias = 'import sys\nfrom . import _impl\nsys.modules[__name__ + ".compat"] = _impl\n'
+    sandbox.write({"qpkg/__init__.py": alias})
+    for _ in range(2):
+        r = sandbox.run(code, check=False)
+        assert (r.returncode, r.lines, r.err) == (0, ["_impl"], ""), r.out + r.err
