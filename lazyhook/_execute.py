@@ -180,10 +180,12 @@ def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") 
         else:
             # Only if the body left its class alone (gh-117182: it may assign its own).
             module.__class__ = ParentOfPending if st.pending_submodule() else _ModuleType
-    del _pending[id(module)]
-    st.statement = None
+    # The hooks first: another thread that finds this module no longer pending goes on to its
+    # submodules, whose state a hook may set (``_refind``: one this body put elsewhere).
     for hook in body_hooks:
         hook(st, True)
+    del _pending[id(module)]
+    st.statement = None
     bind_on_running_parent(st)  # running a submodule means importing it
     settle_package(st.name.rpartition(".")[0])
     d = _mod_getattr(module, "__dict__")

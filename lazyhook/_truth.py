@@ -55,13 +55,10 @@ def ran(
         return False
     _cache.invalidate(name)
     if _sources.unchanged(entry.sources)[0]:
-        for key in missing if namespaces else ():
-            if key not in d and key in real:
-                _import_submodule(name, key)  # as the eager star import's fromlist did
+        found = _star_values(name, module, d, missing, real) if namespaces else {}
         for ns in namespaces:
-            for key in missing:
-                if key in d:
-                    ns.setdefault(key, d[key])
+            for key, value in found.items():
+                ns.setdefault(key, value)
         _cache.warn_once(
             f"stale:{name}",
             f"lazyhook: the name cache's entry for {name!r} did not match the module "
@@ -71,11 +68,23 @@ def ran(
     return True
 
 
-def _import_submodule(package: str, name: str) -> None:
-    """A name of ``__all__`` the package does not bind: eagerly the star import imported it
-    as a submodule (``_handle_fromlist``), binding it on the package.  One that fails stays
-    missing (eagerly the star import had raised: here, past it, its use raises NameError)."""
-    try:
-        __import__(f"{package}.{name}")
-    except Exception:  # noqa: BLE001 - see above
-        pass
+def _star_values(
+    name: str, module: object, d: "dict[str, object]", missing: "list[str]", star: "set[str]"
+) -> "dict[str, object]":
+    """What the eager star import had bound for the *missing* names: the namespace's value;
+    for a name of ``__all__`` the module lacks (``hasattr``, which asks a PEP 562
+    ``__getattr__``), the submodule of that name, imported as ``_handle_fromlist`` did.  One
+    that fails stays missing (eagerly the star import had raised: here, past it, its use
+    raises NameError)."""
+    found: dict[str, object] = {}
+    for key in missing:
+        if key in d:
+            found[key] = d[key]
+        elif key in star:
+            try:
+                if not hasattr(module, key):
+                    __import__(f"{name}.{key}")
+                found[key] = getattr(module, key)
+            except Exception:  # noqa: BLE001 - see above
+                pass
+    return found

@@ -108,20 +108,25 @@ def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
 
 
 def called(code: "CodeType", name: str) -> bool:
-    """Does *code* load global *name* as exactly a call's callee, a decorator's included
-    (``q(x)``, ``@snoop``)?  ``_reads.called`` asks, for the name an ``import`` binds."""
+    """May *code* call what global *name* holds (``q(x)``, ``@snoop``)?  A load followed on
+    the stack to a shape not recognised (``q(*args)``, ``q([i for i in x])``) counts as a
+    call: the cost is laziness, never an outcome.  ``_reads.called`` asks, for the name an
+    ``import`` binds."""
     at: list[int] = []
     ins = instructions(code, at)
     for k, (op, arg) in enumerate(ins):
         if (op == _LOAD_NAME or op == _LOAD_GLOBAL) and _attr_name(code, op, arg) == name:
-            if _is_callee(ins, at, k, _definition_use):
+            if _is_callee(ins, at, k, _definition_use) is not False:
                 return True
     return False
 
 
 def _definition_use(op: int, arg: int) -> "tuple[int, int, bool] | None":
-    """``_stack_use``, and what makes the function or class a decorator is called with."""
+    """``_stack_use``, what makes the function or class a decorator is called with, and the
+    stores and returns that take a value (``alias = q``: not a call)."""
     name = opname[op]
+    if name.startswith("STORE_") or name == "RETURN_VALUE":
+        return {"STORE_ATTR": 2, "STORE_SUBSCR": 3, "STORE_SLICE": 4}.get(name, 1), 0, False
     if name == "MAKE_FUNCTION":  # the code (3.10: and the qualname), what the flags add
         return 1 + (not _V311) + bin(arg & 0xF).count("1"), 1, False
     if name == "SET_FUNCTION_ATTRIBUTE":  # 3.13: a default, annotations, a closure
@@ -136,7 +141,7 @@ def _is_callee(
     at: "list[int]",
     k: int,
     stack_use: "Callable[[int, int], tuple[int, int, bool] | None] | None" = None,
-) -> bool:
+) -> "bool | None":
     """Is the load at *k* exactly a call's callee (``C(...)``, not ``C[int]()`` nor
     ``(w := C)()``)?  3.11+ marks a call's NULL on the first load of the callee *expression*,
     and 3.10 marks nothing: follow the stack from the load, by each instruction's pops and
@@ -144,7 +149,8 @@ def _is_callee(
     arguments' own branches (``f(a or b)``, ``f(x if c else y)``) are followed on one path:
     a conditional jump falls through, a forward jump is taken (the depth is the same where
     the paths meet).  An instruction that pops the callee first, a backward jump, or one not
-    in ``_stack_use`` ends it: not a callee (a value use: laziness, never an outcome)."""
+    in ``_stack_use`` ends it: None, not known to be one (``value_uses``: a value use, which
+    costs laziness, never an outcome; ``called``: a call, the same)."""
     op, arg = ins[k]
     # The region: what the load pushed (3.11/3.12: NULL below the callee for LOAD_GLOBAL's
     # flag; 3.13: the callee then its NULL) and everything pushed above it since.
@@ -162,7 +168,7 @@ def _is_callee(
             continue
         use = (stack_use or _stack_use)(op_j, arg_j)
         if use is None:
-            return False
+            return None  # a shape not followed: not known to be a callee
         pops, pushes, call = use
         if call and depth == pops - null_below:
             return True  # consumes the region whole: the callee and its arguments
@@ -170,7 +176,7 @@ def _is_callee(
             return False  # pops the callee before any call does
         depth += pushes - pops
         j += 1
-    return False
+    return None
 
 
 def _raised_or_caught(ins: "list[tuple[int, int]]", k: int) -> bool:

@@ -1198,3 +1198,87 @@ def test_a_submodule_whose_name_the_package_took_over_since_its_entry_was_learne
     for _ in range(2):
         r = sandbox.run(code, check=False)
         assert (r.returncode, r.lines, r.err) == (0, ["_impl"], ""), r.out + r.err
+
+
+@pytest.mark.parametrize(
+    "use", ["cm(*[1])", "cm(**{})", "cm([i for i in (1, 2)])", "cm(z := 1)", "cm(1, *[2])"]
+)
+def test_a_module_called_in_a_shape_not_followed_stays_eager(sandbox: Sandbox, use: str) -> None:
+    # The review: `called` took a walk it could not follow (CALL_FUNCTION_EX, a
+    # comprehension, a walrus) for "not a call", and the call raised TypeError.
+    sandbox.write({"cm.py": CALLABLE_MODULE})
+    code = "import lazyhook\nlazyhook.install()\nimport cm\nprint(" + use + ")\n"
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.returncode == 0 and "called" in eager.out, eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_a_module_stored_under_another_name_stays_lazy(sandbox: Sandbox) -> None:
+    sandbox.write({"plain.py": "X = 1\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import plain
+        alias = plain
+        print(lazyhook.is_lazy(alias), alias.X)
+        """
+    assert sandbox.run(code).lines == ["True 1"]
+
+
+def test_a_placed_submodule_used_by_another_thread_while_its_package_finishes(
+    sandbox: Sandbox,
+) -> None:
+    # The review: the package left the pending table before the hook marking its child
+    # `placed` ran; a second thread using the child in that window ran compat.py.  A hook
+    # that sleeps, put first, widens the window.
+    sandbox.write(
+        {
+            "pkg/__init__.py": "import sys\nfrom . import _impl\n"
+            'sys.modules[__name__ + ".compat"] = _impl\n',
+            "pkg/_impl.py": 'x = "impl-x"\n',
+            "pkg/compat.py": 'print("RUN compat.py")\nx = "file-x"\n',
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sys, threading, time
+        import pkg.compat
+        from lazyhook import _state
+
+        def slow(st, done):
+            if done and st.name == "pkg":
+                time.sleep(0.5)
+
+        _state.body_hooks.insert(0, slow)
+        kid = sys.modules["pkg.compat"]
+        a = threading.Thread(target=lambda: sys.modules["pkg"].__dict__)
+        a.start()
+        time.sleep(0.2)
+        print("sees", kid.x)
+        a.join()
+        """
+    r = sandbox.run(code)
+    assert r.lines == ["sees impl-x"], r.out + r.err
+
+
+def test_a_star_repair_leaves_a_name_getattr_serves_to_it(sandbox: Sandbox) -> None:
+    # The review: the repair imported pkg.g, which eagerly the star import never does when
+    # the package's __getattr__ answers `g` (hasattr first, as _handle_fromlist).
+    sandbox.write(
+        {
+            "pkg/__init__.py": "import os\n"
+            '__all__ = ["a"] + os.environ.get("EXTRA", "").split()\n'
+            "a = 1\n"
+            "def __getattr__(name):\n"
+            '    if name == "g":\n'
+            '        return "g-from-getattr"\n'
+            "    raise AttributeError(name)\n",
+            "pkg/g.py": 'print("RUN g.py")\n',
+        }
+    )
+    code = "import lazyhook\nlazyhook.install()\nfrom pkg import *\nprint(a)\nprint(g)\n"
+    sandbox.run("import lazyhook\nlazyhook.install()\nfrom pkg import *\nprint(a)\n")
+    sandbox.run("import lazyhook\nlazyhook.install()\nfrom pkg import *\nprint(a)\n")
+    r = sandbox.run(code, env=sandbox.env(EXTRA="g"), check=False)
+    assert r.returncode == 0 and r.lines == ["1", "g-from-getattr"], r.out + r.err
