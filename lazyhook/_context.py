@@ -69,8 +69,10 @@ def enter(ctx: "Context") -> "Context | None":
         return None  # another body's swap is in place (see _owner)
     w: Any = sys.modules.get("warnings")
     if w is not None and not same:
-        w.filters = ctx[3][:]  # the body's own filter calls change this copy
-        w._filters_mutated()
+        # The body's own filter calls change this copy.  No _filters_mutated(): that empties
+        # every module's __warningregistry__, and warnings the program was shown already
+        # were shown again (C's warn reads warnings.filters afresh at every call).
+        w.filters = ctx[3][:]
     if w is not None and _shows_put_back(ctx):
         w.showwarning, w._showwarnmsg_impl = ctx[4], ctx[5]
     for i, name in ((0, "stdout"), (1, "stderr")):
@@ -136,6 +138,8 @@ def _merge_filters(w: "Any", ctx: "Context", after: "list[Any]", program: "list[
     front = [f for f in after[:first] if f not in before]
     back = [f for f in after[last + 1 :] if f not in before]
     removed = [f for f in before if f not in after]
+    if before and not any(f in program for f in before):
+        front = back = []  # the program reset them since (resetwarnings()): eagerly, theirs too
     for target in (program,) if ctx[2] is program else (program, ctx[2]):
         for f in removed:
             if f in target:
@@ -144,4 +148,5 @@ def _merge_filters(w: "Any", ctx: "Context", after: "list[Any]", program: "list[
         target[at:at] = [f for f in front if f not in target]
         target.extend(f for f in back if f not in target)
     w.filters = program
-    w._filters_mutated()
+    if front or back or removed:
+        w._filters_mutated()  # as the body's own filter calls did (a registry may be stale)

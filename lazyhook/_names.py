@@ -22,6 +22,7 @@ one hook: a stand-in holds its module's state (the *owner*), calls ``owner.real_
 """
 
 import _operator as _op  # built in, as itertools
+import copyreg  # never lazy (_config.IGNORE), loaded at start-up
 import sys
 from itertools import compress, repeat
 
@@ -113,9 +114,7 @@ class LazyName:
     def __hash__(self) -> int:
         return hash(_get(self))
 
-    # A lazy name pickles as its real object; functions, classes and modules (pickle rejects a
-    # proxy for them by identity) reduce to pkgutil.resolve_name('mod:qualname'), loadable
-    # without lazyhook.  Instances use their own reduce.
+    # A lazy name pickles as its real object (see _reduce).
     def __reduce_ex__(self, protocol: "Any") -> "str | tuple[Any, ...]":
         return _reduce(_get(self), protocol)
 
@@ -134,15 +133,16 @@ class LazyName:
 
 
 def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
-    """A stand-in pickles as its real object: by name where pickle would, else by value."""
+    """A stand-in pickles as its real object: by name where pickle would (as pickle, a type's
+    registered reducer first: numpy's ufuncs), ``pkgutil.resolve_name``; else by value."""
     if isinstance(real, type(sys)):
         import importlib
 
         return importlib.import_module, (real.__name__,)
-    qualname = getattr(real, "__qualname__", None)
-    modname = getattr(real, "__module__", None)
+    qualname, modname = getattr(real, "__qualname__", None), getattr(real, "__module__", None)
     if not (isinstance(real, type) or hasattr(real, "__code__") or type(real) is type(len)):
-        reduced = real.__reduce_ex__(protocol)
+        reducer = copyreg.dispatch_table.get(type(real))
+        reduced = reducer(real) if reducer is not None else real.__reduce_ex__(protocol)
         if not isinstance(reduced, str):
             return reduced
         qualname = reduced  # pickle's rule: a global of the object's module

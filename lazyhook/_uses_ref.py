@@ -108,25 +108,45 @@ def value_and_raised_uses(code: "CodeType") -> "tuple[list[str], list[str]]":
 
 
 def called(code: "CodeType", name: str) -> bool:
-    """May *code* call what global *name* holds (``q(x)``, ``@snoop``)?  A load followed on
-    the stack to a shape not recognised (``q(*args)``, ``q([i for i in x])``) counts as a
-    call: the cost is laziness, never an outcome.  ``_reads.called`` asks, for the name an
-    ``import`` binds."""
+    """Does *code* call what global *name* holds (``q(x)``, ``q(*args)``, ``@snoop``)?
+    3.11+ marks a call's NULL on the first load of its callee expression: a marked load of
+    the name is a call (or ``q[k]()``, which a lazy module cannot answer either), whatever
+    its arguments; otherwise (3.10, a decorator) the stack is followed to the call.  A shape
+    not followed is not taken for a call (a chained ``a is q is b``).  ``_reads.called``
+    asks, for the name an ``import`` binds (the README's "A module called stays eager")."""
     at: list[int] = []
     ins = instructions(code, at)
     for k, (op, arg) in enumerate(ins):
         if (op == _LOAD_NAME or op == _LOAD_GLOBAL) and _attr_name(code, op, arg) == name:
-            if _is_callee(ins, at, k, _definition_use) is not False:
+            if _null_marked(ins, k) or _is_callee(ins, at, k, _definition_use):
                 return True
     return False
 
 
+def _null_marked(ins: "list[tuple[int, int]]", k: int) -> bool:
+    """3.11+: does the load at *k* carry a call's NULL (LOAD_GLOBAL's flag; a PUSH_NULL
+    right before a LOAD_NAME on 3.11-3.12, right after it on 3.13)?"""
+    op, arg = ins[k]
+    if not _V311 or k + 1 < len(ins) and ins[k + 1][0] in (_LOAD_ATTR, _LOAD_METHOD):
+        return False  # (the NULL of ``q.f(...)``, a call of an attribute)
+    if op == _LOAD_GLOBAL:
+        return bool(arg & 1)
+    if _V313:
+        return k + 1 < len(ins) and ins[k + 1][0] == _PUSH_NULL
+    return k > 0 and ins[k - 1][0] == _PUSH_NULL
+
+
 def _definition_use(op: int, arg: int) -> "tuple[int, int, bool] | None":
-    """``_stack_use``, what makes the function or class a decorator is called with, and the
-    stores and returns that take a value (``alias = q``: not a call)."""
+    """``_stack_use``, what makes the function or class a decorator is called with, a call
+    with ``*args``/``**kwargs`` and what builds them, and the stores and returns that take a
+    value (``alias = q``: not a call)."""
     name = opname[op]
     if name.startswith("STORE_") or name == "RETURN_VALUE":
         return {"STORE_ATTR": 2, "STORE_SUBSCR": 3, "STORE_SLICE": 4}.get(name, 1), 0, False
+    if name == "CALL_FUNCTION_EX":  # (3.11+: the NULL too) the callee, args (and kwargs)
+        return 2 + _V311 + (arg & 1), 1, True
+    if name in ("GET_ITER", "LIST_TO_TUPLE", "DUP_TOP"):
+        return 1, 1 + (name == "DUP_TOP"), False
     if name == "MAKE_FUNCTION":  # the code (3.10: and the qualname), what the flags add
         return 1 + (not _V311) + bin(arg & 0xF).count("1"), 1, False
     if name == "SET_FUNCTION_ATTRIBUTE":  # 3.13: a default, annotations, a closure

@@ -242,3 +242,55 @@ def test_a_notebook_filter_or_a_rewrapped_stdout_after_the_imports(sandbox: Sand
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["1", "2"] and "noisy" not in eager.err, eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_warning_shown_before_a_body_runs_is_not_shown_again(sandbox: Sandbox) -> None:
+    # Hunt S: the program changed the filters after the import; putting the import's back
+    # for the body called warnings._filters_mutated(), which empties every module's
+    # __warningregistry__: the program's warning, shown once eagerly, came again.
+    sandbox.write({"plainmod.py": "X = 1\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import warnings
+        import plainmod
+        warnings.filterwarnings("ignore", category=FutureWarning)
+
+        def check():
+            warnings.warn("x is negative")
+
+        for i in range(3):
+            check()
+            if i == 0:
+                print(plainmod.X)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.err.count("UserWarning: x is negative") == 1, eager.err
+    same_outcome(eager, cold, warm)
+
+
+def test_a_filter_a_body_adds_goes_with_the_programs_resetwarnings(sandbox: Sandbox) -> None:
+    # Hunt S (numpy's RankWarning, sympy's SymPyDeprecationWarning): eagerly the body's
+    # simplefilter("always", ...) was added at the import and removed by the program's
+    # resetwarnings(); deferred, it was added after the reset and stayed.
+    sandbox.write(
+        {
+            "noisy.py": "import warnings\n"
+            "class RankWarning(UserWarning):\n    pass\n"
+            'warnings.simplefilter("always", RankWarning)\n'
+            'def fit():\n    warnings.warn("rank", RankWarning)\n'
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import warnings
+        import noisy
+        warnings.resetwarnings()
+        for i in range(3):
+            noisy.fit()
+        print(len(warnings.filters))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["0"] and eager.err.count("RankWarning: rank") == 1, eager.err
+    same_outcome(eager, cold, warm)

@@ -1112,17 +1112,21 @@ def test_a_module_that_made_itself_callable_is_called(sandbox: Sandbox, use: str
 def test_a_module_passed_on_or_read_stays_lazy(sandbox: Sandbox) -> None:
     # Only a call of the module's name keeps its import eager: reading and writing its
     # attributes and passing it on do not (they work on a lazy module).
-    sandbox.write({"cmod.py": CALLABLE_MODULE, "plain.py": "X = 1\n"})
+    sandbox.write({"cmod.py": CALLABLE_MODULE, "plain.py": "X = 1\ndef f(k):\n    return k\n"})
     code = """
         import lazyhook
         lazyhook.install()
         import cmod, plain
         box = [cmod, plain]
         print(lazyhook.is_lazy(box[0]), lazyhook.is_lazy(plain), type(cmod).__name__)
+
+        def later():
+            return plain.f(k=3), cmod.__name__.upper()
+
         plain.Y = 2
-        print(plain.X, plain.Y)
+        print(plain.X, plain.Y, plain.f(k=1), later())
         """
-    assert sandbox.run(code).lines == ["True True _LazyModule", "1 2"]
+    assert sandbox.run(code).lines == ["True True _LazyModule", "1 2 1 (3, 'CMOD')"]
 
 
 def test_a_package_aliasing_a_submodule_in_sys_modules(sandbox: Sandbox) -> None:

@@ -815,3 +815,38 @@ def test_a_circular_from_import_of_a_running_module_reads_it_part_initialised(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["a done 2", "1"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_stand_in_of_an_object_whose_type_has_a_copyreg_reducer_pickles(
+    sandbox: Sandbox,
+) -> None:
+    # Hunt S: cloudpickle of a __main__ function using `from numpy import sqrt` failed warm
+    # ("cannot pickle 'numpy.ufunc' object"): the stand-in reduced the ufunc with its own
+    # __reduce_ex__, past copyreg.dispatch_table, where numpy registers ufunc's reducer.
+    sandbox.write(
+        {
+            "ufuncs.py": "import copyreg\n"
+            "class UFunc:\n"
+            "    def __init__(self, name):\n        self.__name__ = name\n"
+            "    def __call__(self, x):\n        return x * 2\n"
+            "    def __reduce__(self):\n"
+            "        raise TypeError(\"cannot pickle 'UFunc' object\")\n"
+            "copyreg.pickle(UFunc, lambda f: f.__name__)\n"
+            'double = UFunc("double")\n'
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pickle
+        from ufuncs import double
+
+        def f(x):
+            return double(x)
+
+        g = pickle.loads(pickle.dumps(f.__globals__["double"]))
+        print(g(2), f(3))
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["4 6"], eager.out + eager.err
+    same_outcome(eager, cold, warm)

@@ -630,3 +630,20 @@ def test_import_error_raised_by_a_body_reaches_its_handler(sandbox: Sandbox) -> 
         """
     )
     assert r.lines == ["HAVE False"]
+
+
+def test_a_body_that_ran_moves_its_entry_to_the_end_of_sys_modules(sandbox: Sandbox) -> None:
+    # Hunt S: importlib moves a module's sys.modules entry to the end once its body ran, so
+    # pickle.whichmodule finds scipy.special._special_ufuncs before scipy.special; a lazy
+    # body left its package first (a pickle's bytes differed).
+    sandbox.write({"pkgx/__init__.py": "from . import sub\nX = 1\n", "pkgx/sub.py": "Y = 2\n"})
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import sys
+        import pkgx
+        print(pkgx.X, [n for n in sys.modules if n.startswith("pkgx")])
+        """
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    assert eager.lines == ["1 ['pkgx.sub', 'pkgx']"]
+    assert sandbox.run(code).lines == eager.lines
