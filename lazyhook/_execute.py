@@ -169,8 +169,6 @@ def reset(st: LazyState, d: "dict[str, object]") -> None:
 def _finish(st: LazyState, entry_before: object, body_names: "tuple[str, ...]") -> None:
     module = st.module
     now = sys.modules.get(st.name)
-    if now is not None:  # as importlib once a body ran: its entry moves to the end (the
-        sys.modules[st.name] = sys.modules.pop(st.name)  # order pickle.whichmodule searches)
     # Only the body itself can replace the module's entry: a fake put there around the first
     # use (mock.patch.dict(sys.modules)) is not the module's doing and is not forwarded to.
     replacement = now if now is not None and now is not entry_before else module

@@ -70,8 +70,7 @@ def _real(obj: object) -> object:
 
 class LazyName:
     # The base of every stand-in: forwards attributes and what every object has.  (No class
-    # docstring: ``__doc__`` is a property, because pydoc reads it with
-    # object.__getattribute__.)
+    # docstring: ``__doc__`` is a property; pydoc reads it with object.__getattribute__.)
 
     __slots__ = ("_lh_owner", "_lh_name", "_lh_value", "__weakref__")
 
@@ -140,8 +139,9 @@ def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
 
         return importlib.import_module, (real.__name__,)
     qualname, modname = getattr(real, "__qualname__", None), getattr(real, "__module__", None)
-    if not (isinstance(real, type) or hasattr(real, "__code__") or type(real) is type(len)):
-        reducer = copyreg.dispatch_table.get(type(real))
+    reducer = copyreg.dispatch_table.get(type(real))  # (a class's: its metaclass's)
+    by_name = isinstance(real, type) or hasattr(real, "__code__") or type(real) is type(len)
+    if reducer is not None or not by_name:
         reduced = reducer(real) if reducer is not None else real.__reduce_ex__(protocol)
         if not isinstance(reduced, str):
             return reduced

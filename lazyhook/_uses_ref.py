@@ -170,7 +170,7 @@ def _is_callee(
     a conditional jump falls through, a forward jump is taken (the depth is the same where
     the paths meet).  An instruction that pops the callee first, a backward jump, or one not
     in ``_stack_use`` ends it: None, not known to be one (``value_uses``: a value use, which
-    costs laziness, never an outcome; ``called``: a call, the same)."""
+    costs laziness, never an outcome; ``called``: not a call, see there)."""
     op, arg = ins[k]
     # The region: what the load pushed (3.11/3.12: NULL below the callee for LOAD_GLOBAL's
     # flag; 3.13: the callee then its NULL) and everything pushed above it since.

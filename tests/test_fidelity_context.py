@@ -8,6 +8,7 @@ outcome in all three.  Each failed on the code before its fix.
 
 from __future__ import annotations
 
+import pytest
 from conftest import Sandbox, same_outcome
 
 OLDLIB = (
@@ -293,4 +294,29 @@ def test_a_filter_a_body_adds_goes_with_the_programs_resetwarnings(sandbox: Sand
         """
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["0"] and eager.err.count("RankWarning: rank") == 1, eager.err
+    same_outcome(eager, cold, warm)
+
+
+OLD_API = {
+    "b.py": 'import warnings\ndef f():\n    warnings.warn("old api", UserWarning)\n',
+    "m.py": "import b\nb.f()\nX = 1\n",
+}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # The body's registry entry (made under the import's filters) hid the program's later
+        # warning under "always": eagerly the program's simplefilter came after and voided it.
+        'import warnings\nimport b\nimport m\nwarnings.simplefilter("always")\nprint(m.X)\n'
+        'b.f()\nprint("end")\n',
+        # The program's entry hid the body's warning, which eagerly came under "always".
+        'import warnings\nwarnings.simplefilter("always")\nimport b\nimport m\n'
+        'warnings.resetwarnings()\nwarnings.simplefilter("default")\nb.f()\nprint(m.X)\n',
+    ],
+)
+def test_warning_registries_are_the_bodys_own_while_it_runs(sandbox: Sandbox, code: str) -> None:
+    sandbox.write(OLD_API)
+    eager, cold, warm = sandbox.eager_cold_warm("import lazyhook\nlazyhook.install()\n" + code)
+    assert eager.err.count("UserWarning: old api") == 2, eager.err
     same_outcome(eager, cold, warm)

@@ -850,3 +850,29 @@ def test_a_stand_in_of_an_object_whose_type_has_a_copyreg_reducer_pickles(
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["4 6"], eager.out + eager.err
     same_outcome(eager, cold, warm)
+
+
+def test_a_stand_in_of_a_class_whose_metaclass_has_a_copyreg_reducer(sandbox: Sandbox) -> None:
+    # Review 2: pickle asks copyreg.dispatch_table[type(obj)] before pickling a class by
+    # name; a stand-in pickled the class by name past its metaclass's reducer.
+    sandbox.write(
+        {
+            "metam.py": "import copyreg\nclass Meta(type):\n    pass\n"
+            'copyreg.pickle(Meta, lambda c: (str, ("by-meta-reducer",)))\n'
+            "class K(metaclass=Meta):\n    pass\n"
+        }
+    )
+    code = """
+        import lazyhook
+        lazyhook.install()
+        import pickle
+        from metam import K
+
+        def f():
+            return K()
+
+        print(pickle.loads(pickle.dumps(f.__globals__["K"])), type(f()).__name__)
+        """
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["by-meta-reducer K"], eager.out + eager.err
+    same_outcome(eager, cold, warm)
