@@ -14,7 +14,9 @@ run, those the program has changed since; ``leave`` gives the program's back, ke
 the body itself changed: the filters it added go behind the ones the program added after
 the import (where eagerly they were), those it removed go, a stream or ``showwarning`` it
 replaced stays replaced unless the program had replaced that one too (the program's later
-change wins).
+change wins).  With the filters, the modules' ``__warningregistry__`` entries (what was shown
+once already) are set aside for the body's run and given back after it (a warning shown
+twice, or hidden, in programs that changed the filters after their imports).
 
 Only process-wide state, cheap to compare (~1 us a body), and only while no other thread
 runs: one ending its own ``redirect_stdout`` or ``catch_warnings`` meanwhile would be undone
