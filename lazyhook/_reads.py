@@ -51,6 +51,7 @@ _BETWEEN = frozenset(
     {_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG, 0}
 )  # 0: 3.11+'s inline CACHE entries
 _STORES = frozenset({_interp.STORE_NAME, _interp.STORE_GLOBAL})
+_V311 = bool(_interp.GLOBAL_FLAG_BIT)  # 3.11+: inline caches, LOAD_GLOBAL's NULL flag
 # code object -> what is known of the names its module reads, filled tier by tier (_Tiers).
 _read: "dict[object, _Tiers]" = {}
 
@@ -129,23 +130,52 @@ def _bare_load(code: "CodeType", name: str) -> bool:
     names = code.co_names
     if name not in names:
         return False
-    index, co = names.index(name), code.co_code
-    shift = _interp.GLOBAL_FLAG_BIT
-    load_global = [(index << 1), (index << 1 | 1)] if shift else [index]
-    for op, arg in [(_interp.LOAD_NAME, index)] + [(_interp.LOAD_GLOBAL, a) for a in load_global]:
+    co = code.co_code
+    found = loads(co, names.index(name))
+    if found is None:
+        return True
+    return any(next_instruction(co, pos)[1] not in _ATTRIBUTE_OPS for pos in found)
+
+
+def tree(code: "CodeType") -> "tuple[CodeType, ...]":
+    """*code* and every code nested in it (functions, classes, comprehensions)."""
+    return _tiers(code).codes()
+
+
+def loads(co: bytes, index: int) -> "list[int] | None":
+    """The positions where *co* loads the name at *index* of its ``co_names``; None if that
+    takes an EXTENDED_ARG (a big code, to be read one by one).  (``_uses`` asks too.)"""
+    patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
+    patterns += [
+        (_interp.LOAD_GLOBAL, a) for a in ((index << 1, index << 1 | 1) if _V311 else [index])
+    ]
+    found = []
+    for op, arg in patterns:
+        if op < 0:
+            continue  # an opcode this version does not have
         if arg > 255:
-            return True
-        pattern = bytes((op, arg))
-        pos = co.find(pattern)
+            return None
+        pos = co.find(bytes((op, arg)))
         while pos != -1:
-            if pos % 2 == 0:
-                after = pos + 2
-                while after < len(co) and co[after] == 0 and shift:  # 3.11+'s inline caches
-                    after += 2
-                if after >= len(co) or co[after] not in _ATTRIBUTE_OPS:
-                    return True
-            pos = co.find(pattern, pos + 1)
-    return False
+            if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _interp.EXTENDED_ARG):
+                found.append(pos)
+            pos = co.find(bytes((op, arg)), pos + 1)
+    return found
+
+
+def next_instruction(co: bytes, pos: int) -> "tuple[int, int, int]":
+    """(position, opcode, full argument) of the instruction after *pos*: 3.11+'s inline CACHE
+    entries skipped, EXTENDED_ARG folded in; (len, -1, 0) at the end."""
+    pos += 2
+    ext = 0
+    while pos < len(co):
+        op = co[pos]
+        if op == _interp.EXTENDED_ARG:
+            ext = (ext | co[pos + 1]) << 8
+        elif op or not _V311:
+            return pos, op, ext | co[pos + 1]
+        pos += 2
+    return len(co), -1, 0
 
 
 _ATTRIBUTE_OPS = frozenset(

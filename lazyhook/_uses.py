@@ -17,6 +17,9 @@ Loaded with the first from-import answered from the name cache (``_module``).
 import sys
 
 from lazyhook import _interp as _I  # (short: the opcode tables below read it many times)
+from lazyhook._reads import loads as _loads
+from lazyhook._reads import next_instruction as _next
+from lazyhook._reads import tree as _tree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,7 +68,6 @@ class _Every:
 EVERY = _Every()
 _CO_FUTURE_ANNOTATIONS = 0x1000000  # the same flag on 3.10-3.13 (__future__.annotations)
 _V311, _V312, _V313 = (sys.version_info >= (3, v) for v in (11, 12, 13))
-_trees: "dict[object, tuple[CodeType, ...]]" = {}  # code -> the code objects of its tree
 
 
 def value_used(
@@ -212,39 +214,6 @@ _NOT_WORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_
 _ANNOTATION_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[],|'\""
 )
-
-
-def _tree(code: "CodeType") -> "tuple[CodeType, ...]":
-    tree = _trees.get(code)
-    if tree is None:
-        if len(_trees) > 1024:
-            _trees.clear()
-        out, todo = [], [code]
-        while todo:
-            c = todo.pop()
-            out.append(c)
-            todo.extend(k for k in c.co_consts if hasattr(k, "co_code"))
-        tree = _trees[code] = tuple(out)
-    return tree
-
-
-def _loads(co: bytes, index: int) -> "list[int] | None":
-    """The positions where *co* loads the name at *index* of its ``co_names``; None if that
-    takes an EXTENDED_ARG (a big code, to be read one by one)."""
-    patterns = [(_I.LOAD_NAME, index), (_I.LOAD_FROM_DICT_OR_GLOBALS, index)]
-    patterns += [(_I.LOAD_GLOBAL, a) for a in ((index << 1, index << 1 | 1) if _V311 else [index])]
-    found = []
-    for op, arg in patterns:
-        if op < 0:
-            continue  # an opcode this version does not have
-        if arg > 255:
-            return None
-        pos = co.find(bytes((op, arg)))
-        while pos != -1:
-            if pos % 2 == 0 and (pos == 0 or co[pos - 2] != _I.EXTENDED_ARG):
-                found.append(pos)
-            pos = co.find(bytes((op, arg)), pos + 1)
-    return found
 
 
 def _used_as_value(code: "CodeType", index: int, name: str, exc: bool) -> bool:
@@ -409,21 +378,6 @@ _CALLS = frozenset({_I.CALL, _I.CALL_KW, _I.CALL_METHOD}) - {-1}
 # What an annotation, or the arguments of a call or a generic, is made of.
 _ANNOTATION_OPS = _FIRST_ARGS | _BINARY | _CALLS | {_I.LOAD_ATTR, _I.LOAD_METHOD, _I.PUSH_NULL}
 _ANNOTATION_OPS = _ANNOTATION_OPS | {_I.KW_NAMES, _I.BUILD_TUPLE, _I.BUILD_LIST, _I.CALL_DONE}
-
-
-def _next(co: bytes, pos: int) -> "tuple[int, int, int]":
-    """(position, opcode, full argument) of the instruction after *pos*: 3.11+'s inline CACHE
-    entries skipped, EXTENDED_ARG folded in; (len, -1, 0) at the end."""
-    pos += 2
-    ext = 0
-    while pos < len(co):
-        op = co[pos]
-        if op == _I.EXTENDED_ARG:
-            ext = (ext | co[pos + 1]) << 8
-        elif op or not _V311:
-            return pos, op, ext | co[pos + 1]
-        pos += 2
-    return len(co), -1, 0
 
 
 def _prev(co: bytes, pos: int) -> int:
