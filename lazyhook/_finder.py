@@ -150,7 +150,8 @@ class NotFoundFinder:
         interp, asked_by = load_interp(), sys._getframe(1).f_back  # an import's _find_spec
         if not _importing(asked_by):  # importlib.util.find_spec(), pkgutil: the plain miss
             return None
-        importer = interp.importer_frame(asked_by)  # in try: an optional dependency, at once
+        # In try (or made by an extension module's init): an optional dependency, at once.
+        importer = interp.importer_frame(asked_by, made=True)
         if importer is None or interp.state.running or interp.guards(importer)[0]:
             return None
         try:
@@ -259,7 +260,7 @@ class LazyFinder:
             return self._lazy_spec(interp, fullname, path, None)
         if interp.state.eager_depth:
             return None
-        frame = interp.importer_frame(caller.f_back)
+        frame = interp.importer_frame(caller.f_back, made=True)
         importer = frame.f_globals.get("__name__") if frame is not None else None
         if importer == "unittest.loader":  # a test module (see _loaders.EagerBody)
             spec = self._delegate(fullname, path)

@@ -93,15 +93,13 @@ RELAYS = frozenset(
     for f in ("_handle_fromlist", "_call_with_frames_removed")
 ) - {None}
 
-# Frames of the import machinery itself, walked past to find the code that asked for an
-# import.  (The frozen modules' globals say "importlib._bootstrap" on 3.11 but
-# "_frozen_importlib" on 3.10 and 3.12+.)
+# Frames of the import machinery itself, walked past to find the code that asked for an import
+# (the frozen modules' "importlib._bootstrap" on 3.11, "_frozen_importlib" on 3.10 and 3.12+).
 MACHINERY = frozenset({"importlib._bootstrap", "importlib._bootstrap_external",
                        "_frozen_importlib", "_frozen_importlib_external", "importlib"})  # fmt: skip
 
-# Only loaders that execute the standard way may be deferred: a custom loader may set
-# attributes in exec_module or raise ImportError there to say the module does not exist
-# (toolz's tlz mirror does both), which must happen at the import statement.
+# Only loaders that execute the standard way may be deferred: a custom loader may set attributes
+# in exec_module or raise ImportError there (toolz's tlz mirror), as the import statement must.
 _LOADER_BASICS_EXEC = getattr(getattr(_bootstrap_external, "_LoaderBasics", None), "exec_module", 0)
 
 ModuleLock: "type" = getattr(_bootstrap, "_ModuleLockManager", type(None))
@@ -119,9 +117,7 @@ class ThreadState(_local):
 
     eager_depth = 0  # ``lazyhook.eager()`` blocks: imports started inside one are eager
     running = 0  # lazy bodies running in this thread (nested)
-    # Of those, bodies to be learned (and ``cache warm``): imports made meanwhile are stamped
-    # by the finder before they are read, as they may decide the cached names.
-    learning = 0
+    learning = 0  # of those, bodies learned (and ``cache warm``): the finder stamps imports
     forced: "str | None" = None  # what ``import_lazily`` imports (its parents lazy too)
     bodies: "tuple[object, ...]" = ()  # the lazy bodies running here, innermost last
 
@@ -140,10 +136,14 @@ def release_module_lock(name: str) -> None:
     _bootstrap._module_locks.pop(name, None)
 
 
-def importer_frame(frame: "FrameType | None") -> "FrameType | None":
-    """The first frame at or above *frame* that is not the import machinery's own."""
+def importer_frame(frame: "FrameType | None", made: bool = False) -> "FrameType | None":
+    """The first frame at or above *frame* not the import machinery's own; with *made*, None
+    past a module's load: an extension module's init (C, Cython, mypyc) imports with no frame
+    of its own, and the line importing the extension (its policy, its ``try``) is not the init."""
     f = frame
     while f is not None and f.f_globals.get("__name__") in MACHINERY:
+        if made and f.f_code is _LOAD_UNLOCKED:
+            return None
         f = f.f_back
     return f
 

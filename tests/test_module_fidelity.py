@@ -452,3 +452,66 @@ def test_a_declared_import_stays_lazy_even_if_unread_an_execd_one_not(sandbox: S
     )
     r = sandbox.run(code)
     assert r.lines == ["True False"] and r.runs == ["other"], r.out + r.err
+
+
+_EXTENSION = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "cext", NULL, -1, NULL};
+
+PyMODINIT_FUNC PyInit_cext(void) {
+    PyObject *m = PyModule_Create(&def), *reg, *opt;
+    if (m == NULL) return NULL;
+    reg = PyImport_ImportModule("cext_register");  /* imported for its side effect */
+    if (reg == NULL) return NULL;
+    Py_DECREF(reg);
+    opt = PyImport_ImportModule("optional_backend");  /* a C ``try``: optional */
+    if (opt == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ImportError)) return NULL;
+        PyErr_Clear();
+        opt = Py_NewRef(Py_None);
+    }
+    if (PyModule_AddObject(m, "backend", opt) < 0) return NULL;
+    return m;
+}
+"""
+
+
+def test_imports_an_extension_module_makes_while_it_initialises_are_eager(
+    sandbox: Sandbox,
+) -> None:
+    # An extension module's init (C, Cython, mypyc) importing what it needs has no Python
+    # frame: the import was judged as if the Python line importing the extension made it.
+    # A module imported for its side effect (a codec registered) was deferred and never ran
+    # ("unknown encoding"), and an optional dependency the C code imports in its own ``try``
+    # was deferred past it: ``backend`` was a lazy module whose use failed later.
+    sandbox.write(
+        {
+            "cext_register.py": "import codecs, sys\n"
+            "print('cext_register runs', file=sys.stderr)\n"
+            "codecs.register(lambda n: codecs.lookup('rot13') if n == 'cextcodec' else None)\n",
+            "optional_backend.py": "import not_installed_accelerator\n",
+            "cext.c": _EXTENSION,
+        }
+    )
+    cc = sysconfig.get_config_var("CC") or "cc"
+    target = sandbox.src / ("cext" + sysconfig.get_config_var("EXT_SUFFIX"))
+    subprocess.run(
+        [*cc.split(), "-shared", "-fPIC", "-I", sysconfig.get_paths()["include"]]
+        + [str(sandbox.src / "cext.c"), "-o", str(target)],
+        check=True,
+    )
+    code = (
+        INSTALL
+        + """
+        import codecs
+        import cext
+        print("backend:", cext.backend)
+        print(codecs.encode("abc", "cextcodec"))
+        """
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["backend: None", "nop"], eager.err
+    assert eager.err == "cext_register runs\n"
+    same_outcome(eager, cold, warm)
