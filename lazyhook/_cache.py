@@ -414,7 +414,12 @@ def _at_exit() -> None:
     for cache in list(_caches.values()):
         cache.exit_evidence()
         if cache._queued or cache._learned or cache._drop:
-            cache.flush()
+            try:
+                cache.flush()
+            except ImportError as exc:  # lazyhook uninstalled meanwhile (pip uninstall lazyhook)
+                if exc.name != "lazyhook" and not (exc.name or "").startswith("lazyhook."):
+                    raise
+                return  # its writing code is gone, and with it any use of what was learned
 
 
 def lookup(name: str, origin: "str | None", cache_dir: str) -> "Entry | None":

@@ -6,6 +6,9 @@ The byte-level store has its own tests (test_store*.py); these run whole interpr
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from conftest import RUN, Sandbox
@@ -198,3 +201,36 @@ def test_a_write_drops_entries_whose_sources_are_gone(sandbox: Sandbox) -> None:
     sandbox.run(USE)
     r = sandbox.run("import lazyhook\nprint(sorted(lazyhook.name_cache().entries()))\n")
     assert r.lines == ["['names_mod']"]
+
+
+def test_lazyhook_uninstalled_while_a_program_runs_leaves_its_exit_quiet(
+    sandbox: Sandbox,
+) -> None:
+    # ``pip uninstall lazyhook`` run by a program with lazyhook active (pip itself, in an
+    # enabled venv): the exit's write of what was learned imported lazyhook's writing code,
+    # gone by then: "Exception ignored in atexit callback ... cannot import name '_learn'".
+    import shutil
+
+    copy = sandbox.path / "site"
+    shutil.copytree(Path(__file__).parent.parent / "lazyhook", copy / "lazyhook")
+    sandbox.write(MOD)
+    code = """
+        import lazyhook, shutil, sys
+        lazyhook.install()
+        from names_mod import A
+        print("value", A())
+        shutil.rmtree(sys.argv[1])
+        """
+    script = sandbox.path / "uninstalls.py"
+    script.write_text(textwrap.dedent(code))
+    env = sandbox.env(PYTHONPATH=os.pathsep.join([str(sandbox.src), str(copy)]))
+    # -S: the test venv's editable install (a finder of its own) would serve the files.
+    proc = subprocess.run(
+        [sys.executable, "-S", str(script), str(copy / "lazyhook")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "RUN names_mod\nvalue 1\n", "")
+    assert not list(sandbox.cache.glob("*.lzc"))  # nothing written: its code was gone
