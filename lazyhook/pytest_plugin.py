@@ -133,12 +133,20 @@ def _warn_under_coverage(config: pytest.Config) -> None:
 
     if not lazyhook.is_installed() or _xdist_worker(config):
         return  # nothing is lazy (LAZYHOOK_DISABLE); or: the controller warns for the run
-    if config.getoption("lazyhook_coverage_ok", False) or _ini_flag(config, "lazyhook_coverage_ok"):
+    if _flag(config, "lazyhook_coverage_ok") or _ini_flag(config, "lazyhook_coverage_ok"):
         return
     if _coverage_measuring(config):
         from lazyhook import _warn
 
         _warn.warn_once("pytest-coverage", COVERAGE_MESSAGE, origin="<lazyhook pytest plugin>")
+
+
+def _flag(config: pytest.Config, name: str) -> bool:
+    """A command-line flag, also in pytest's early hook (``pytest_load_initial_conftests``),
+    where only ``known_args_namespace`` holds the command line yet (lazyhook active since
+    start-up warns there, as coverage starts measuring before it)."""
+    early = getattr(config, "known_args_namespace", None)
+    return bool(config.getoption(name, False) or getattr(early, name, False))
 
 
 def _xdist_worker(config: pytest.Config) -> bool:
