@@ -27,6 +27,7 @@ from lazyhook._state import LazyState, _pending, execute, reports
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import FrameType, TracebackType
     from typing import Any
 
     _Noted = tuple[list[bool], Callable[..., object], tuple[Any, ...], dict[str, Any]]
@@ -86,7 +87,33 @@ def _run_pending(tried: "set[LazyState]", at_import: bool) -> None:
                     del sys.modules[st.name]
                     _pending.pop(id(st.module), None)  # no sweep runs it again
                 _unnote(exc)
-                raise
+                raise exc.with_traceback(_as_at_import(st.site, exc.__traceback__)) from None
+
+
+def _as_at_import(site: "tuple[str, int]", tb: "TracebackType | None") -> "TracebackType | None":
+    """*tb*, of a body that failed, as eagerly at its import statement: the statement's line
+    (pytest starts a test module's collection error there), then the body's own frames, none
+    of lazyhook's or importlib's (an eager import's error leaves them behind in C)."""
+    kept = []
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if _HERE not in name and not name.startswith("<frozen importlib"):
+            kept.append(tb)
+        tb = tb.tb_next
+    new = None
+    for tb in reversed(kept):
+        new = type(tb)(new, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    if site[1] >= 1 and kept:
+        # The importing module has run: a frame of its file at that line stands for its own.
+        code = compile("\n" * (site[1] - 1) + "frame = _getframe()", site[0], "exec")
+        names: dict[str, object] = {"_getframe": sys._getframe}
+        exec(code, names)
+        frame: FrameType = names.pop("frame")  # type: ignore[assignment]
+        new = type(kept[0])(new, frame, -1, site[1])  # -1: no columns (no carets shown)
+    return new
+
+
+_HERE = os.path.dirname(__file__)  # lazyhook's own files (also as _interp.hide_* names them)
 
 
 def _failed(st: LazyState) -> bool:

@@ -314,3 +314,44 @@ def test_collection_errors_read_as_without_lazyhook(venv: Venv, tmp_path: Path) 
     plain = outs[("-p", "no:lazyhook")]
     assert plain[0] == 2 and "ValueError: bad parameters" in plain[1], plain
     assert outs[()] == plain and outs[("--lazyhook",)] == plain, outs
+
+
+def _error_section(out: str) -> str:
+    return out.split("ERROR collecting", 1)[1].split("short test summary", 1)[0]
+
+
+def test_a_collection_error_shows_the_test_modules_import_as_eagerly(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # A body the test module's import deferred fails when its collection ends: the error's
+    # traceback began in lazyhook's plugin and went through ~10 frames of lazyhook's and
+    # importlib's, and the test module's line was not in it.  Eagerly: that line, then the
+    # module's.  The same for a body's warning made an error by -W error.
+    (tmp_path / "calc").mkdir()
+    (tmp_path / "calc" / "__init__.py").write_text("")
+    (tmp_path / "calc" / "broken.py").write_text("X = 1\n\nraise RuntimeError('broken here')\n")
+    (tmp_path / "calc" / "old.py").write_text(
+        "import warnings\nwarnings.warn('old is deprecated', DeprecationWarning, stacklevel=2)\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_b.py").write_text(
+        "import os\nimport calc.broken\n\ndef test_a():\n    calc.broken.X\n"
+    )
+    (tmp_path / "tests" / "test_o.py").write_text(
+        "import calc.old\n\ndef test_o():\n    calc.old\n"
+    )
+    for args in (["tests/test_b.py"], ["-W", "error::DeprecationWarning", "tests/test_o.py"]):
+        for style in ("short", "long", "native"):
+            runs = [
+                pytest_in(venv, tmp_path, f"--tb={style}", *args, LAZYHOOK_DISABLE="1"),
+                pytest_in(venv, tmp_path, f"--tb={style}", "--lazyhook", *args),
+            ]
+            (code, eager), (lazy_code, lazy) = runs
+            assert code == lazy_code == 2, eager + lazy
+            eager, lazy = _error_section(eager), _error_section(lazy)
+            if style == "native":  # the whole stack: pytest's, then (lazily) the plugin's
+                test_line = f'{tmp_path}/{args[-1]}", line'
+                assert test_line in eager, eager
+                eager = eager[eager.index(test_line) :]
+                lazy = lazy[lazy.index(test_line) :]
+            assert lazy == eager
