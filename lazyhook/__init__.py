@@ -187,7 +187,7 @@ def name_cache(cache_dir: "str | os.PathLike[str] | None" = None) -> "NameCache"
     from lazyhook import _cache
 
     if cache_dir is None:
-        cache_dir = os.environ.get("LAZYHOOK_CACHE_DIR") or _config.default_cache_dir()
+        cache_dir = _config.env_cache_dir() or _config.default_cache_dir()
     return _cache.for_dir(os.fspath(cache_dir))
 
 

@@ -230,6 +230,8 @@ def pattern_list(value: "Iterable[str] | str") -> "list[str]":
     commas are skipped.  ``ValueError`` if a pattern (or a whole item) is invalid or blank."""
     if isinstance(value, str):
         value = [value]
+    elif not hasattr(value, "__iter__"):
+        raise ValueError(f"invalid module patterns {value!r}: use a string or a list of strings")
     out: dict[str, None] = {}
     for item in value:
         if not isinstance(item, str) or not item.strip():
@@ -283,7 +285,7 @@ def _xoption_lazy_imports() -> "tuple[str, str] | None":
     value = getattr(sys, "_xoptions", {}).get("lazy_imports")
     if isinstance(value, str):
         return value.strip().lower(), "-X lazy_imports"
-    env = _env("PYTHON_LAZY_IMPORTS")
+    env = None if sys.flags.ignore_environment else _env("PYTHON_LAZY_IMPORTS")  # -E, -I
     if env is not None:
         return env.strip().lower(), "PYTHON_LAZY_IMPORTS"
     return None
@@ -379,7 +381,12 @@ def settings_from(
     else:
         names_exc = _env_patterns("LAZYHOOK_NAMES_EXCLUDE") or frozenset()
     if cache_dir is None:
-        cache_dir = _env("LAZYHOOK_CACHE_DIR") or default_cache_dir()
+        cache_dir = env_cache_dir() or default_cache_dir()
+    elif not isinstance(cache_dir, str):
+        try:
+            cache_dir = os.fspath(cache_dir)
+        except TypeError:
+            raise ValueError(f"cache_dir must be a path, not {cache_dir!r}") from None
     startup["strict"] = bool(flag("LAZYHOOK_STRICT_STARTUP"))
     return Settings(
         None if inc is None or "*" in inc else inc,
@@ -390,6 +397,23 @@ def settings_from(
         os.fspath(cache_dir),
         names_exc,
     )
+
+
+def env_cache_dir() -> "str | None":
+    """``LAZYHOOK_CACHE_DIR``, ``~`` expanded (a Dockerfile's ``ENV`` or a unit file does not
+    expand it); a relative one is ignored, with one warning: every program would have its
+    own cache in its working directory."""
+    value = _env("LAZYHOOK_CACHE_DIR")
+    if value is None:
+        return None
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path):
+        warn_setting(
+            "environment variable LAZYHOOK_CACHE_DIR",
+            f"lazyhook: ignoring LAZYHOOK_CACHE_DIR={value!r}: not an absolute path",
+        )
+        return None
+    return path
 
 
 def default_cache_dir() -> str:

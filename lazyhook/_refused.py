@@ -67,18 +67,21 @@ def report(path: str, why: str) -> None:
                 return  # warned in an earlier run, and nothing changed since
     except OSError:
         pass
-    warn_once(
-        f"store-refused:{path}",
-        f"lazyhook: refusing to use name cache {path} ({why}); not repeated for it, "
-        f"remembered in {marker}",
-        origin=path,
-    )
     try:
+        home = os.path.expanduser("~")
+        if marker.startswith(home + os.sep) and not os.path.isdir(home):
+            raise OSError(2, "no home directory")  # never made for a marker (as for a cache)
         os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
         with open(marker, "w", encoding="utf-8") as f:
             f.write(identity)
-    except OSError:
-        pass  # no place to remember it: the warning comes again next time
+        then = f"not repeated for it, remembered in {marker}"
+    except OSError as exc:  # (``su`` keeping another user's HOME): said as it is
+        then = f"repeated at each run: it cannot be remembered in {marker} ({exc.strerror})"
+    warn_once(
+        f"store-refused:{path}",
+        f"lazyhook: refusing to use name cache {path} ({why}); {then}",
+        origin=path,
+    )
 
 
 def _marker(path: str) -> str:

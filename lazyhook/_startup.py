@@ -46,7 +46,8 @@ def pth_line(include: "Sequence[str]", exclude: "Sequence[str]") -> str:
     rest = (
         "import sys\n"
         'x = sys._xoptions.get("lazy_imports")\n'
-        'if (x if isinstance(x, str) else os.environ.get("PYTHON_LAZY_IMPORTS", ""))'
+        'e = "" if sys.flags.ignore_environment else os.environ.get("PYTHON_LAZY_IMPORTS", "")\n'
+        "if (x if isinstance(x, str) else e)"
         '.strip().lower() != "none":\n'
         " try:\n  import lazyhook\n except ImportError:\n  pass\n"
         f" else:\n  lazyhook._activate({args})"

@@ -67,6 +67,9 @@ def test_enable_status_disable(venv: Venv, tmp_path: Path) -> None:
             assert r.stdout == "[]\n" and r.stderr == "", (off, r.stdout, r.stderr)
         r = venv.run("-X", "lazy_imports=none", "-c", loaded, cwd=tmp_path)
         assert r.stdout == "[]\n"
+        # -E: PYTHON* variables are not read (by CPython, so not by PEP 810's switch either).
+        r = venv.run("-E", "-c", loaded, cwd=tmp_path, env=venv.env(PYTHON_LAZY_IMPORTS="none"))
+        assert r.stdout.startswith("['lazyhook', "), r.stdout + r.stderr
         r = venv.run("-c", loaded, cwd=tmp_path, env=venv.env(LAZYHOOK_DISABLE="0"))
         assert r.stdout.startswith("['lazyhook', 'lazyhook._config', 'lazyhook._finder'")
     finally:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import RUN, Result, Sandbox, same_outcome
+from conftest import ROOT, RUN, Result, Sandbox, same_outcome
 
 INSTALL = "import lazyhook, sys\nlazyhook.install()\n"
 
@@ -587,3 +587,25 @@ def test_resolve_and_is_lazy_on_the_real_shims(sandbox: Sandbox, install: str) -
     types = {"lazy_importer": "_Proxy", "lazyload": "_DeferredProxy"}
     # before: lazy, not imported; resolve() gives the real module; after: not lazy
     assert r.lines == [str([(name, (types[name], True, False, True, False)) for name in shims])]
+
+
+def test_python_lazy_imports_is_ignored_under_e_and_i_as_by_cpython(sandbox: Sandbox) -> None:
+    # -E and -I make CPython ignore every PYTHON* variable, PEP 810's among them: under
+    # them lazyhook went eager for PYTHON_LAZY_IMPORTS=none (and mode "all" for "all").
+    sandbox.write(SWITCHED)
+    path = f"import sys\nsys.path[:0] = [{str(sandbox.src)!r}, {str(ROOT)!r}]\n"
+    script = sandbox.path / "e.py"
+    script.write_text(path + SWITCH_MAIN)
+    for flag in ("-E", "-I"):
+        for value in ("none", "all"):
+            proc = subprocess.run(
+                [sys.executable, flag, str(script)],
+                capture_output=True,
+                text=True,
+                env=sandbox.env(PYTHON_LAZY_IMPORTS=value),
+                cwd=str(sandbox.path),
+                timeout=120,
+            )
+            r = Result(proc)
+            before = runs_before(r, "bound")
+            assert (before, r.runs[len(before) :]) == BOUNDARY, (flag, value, r.out, r.err)

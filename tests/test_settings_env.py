@@ -134,3 +134,33 @@ def test_default_cache_dir_per_platform(
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     assert _config.default_cache_dir() == os.path.expanduser(expected)
+
+
+CACHE_PROBE = """\
+import lazyhook
+lazyhook.install()
+print(lazyhook.name_cache().path)
+"""
+
+
+def test_a_cache_dir_variable_with_a_tilde_or_relative(sandbox: Sandbox) -> None:
+    # A Dockerfile's ENV or a systemd unit does not expand ``~``: each program made a literal
+    # ``./~/lzc/`` in its working directory; a relative value scattered one cache per working
+    # directory, silently.  ``~`` is expanded; a relative value warns once and is ignored.
+    home = sandbox.path / "home"
+    home.mkdir()
+    r = sandbox.run(CACHE_PROBE, env=sandbox.env(HOME=str(home), LAZYHOOK_CACHE_DIR="~/lzc"))
+    assert r.out.startswith(str(home / "lzc") + os.sep) and r.err == "", r.out + r.err
+    env = sandbox.env(HOME=str(home), LAZYHOOK_CACHE_DIR="lzc", XDG_CACHE_HOME="")
+    r = sandbox.run(CACHE_PROBE, env=env)
+    assert r.out.startswith(str(home / ".cache" / "lazyhook") + os.sep), r.out
+    assert r.err.count("LazyhookWarning") == 1 and r.err.count("\n") == 1, r.err
+    assert r.err.startswith(warning_line("LAZYHOOK_CACHE_DIR") + "'lzc': not an absolute path")
+
+
+@pytest.mark.parametrize("argument", ["include=5", "exclude=[5]", "cache_dir=5", "names=5"])
+def test_an_argument_of_the_wrong_type_is_a_value_error(sandbox: Sandbox, argument: str) -> None:
+    # The README: "An invalid argument to install() raises ValueError"; some raised TypeError.
+    code = f"import lazyhook\ntry:\n    lazyhook.install({argument})\nexcept ValueError as e:\n"
+    r = sandbox.run(code + "    print('ValueError', e)\n")
+    assert r.out.startswith("ValueError ") and r.err == "", r.out + r.err

@@ -16,6 +16,7 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -948,3 +949,55 @@ def test_stale_temp_files_are_removed_by_age(path: str, monkeypatch: pytest.Monk
     time.sleep(0.01)
     assert Store(path).write({"y": 1})
     assert not os.path.exists(young) and os.path.exists(unrelated)
+
+
+def test_a_file_in_the_way_of_the_directory_is_reported_once_across_runs(tmp_path: Path) -> None:
+    # LAZYHOOK_CACHE_DIR naming a file: every run that learned something warned again
+    # ("creating its directory: EEXIST"), so stderr differed from eager for good.
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("not a directory")
+    for inner in ("", "deeper"):
+        path = os.path.join(str(blocker), inner, "names.cache")
+        with lazy_warnings() as got:
+            assert Store(path).write({"x": 1}) is False
+        assert len(got) == 1 and "a file is in the way" in got[0] and "remembered in" in got[0]
+        W._reported.clear()  # a later run
+        with lazy_warnings() as got:
+            assert Store(path).write({"x": 1}) is False
+        assert got == []
+    assert blocker.read_text() == "not a directory"
+
+
+def test_no_home_directory_is_made_for_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # HOME=/nonexistent (a service account): the default cache made the home directory
+    # itself, which Python never does.  No cache then, silently, as for a read-only one.
+    home = tmp_path / "nonexistent"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    path = os.path.join(_config.default_cache_dir(), "names.cache")
+    assert path.startswith(str(home))
+    with lazy_warnings() as got:
+        assert Store(path).write({"x": 1}) is False
+        assert Store(path).get("x") is None
+    assert got == [] and not home.exists()
+
+
+def test_a_refusal_that_cannot_be_remembered_says_so(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``su`` keeping another user's HOME: the marker cannot be written, and the warning,
+    # which said "not repeated ..., remembered in <marker>", came at every run.
+    written(path)
+    os.chmod(os.path.dirname(path), 0o777)  # refused
+    (tmp_path / "home-file").write_text("")
+    monkeypatch.setenv("HOME", str(tmp_path / "home-file"))  # nothing can be made under it
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    try:
+        with lazy_warnings() as got:
+            assert Store(path).status() == "refused"
+        assert len(got) == 1 and "repeated at each run" in got[0], got
+        assert "not repeated" not in got[0]
+    finally:
+        os.chmod(os.path.dirname(path), 0o700)
