@@ -250,10 +250,15 @@ def trusted(st: "os.stat_result") -> bool:
     return _trusted(st)
 
 
-def _warn(cause: str, message: str) -> None:
+def _warn(path: str, message: str) -> None:
+    """One warning per cache file and process, shown as the file's (no line of code is why)."""
     from lazyhook._warn import warn_once
 
-    warn_once(cause, message, stacklevel=4)
+    warn_once(f"store-corrupt:{path}", message, origin=path)
+
+
+def _unusable(path: str, problem: str) -> None:
+    _warn(path, f"lazyhook: ignoring unusable name cache {path} ({problem}); it will be rebuilt")
 
 
 class Store:
@@ -297,11 +302,7 @@ class Store:
             _refused.report(self.path, detail)
             return ("refused", b"", [], [], 0)
         if status == "corrupt":
-            _warn(
-                f"store-corrupt:{self.path}",
-                f"lazyhook: ignoring unusable name cache {self.path} ({detail}); "
-                "it will be rebuilt on the next write",
-            )
+            _unusable(self.path, detail)
         return (status, b"", [], [], 0)
 
     def _read_bytes(self) -> "tuple[str, str, bytes]":
@@ -390,13 +391,15 @@ class Store:
         if end > len(data):
             return None
         blob = data[offset:end]
-        if entry_check(key, blob) != records[base + 2] or not is_safe(blob):
-            return None
-        try:
-            value: object = marshal.loads(blob)
-        except (ValueError, EOFError, TypeError):
-            return None
-        return value
+        if entry_check(key, blob) == records[base + 2] and is_safe(blob):
+            try:
+                return marshal.loads(blob)  # type: ignore[no-any-return]
+            except (ValueError, EOFError, TypeError):
+                pass
+        # A damaged entry in a sound file (a flipped bit, a hostile edit): a miss, said once;
+        # the next write drops it (_merge), and its module is learned again.
+        _warn(self.path, f"lazyhook: ignoring a damaged entry ({key!r}) of name cache {self.path}")
+        return None
 
     def keys(self) -> "list[str]":
         """Return the keys of the loaded file, sorted (entries are verified only by ``get``)."""
@@ -427,11 +430,7 @@ class Store:
             problem = parse(snap[1], verify_index=True)
             self._verified = True
             if isinstance(problem, str):
-                _warn(
-                    f"store-corrupt:{self.path}",
-                    f"lazyhook: ignoring unusable name cache {self.path} ({problem}); "
-                    "it will be rebuilt on the next write",
-                )
+                _unusable(self.path, problem)
                 self._snap = ("corrupt", b"", [], [], 0)
         return self._view()[0]
 

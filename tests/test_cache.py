@@ -42,10 +42,11 @@ def test_corrupt_cache_warns_once_imports_work_and_it_is_rebuilt(sandbox: Sandbo
         assert r.err.count("LazyhookWarning") == 1 and str(path) in r.err
         r = sandbox.run(USE)
         assert r.lines == ["lazy True", "value 1"] and r.err == ""  # rebuilt by the previous run
-    # A damaged entry (its own checksum fails) is just a miss: silent, and relearned.
+    # A damaged entry (its own checksum fails) is a miss, said once, and relearned.
     path.write_bytes(good[:-7] + b"garbage")
     r = sandbox.run(USE)
-    assert r.lines == ["lazy False", "value 1"] and r.err == ""
+    assert r.lines == ["lazy False", "value 1"] and r.err.count("LazyhookWarning") == 1
+    assert "damaged entry" in r.err
 
 
 def test_hostile_entries_are_misses(sandbox: Sandbox) -> None:
@@ -234,3 +235,20 @@ def test_lazyhook_uninstalled_while_a_program_runs_leaves_its_exit_quiet(
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "RUN names_mod\nvalue 1\n", "")
     assert not list(sandbox.cache.glob("*.lzc"))  # nothing written: its code was gone
+
+
+def test_a_damaged_entry_in_a_sound_file_warns_once_and_is_relearned(sandbox: Sandbox) -> None:
+    # A flipped bit inside an entry (the file's header and index intact): a silent miss, and
+    # ``cache verify`` said "stale".  One warning, shown as the cache file's, then relearned.
+    sandbox.write(MOD)
+    sandbox.run(USE)
+    path = cache_file(sandbox)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # the last byte of the last entry's blob: names_mod's, the only one
+    path.write_bytes(bytes(data))
+    r = sandbox.run(USE)
+    assert r.lines == ["lazy False", "value 1"]  # a miss: the real names, at the statement
+    assert r.err.count("LazyhookWarning") == 1 and r.err.startswith(f"{path}:0: "), r.err
+    assert "damaged entry ('names_mod')" in r.err
+    r = sandbox.run(USE)
+    assert r.lines == ["lazy True", "value 1"] and r.err == ""
