@@ -1,4 +1,6 @@
-"""The command line: ``python -m lazyhook`` / ``lazyhook``.
+"""The command line: ``python -m lazyhook`` / ``lazyhook``: the parser, ``run``, ``report``,
+``cache`` (``enable``/``disable``/``status`` in ``_cli_activation``, report's table and
+``--compare`` in ``_cli_report``, how it fails in ``_cli_errors``).
 
 Off the start-up path, so ``argparse``/``json`` are fine here.  User mistakes get a one-line
 error and exit status 2, never a traceback.
@@ -12,17 +14,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
-from lazyhook import _config, _startup
+from lazyhook import _cli_activation, _cli_report, _config, _startup
 from lazyhook._cache import NameCache
+from lazyhook._cli_errors import USAGE_ERROR, CliError, patterns
 
-USAGE_ERROR = 2
 COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,113 +28,10 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(message)
 
 
-def _patterns(values: list[str] | None) -> list[str]:
-    try:
-        return _config.pattern_list(values or [])
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _pth_paths() -> list[str]:
-    dirs = dict.fromkeys(d for d, _ in _startup.pth_places())
-    return [os.path.join(d, _startup.PTH_NAME) for d in dirs]
-
-
-def cmd_enable(ns: argparse.Namespace) -> int:
-    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
-    (env_dir, _), (user_dir, _) = _startup.pth_places()
-    directory = user_dir if ns.user else env_dir
-    off = _startup.not_processed_because(directory) if ns.user else None
-    if off is not None:
-        # A .pth there would do nothing for this interpreter (issue 17): refuse, not pretend.
-        raise CliError(
-            f"--user: {sys.executable} does not read the user site at start-up ({off}); "
-            "run `lazyhook enable` without --user to enable it for this environment"
-        )
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, _startup.PTH_NAME)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_startup.pth_line(include, exclude))
-    os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
-    print(f"lazyhook enabled: {path}")
-    return 0
-
-
-def cmd_disable(ns: argparse.Namespace) -> int:
-    removed = []
-    for path in _pth_paths():
-        try:
-            os.remove(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-    print(
-        "lazyhook disabled"
-        + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")
-    )
-    return 0
-
-
-def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
-    import ast
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            line = f.readline()
-    except OSError:
-        return None
-    start = line.find("activate(")
-    end = line.rfind(")')")
-    if start < 0 or end < 0:
-        return ([], [])
-    try:
-        include, exclude = ast.literal_eval(line[start + len("activate(") : end].replace('"', "'"))
-    except (ValueError, SyntaxError):
-        return ([], [])
-    return list(include), list(exclude)
-
-
-def _open_cache(ns: argparse.Namespace) -> NameCache:
-    import lazyhook
-
-    return lazyhook.name_cache(getattr(ns, "cache_dir", None))
-
-
-def cmd_status(ns: argparse.Namespace) -> int:
-    import lazyhook
-
-    effective, seen = 0, set()
-    for directory, place in _startup.pth_places():
-        path = os.path.join(directory, _startup.PTH_NAME)
-        pats = _read_pth(path)
-        if pats is None or path in seen:
-            continue
-        seen.add(path)
-        off = _startup.not_processed_because(directory)
-        effective += off is None
-        print(f"{'enabled' if off is None else 'found, but not in effect'}: {path}")
-        print(f"  in: {place} ({directory})")
-        print(f"  read at start-up by {sys.executable}: {'yes' if off is None else 'no: ' + off}")
-        print(f"  include: {', '.join(pats[0]) or '* (default)'}")
-        print(f"  exclude: {', '.join(pats[1]) or '(none)'}")
-    if not effective:
-        print(f"not enabled for {sys.executable} (no lazyhook .pth that it reads)")
-    if _config.disabled():
-        print("LAZYHOOK_DISABLE is set: activation is a no-op")
-    active = lazyhook.is_installed()
-    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not effective else ""
-    print(f"active in this interpreter: {'yes' if active else 'no'}{other}")
-    cache = _open_cache(ns)
-    print(f"cache: {cache.path}")
-    print(f"entries: {len(cache.entries())}")
-    return 0
-
-
 def _bootstrap(ns: argparse.Namespace, report_path: str | None) -> str:
     kw = {
-        "include": _patterns(ns.include) or None,
-        "exclude": _patterns(ns.exclude) or None,
+        "include": patterns(ns.include) or None,
+        "exclude": patterns(ns.exclude) or None,
         "mode": ns.mode,
         "names": _config.parse_names(ns.names) if ns.names is not None else None,
     }
@@ -176,7 +71,7 @@ def _program(ns: argparse.Namespace, report_path: str) -> tuple[list[str], dict[
     if sys.flags.ignore_environment or sys.flags.no_site:  # -E, -I, -S
         return [*argv, "-c", _bootstrap(ns, report_path or None)], dict(os.environ)
     target = ["-m", ns.target] if ns.kind == "module" else [ns.target]
-    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
+    include, exclude = patterns(ns.include), patterns(ns.exclude)
     env = _startup.run_environ(dict(os.environ), report_path, include, exclude, ns.mode, ns.names)
     return [*argv, *target, *ns.args], env
 
@@ -217,70 +112,22 @@ def cmd_report(ns: argparse.Namespace) -> int:
     finally:
         os.remove(path)
     if ns.compare:
-        data["avoided_seconds"] = _avoided(ns, data)
+        data["avoided_seconds"] = _cli_report.avoided(_bootstrap(ns, None), data)
     try:
         if ns.json:
             print(json.dumps(data, indent=2), file=out)
         else:
-            _print_table(data, out)
+            _cli_report.print_table(data, out)
     finally:
         if out is not sys.stdout:
             out.close()
     return proc.returncode
 
 
-def _avoided(ns: argparse.Namespace, data: dict[str, Any]) -> float:
-    """Execution time of the never-executed lazy modules, from a cold eager run."""
-    ns_eager = argparse.Namespace(**vars(ns))
-    code = _bootstrap(ns_eager, None)
-    env = dict(os.environ, LAZYHOOK_DISABLE="1")
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cumulative: dict[str, int] = {}
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cum, name = line[len("import time:") :].split("|")
-            cumulative.setdefault(name.strip(), int(cum))
-    never = {r["module"] for r in data["modules"] if not r["resolved"]}
-    # Count each never-executed module once, excluding ones nested inside another counted one
-    # (cumulative times already include their children).
-    total = 0
-    for name in never:
-        parent_counted = any(name.startswith(other + ".") for other in never if other != name)
-        if not parent_counted:
-            total += cumulative.get(name, 0)
-    return total / 1e6
-
-
-def _print_table(data: dict[str, Any], out: TextIO) -> None:
-    rows = data["modules"]
-    print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use", file=out)
-    for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):
-        ms = f"{r['seconds'] * 1000:.1f}" if r["seconds"] is not None else "-"
-        print(
-            f"{r['module'][:40]:40} {'yes' if r['resolved'] else 'no':8} {ms:>8} "
-            f"{r['lazy_names']:>5}  {r['used_at'] or '-'}",
-            file=out,
-        )
-    t = data["totals"]
-    print(
-        f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "
-        f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "
-        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules",
-        file=out,
-    )
-    if "avoided_seconds" in data:
-        avoided = data["avoided_seconds"] * 1000
-        print(f"execution avoided (cold eager run): {avoided:.1f} ms", file=out)
-
-
 def cmd_cache(ns: argparse.Namespace) -> int:
-    cache = _open_cache(ns)
+    import lazyhook
+
+    cache = lazyhook.name_cache(ns.cache_dir)
     action = ns.action
     if action == "info":
         path = cache.path
@@ -308,7 +155,7 @@ def cmd_cache(ns: argparse.Namespace) -> int:
 
 
 def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
-    mods = _patterns(ns.modules)
+    mods = patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
     shared = "shared" if ns.shared else "private"
@@ -361,12 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("enable", help="activate lazyhook at every interpreter start (.pth)")
     pats(sp)
     sp.add_argument("--user", action="store_true", help="use the user site, not this environment")
-    sp.set_defaults(func=cmd_enable)
+    sp.set_defaults(func=_cli_activation.cmd_enable)
     sp = sub.add_parser("disable", help="remove the activation .pth")
-    sp.set_defaults(func=cmd_disable)
+    sp.set_defaults(func=_cli_activation.cmd_disable)
     sp = sub.add_parser("status", help="is lazyhook enabled, where, with which patterns")
     cache_dir(sp)
-    sp.set_defaults(func=cmd_status)
+    sp.set_defaults(func=_cli_activation.cmd_status)
     for name, func, text in (
         ("run", cmd_run, "run a program with lazyhook installed"),
         ("report", cmd_report, "run a program and report what lazyhook deferred"),

@@ -1,0 +1,101 @@
+"""The command line's activation commands: ``enable``, ``disable``, ``status`` (the ``.pth``
+that activates lazyhook at start-up; where it is written lives in ``_startup``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from lazyhook import _config, _startup
+from lazyhook._cli_errors import CliError, patterns
+
+
+def _pth_paths() -> list[str]:
+    dirs = dict.fromkeys(d for d, _ in _startup.pth_places())
+    return [os.path.join(d, _startup.PTH_NAME) for d in dirs]
+
+
+def cmd_enable(ns: argparse.Namespace) -> int:
+    include, exclude = patterns(ns.include), patterns(ns.exclude)
+    (env_dir, _), (user_dir, _) = _startup.pth_places()
+    directory = user_dir if ns.user else env_dir
+    off = _startup.not_processed_because(directory) if ns.user else None
+    if off is not None:
+        # A .pth there would do nothing for this interpreter (issue 17): refuse, not pretend.
+        raise CliError(
+            f"--user: {sys.executable} does not read the user site at start-up ({off}); "
+            "run `lazyhook enable` without --user to enable it for this environment"
+        )
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, _startup.PTH_NAME)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(_startup.pth_line(include, exclude))
+    os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
+    print(f"lazyhook enabled: {path}")
+    return 0
+
+
+def cmd_disable(ns: argparse.Namespace) -> int:
+    removed = []
+    for path in _pth_paths():
+        try:
+            os.remove(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    print(
+        "lazyhook disabled"
+        + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")
+    )
+    return 0
+
+
+def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
+    import ast
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            line = f.readline()
+    except OSError:
+        return None
+    start = line.find("activate(")
+    end = line.rfind(")')")
+    if start < 0 or end < 0:
+        return ([], [])
+    try:
+        include, exclude = ast.literal_eval(line[start + len("activate(") : end].replace('"', "'"))
+    except (ValueError, SyntaxError):
+        return ([], [])
+    return list(include), list(exclude)
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    import lazyhook
+
+    effective, seen = 0, set()
+    for directory, place in _startup.pth_places():
+        path = os.path.join(directory, _startup.PTH_NAME)
+        pats = _read_pth(path)
+        if pats is None or path in seen:
+            continue
+        seen.add(path)
+        off = _startup.not_processed_because(directory)
+        effective += off is None
+        print(f"{'enabled' if off is None else 'found, but not in effect'}: {path}")
+        print(f"  in: {place} ({directory})")
+        print(f"  read at start-up by {sys.executable}: {'yes' if off is None else 'no: ' + off}")
+        print(f"  include: {', '.join(pats[0]) or '* (default)'}")
+        print(f"  exclude: {', '.join(pats[1]) or '(none)'}")
+    if not effective:
+        print(f"not enabled for {sys.executable} (no lazyhook .pth that it reads)")
+    if _config.disabled():
+        print("LAZYHOOK_DISABLE is set: activation is a no-op")
+    active = lazyhook.is_installed()
+    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not effective else ""
+    print(f"active in this interpreter: {'yes' if active else 'no'}{other}")
+    cache = lazyhook.name_cache(ns.cache_dir)
+    print(f"cache: {cache.path}")
+    print(f"entries: {len(cache.entries())}")
+    return 0
