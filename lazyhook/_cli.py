@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from lazyhook import _cli_activation, _cli_report, _config, _startup
 from lazyhook._cache import NameCache
-from lazyhook._cli_errors import USAGE_ERROR, CliError, patterns
+from lazyhook._cli_errors import FAILURE, USAGE_ERROR, CliError, EnvironmentFailure, patterns
 
 COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
 
@@ -284,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"lazyhook: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except EnvironmentFailure as exc:
+        print(f"lazyhook: {exc}", file=sys.stderr)
+        return FAILURE
     except BrokenPipeError:
         # A reader that stopped early (``lazyhook status | head -1``): quiet, as ``cat`` is;
         # stdout goes nowhere so that the exit's flush does not fail again.

@@ -4,11 +4,12 @@ that activates lazyhook at start-up; where it is written lives in ``_startup``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
 from lazyhook import _config, _startup
-from lazyhook._cli_errors import CliError, patterns
+from lazyhook._cli_errors import CliError, os_failure, patterns
 
 
 def _pth_paths() -> list[str]:
@@ -27,14 +28,26 @@ def cmd_enable(ns: argparse.Namespace) -> int:
             f"--user: {sys.executable} does not read the user site at start-up ({off}); "
             "run `lazyhook enable` without --user to enable it for this environment"
         )
-    os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, _startup.PTH_NAME)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_startup.pth_line(include, exclude))
-    os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
+    _write_pth(path, _startup.pth_line(include, exclude))
     print(f"lazyhook enabled: {path}")
     return 0
+
+
+def _write_pth(path: str, line: str) -> None:
+    """*line* into *path* atomically: an interpreter starting right now sees the old or the new
+    line.  A root-owned venv, a full disk: one line naming the file, never a traceback (nor a
+    temp file left behind)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(line)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise os_failure("write", path, exc) from None
 
 
 def cmd_disable(ns: argparse.Namespace) -> int:
@@ -45,6 +58,8 @@ def cmd_disable(ns: argparse.Namespace) -> int:
             removed.append(path)
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a root-owned venv: its site-packages is not ours to change
+            raise os_failure("remove", path, exc) from None
     print(
         "lazyhook disabled"
         + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")

@@ -290,6 +290,82 @@ def test_run_reports_a_syntax_error_as_python_does(tmp_path: Path) -> None:
     assert (r.returncode, r.stdout, r.stderr) == (1, "", plain.stderr)
 
 
+# --- enable/disable where site-packages is not ours to change --------------------------------
+
+
+def _unprivileged() -> tuple[list[str], str] | None:
+    """How to run as a user without write access to a root-owned venv: (command prefix, an
+    interpreter that user can run).  Root ignores permissions, so root runs the command as
+    the real second user ``nobody`` (setpriv); anyone else is already such a user."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return [], sys.executable
+    if not shutil.which("setpriv"):
+        return None
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # The interpreter under test may live where nobody cannot reach (/root/.pyenv).
+    for python in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        probe = [*prefix, python, "-c", "import sys, venv; assert sys.version_info >= (3, 10)"]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return prefix, python
+    return None
+
+
+UNPRIVILEGED = _unprivileged()
+
+
+@pytest.mark.skipif(UNPRIVILEGED is None, reason="root without setpriv or a second user's python")
+def test_enable_and_disable_without_write_access_say_so_in_one_line() -> None:
+    # A non-root user on a root-owned venv got a PermissionError traceback from both.
+    import shutil
+    import tempfile
+
+    from conftest import installable_copy
+
+    assert UNPRIVILEGED is not None
+    prefix, python = UNPRIVILEGED
+    base = Path(tempfile.mkdtemp(prefix="lazyhook-ro-", dir="/tmp"))  # nobody can reach it
+    try:
+        base.chmod(0o755)
+        src = installable_copy(base / "src")
+        subprocess.run([python, "-m", "venv", "--without-pip", str(base / "v")], check=True)
+        vpy = str(base / "v" / "bin" / "python")
+        out = subprocess.run(
+            [vpy, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        site = Path(out.stdout.strip())
+        pth = site / "_lazyhook.pth"
+        env = clean_env(
+            PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1", HOME=str(base),
+            PYTHONUSERBASE=str(base / "ub"), LAZYHOOK_CACHE_DIR=str(base / "c"),
+        )  # fmt: skip
+
+        def lazyhook_as_user(*args: str) -> subprocess.CompletedProcess[str]:
+            argv = [*prefix, vpy, "-m", "lazyhook", *args]
+            return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(base))
+
+        if not prefix:
+            site.chmod(0o555)
+        r = lazyhook_as_user("enable")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr == f"lazyhook: cannot write {pth}: Permission denied\n", r.stderr
+        assert not [p.name for p in site.iterdir() if "lazyhook" in p.name]  # no temp file
+        site.chmod(0o755)
+        pth.write_text("# a leftover of root's `lazyhook enable`\n")
+        if not prefix:
+            site.chmod(0o555)
+        r = lazyhook_as_user("disable")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr == f"lazyhook: cannot remove {pth}: Permission denied\n", r.stderr
+        assert pth.exists()
+    finally:
+        for d in base.rglob("site-packages"):
+            d.chmod(0o755)
+        shutil.rmtree(base)
+
+
 # --- run/report start the program as `python script.py` itself --------------------------------
 
 SHOW_PROG = """\
