@@ -14,11 +14,21 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from lazyhook import _cli_activation, _cli_report, _config, _startup
 from lazyhook._cache import NameCache
-from lazyhook._cli_errors import FAILURE, USAGE_ERROR, CliError, EnvironmentFailure, patterns
+from lazyhook._cli_errors import (
+    FAILURE,
+    USAGE_ERROR,
+    Checked,
+    CliError,
+    EnvironmentFailure,
+    OutputFailure,
+    discard_stdout,
+    patterns,
+    reader_gone,
+)
 
 COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
 
@@ -26,6 +36,11 @@ COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise CliError(message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows a failed write: `lazyhook --help > /dev/full` exited 0, silent.
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _bootstrap(ns: argparse.Namespace, report_path: str | None) -> str:
@@ -96,10 +111,14 @@ def cmd_report(ns: argparse.Namespace) -> int:
     _split_target(ns)
     try:
         # Opened (and checked) before the program runs, which may take long.
-        out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
+        file = open(ns.output, "w", encoding="utf-8") if ns.output else None
     except OSError as exc:
         raise CliError(f"cannot write the report to {ns.output!r}: {exc.strerror}") from None
-    fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
+    out = cast(TextIO, Checked(file, ns.output)) if file else sys.stdout
+    try:
+        fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
+    except OSError as exc:  # no usable temporary directory (TMPDIR full or read-only)
+        raise EnvironmentFailure(f"cannot create the report's temporary file: {exc}") from None
     os.close(fd)
     try:
         argv, env = _program(ns, path)
@@ -265,31 +284,47 @@ def _split_program(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    stdout = sys.stdout
+    if stdout is not None:  # (None when started with stdout closed)
+        sys.stdout = cast(TextIO, Checked(stdout, "stdout"))
     try:
-        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-            # argparse would only say that a command is required, never naming the option.
-            raise CliError(f"unrecognized option {argv[0]!r}: a command comes first: {COMMANDS}")
-        program: list[str] = []
-        if argv and argv[0] in ("run", "report"):
-            argv, program = _split_program(argv)
-        ns = parser.parse_args(argv)
-        if program:
-            ns.rest = [*ns.rest, *program]
-        status = int(ns.func(ns))
-        if sys.stdout is not None:  # (None when started with stdout closed)
-            sys.stdout.flush()  # here: a reader gone is answered below, not at the exit
+        status = _main(sys.argv[1:] if argv is None else list(argv))
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here: a failure is answered below, not at the exit
         return status
     except CliError as exc:
-        print(f"lazyhook: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+        return _say(f"lazyhook: error: {exc}", USAGE_ERROR)
     except EnvironmentFailure as exc:
-        print(f"lazyhook: {exc}", file=sys.stderr)
-        return FAILURE
+        if isinstance(exc, OutputFailure) and exc.stdout:
+            discard_stdout()
+        return _say(f"lazyhook: {exc}", FAILURE)
     except BrokenPipeError:
-        # A reader that stopped early (``lazyhook status | head -1``): quiet, as ``cat`` is;
-        # stdout goes nowhere so that the exit's flush does not fail again.
-        if sys.stdout is not None:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return reader_gone()
+    finally:
+        sys.stdout = stdout
+
+
+def _say(line: str, status: int) -> int:
+    try:
+        print(line, file=sys.stderr)
+    except BrokenPipeError:  # `lazyhook status --bogus 2>&1 | head -0`
+        return reader_gone()
+    except OSError:  # stderr itself fails: nothing left to say it on
+        pass
+    return status
+
+
+def _main(argv: list[str]) -> int:
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        # argparse would only say that a command is required, never naming the option.
+        raise CliError(f"unrecognized option {argv[0]!r}: a command comes first: {COMMANDS}")
+    program: list[str] = []
+    if argv and argv[0] in ("run", "report"):
+        argv, program = _split_program(argv)
+    try:
+        ns = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help: its output is still to be flushed (and checked)
+        return exc.code if isinstance(exc.code, int) else 0
+    if program:
+        ns.rest = [*ns.rest, *program]
+    return int(ns.func(ns))

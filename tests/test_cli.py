@@ -556,22 +556,59 @@ def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> Non
     assert (r.returncode, r.stdout, r.stderr) == (0, "[False]\n", ""), r.stderr
 
 
-@pytest.mark.parametrize("command", [["status"], ["cache", "info"], ["cache", "verify"]])
-def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: list[str]) -> None:
-    # ``lazyhook status | head -1``: a BrokenPipeError traceback on stderr (a hunt found it).
+OUTPUT_COMMANDS = [
+    ["status"], ["cache", "info"], ["cache", "verify"], ["cache", "warm", "wm"],
+    ["report", "prog.py"], ["report", "--json", "prog.py"], ["--help"], ["status", "--help"],
+    ["cache", "warm", "--help"],
+]  # fmt: skip
+
+
+def _output_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    (tmp_path / "prog.py").write_text("import json\n")
+    path = os.pathsep.join([str(tmp_path), str(ROOT)])
+    return clean_env(PYTHONPATH=path, LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"), **extra)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_a_reader_that_stops_early_ends_it_quietly_as_cat_does(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # ``lazyhook status | head -1``: a BrokenPipeError traceback on stderr (a hunt found it);
+    # then exit 1 for some commands, a traceback for `cache warm`, 0 for --help.  Now every
+    # command ends as cat does, killed by SIGPIPE (the shell's 141), and says nothing.
     # The pipe's reading end is closed before lazyhook writes, so every write fails.
-    environ = clean_env(PYTHONPATH=str(ROOT), LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"))
+    import signal
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "lazyhook", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=str(tmp_path),
-        env=environ,
+        env=_output_env(tmp_path),
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
     err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 1 and err == b"", err.decode()
+    assert proc.wait(timeout=60) == -signal.SIGPIPE and err == b"", err.decode()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_full_disk_on_stdout_is_one_line_and_exit_1(tmp_path: Path, unbuffered: str) -> None:
+    # ``lazyhook status > /dev/full``: an OSError traceback (ENOSPC); `--help` exited 0, silent
+    # (argparse swallows the error).  A write fails at the print (unbuffered) or at the flush.
+    env = _output_env(tmp_path, PYTHONUNBUFFERED=unbuffered)
+    for command in OUTPUT_COMMANDS + [["report", "-o", "/dev/full", "prog.py"]]:
+        with open("/dev/full", "w") as full:
+            r = subprocess.run(
+                [sys.executable, "-m", "lazyhook", *command],
+                stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
+            )  # fmt: skip
+        where = "/dev/full" if "-o" in command else "stdout"
+        assert (r.returncode, r.stderr) == (
+            1, f"lazyhook: cannot write to {where}: No space left on device\n"
+        ), command  # fmt: skip
 
 
 def test_a_closed_stdout_gets_no_traceback(tmp_path: Path) -> None:
