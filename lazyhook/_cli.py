@@ -283,6 +283,25 @@ def _split_program(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def console_main() -> int:
+    """The ``lazyhook`` command: the same as ``python -m lazyhook``.
+
+    A console script's ``sys.path[0]`` is its own directory (the environment's ``bin/``),
+    where ``python -m`` puts the working directory: a project's own modules then resolved
+    elsewhere, or nowhere, and ``cache verify`` called their entries stale where ``python -m
+    lazyhook cache verify`` did not.  Under ``-P``/``-I`` neither puts anything there.
+    """
+    # realpath: Python puts a symlinked script's own directory there (pipx links the command).
+    script_dir = os.path.dirname(os.path.realpath(sys.argv[0]))
+    first = os.path.realpath(sys.path[0]) if sys.path else None
+    if first == script_dir and not getattr(sys.flags, "safe_path", False):
+        try:
+            sys.path[0] = os.getcwd()
+        except OSError:  # the working directory was removed: nothing to resolve from there
+            del sys.path[0]
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     stdout = sys.stdout
     if stdout is not None:  # (None when started with stdout closed)

@@ -290,6 +290,35 @@ def test_run_reports_a_syntax_error_as_python_does(tmp_path: Path) -> None:
     assert (r.returncode, r.stdout, r.stderr) == (1, "", plain.stderr)
 
 
+def test_the_lazyhook_command_resolves_modules_as_python_m_lazyhook(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # The console script's sys.path[0] was the venv's bin/, where `python -m` puts the working
+    # directory: `lazyhook cache verify` called a project module's entry stale, `python -m
+    # lazyhook cache verify` valid.
+    proj = tmp_path / "proj"
+    (proj / "pkg").mkdir(parents=True)
+    (proj / "pkg" / "__init__.py").write_text(
+        '__lazy_modules__ = {"pkg.sub"}\nfrom pkg.sub import thing\n'
+    )
+    (proj / "pkg" / "sub.py").write_text("def thing():\n    return 1\n")
+    (proj / "main.py").write_text("import pkg\nprint(pkg.thing())\n")
+    env = venv.env(LAZYHOOK_CACHE_DIR=str(tmp_path / "c"))
+    for _ in range(2):
+        assert venv.run("-m", "lazyhook", "run", "main.py", cwd=proj, env=env).stdout == "1\n"
+    exe = str(venv.path / "bin" / "lazyhook")
+    for argv in (["cache", "verify"], ["cache", "info"], ["cache", "warm", "pkg.sub"]):
+        command = subprocess.run(
+            [exe, *argv], capture_output=True, text=True, cwd=proj, env=env, timeout=300
+        )
+        module = venv.run("-m", "lazyhook", *argv, cwd=proj, env=env, check=False)
+        assert (command.returncode, command.stdout, command.stderr) == (
+            module.returncode, module.stdout, module.stderr
+        ), argv  # fmt: skip
+        if argv[1] == "verify":
+            assert (command.returncode, command.stdout) == (0, "1 valid, 0 stale\n")
+
+
 # --- enable/disable where site-packages is not ours to change --------------------------------
 
 
