@@ -177,14 +177,36 @@ def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
     mods = patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
+    if "__main__" in mods:  # it would record _warm itself: stale at once, and never consulted
+        raise CliError("cache warm __main__: __main__ is whichever program runs: never lazy")
     shared = "shared" if ns.shared else "private"
-    proc = subprocess.run([sys.executable, "-m", "lazyhook._warm", cache.cache_dir, shared, *mods])
+    status, never_lazy = _run_warm([cache.cache_dir, shared], mods)
     entries = set(NameCache(cache.cache_dir).entries())  # a fresh read
-    missing = [m for m in mods if m not in entries]
-    print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")
+    missing = [m for m in mods if m not in entries and m not in never_lazy]
+    recorded = len([m for m in mods if m in entries])
+    skipped = f" ({len(never_lazy)} never lazy: nothing to record)" if never_lazy else ""
+    print(f"cache: {recorded}/{len(mods)} modules recorded in {cache.path}{skipped}")
     if missing:
         print(f"not recorded: {', '.join(missing)}")
-    return 1 if proc.returncode or missing else 0
+    # A module that is never lazy has no entry to warm: not a failure (said on stderr).
+    return 1 if status or missing else 0
+
+
+def _run_warm(args: list[str], mods: list[str]) -> tuple[int, set[str]]:
+    """``_warm`` run in a fresh interpreter: its exit status, and the modules it found never
+    lazy (in a file: its stdout and stderr are the modules' own and the terminal's)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="lazyhook-warm-", suffix=".txt")
+    except OSError as exc:  # no usable temporary directory (TMPDIR full or read-only)
+        raise EnvironmentFailure(f"cannot create a temporary file: {exc}") from None
+    try:
+        os.close(fd)
+        argv = [sys.executable, "-m", "lazyhook._warm", *args, path, *mods]
+        status = subprocess.run(argv).returncode
+        with open(path, encoding="utf-8") as f:
+            return status, set(f.read().split())
+    finally:
+        os.remove(path)
 
 
 def _add_program_options(sp: argparse.ArgumentParser, report: bool) -> None:

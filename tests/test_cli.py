@@ -183,6 +183,38 @@ def test_cache_warm_of_a_missing_module_says_what_was_recorded(tmp_path: Path) -
     assert "written" not in r.stdout
 
 
+def test_cache_warm_says_why_a_module_has_nothing_to_record(tmp_path: Path) -> None:
+    # `cache warm os sys _io math` said "not recorded: os, sys, _io, math" and exited 1,
+    # never why: they are never lazy (README), so no import of them consults the cache.
+    import importlib.machinery
+    import importlib.util
+
+    def is_extension(name: str) -> bool:
+        spec = importlib.util.find_spec(name)
+        return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
+
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    (tmp_path / "nsp").mkdir()
+    extension = next(n for n in ("math", "_json", "_csv", "array", "select") if is_extension(n))
+    mods = {"sys": "a built-in", "_frozen_importlib": "a frozen", extension: "an extension",
+            "nsp": "a namespace"}  # fmt: skip
+    cache = tmp_path / "c"
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    r = lazyhook("cache", "warm", "--cache-dir", str(cache), *mods, "wm", cwd=tmp_path, **env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (path,) = cache.glob("*.lzc")
+    assert r.stdout == f"cache: 1/5 modules recorded in {path} (4 never lazy: nothing to record)\n"
+    assert r.stderr.splitlines() == [
+        f"lazyhook: nothing to record for {name}: {what} "
+        f"{'package' if name == 'nsp' else 'module'} is never lazy, so no import of it "
+        "consults the cache"
+        for name, what in mods.items()
+    ]
+    # __main__ would record _warm's own file, stale at once (and never consulted).
+    err = one_line_usage_error(lazyhook("cache", "warm", "__main__", cwd=tmp_path))
+    assert "__main__ is whichever program runs" in err
+
+
 BAD_MODE_PROG = "import sys\nprint('started', sys.warnoptions)\n"
 
 
