@@ -68,8 +68,11 @@ def _split_target(ns: argparse.Namespace) -> None:
         ns.kind, ns.target, ns.args = "script", rest[0], rest[1:]
         if not os.path.exists(ns.target):  # a file, or a directory or zip with __main__.py
             raise CliError(f"can't open file {ns.target!r}: no such file")
-    if ns.mode is not None and ns.mode not in _config.MODES:
-        raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all")
+    if ns.mode is not None:
+        try:
+            ns.mode = _config.parse_mode(ns.mode)
+        except ValueError:
+            raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all") from None
     if ns.names is not None:
         try:
             _config.parse_names(ns.names)

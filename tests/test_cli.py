@@ -601,6 +601,36 @@ def test_run_from_a_checkout_with_an_empty_pythonpath(tmp_path: Path) -> None:
     assert r.stdout == "no helper\n_LazyModule '' [] []\n", r.stdout
 
 
+SETTINGS_PROG = """\
+import sys
+print([(f.settings.mode_all, f.settings.names) for f in sys.meta_path
+       if type(f).__name__ == "LazyFinder"])
+"""
+
+
+@pytest.mark.parametrize(
+    "mode, names, expected",
+    [("ALL", None, "[(True, 'main')]"), (" All ", "ALL", "[(True, True)]"),
+     (None, "None", "[(False, False)]"), ("Boundary", " Main", "[(False, 'main')]")],
+)  # fmt: skip
+def test_run_options_take_a_word_in_any_case_as_install_and_the_variables_do(
+    tmp_path: Path, mode: str | None, names: str | None, expected: str
+) -> None:
+    # `run --mode ALL` was a usage error where install(mode="ALL") and LAZYHOOK_MODE=ALL were
+    # `all`; `--names ALL` (and LAZYHOOK_NAMES, names=) meant a package called ALL.
+    (tmp_path / "prog.py").write_text(SETTINGS_PROG)
+    options = [*(["--mode", mode] if mode else []), *(["--names", names] if names else [])]
+    r = lazyhook("run", *options, "prog.py", cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+    variables = {"LAZYHOOK_MODE": mode or "", "LAZYHOOK_NAMES": names or ""}
+    r = lazyhook("run", "prog.py", cwd=tmp_path, **variables)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+    code = f"import lazyhook\nlazyhook.install(mode={mode!r}, names={names!r})\n" + SETTINGS_PROG
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env(PYTHONPATH=str(ROOT)))  # fmt: skip
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+
+
 def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> None:
     # The environment's own sitecustomize ran after run's install(): its install(mode="all")
     # overrode `run --mode boundary` (the -c bootstrap had installed after it).
