@@ -20,20 +20,38 @@ def avoided(code: str, data: dict[str, Any]) -> float:
         stderr=subprocess.PIPE,
         text=True,
     )
-    cumulative: dict[str, int] = {}
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cum, name = line[len("import time:") :].split("|")
-            cumulative.setdefault(name.strip(), int(cum))
     never = {r["module"] for r in data["modules"] if not r["resolved"]}
-    # Count each never-executed module once, excluding ones nested inside another counted one
-    # (cumulative times already include their children).
-    total = 0
-    for name in never:
-        parent_counted = any(name.startswith(other + ".") for other in never if other != name)
-        if not parent_counted:
-            total += cumulative.get(name, 0)
-    return total / 1e6
+    return avoided_us(proc.stderr.splitlines(), never) / 1e6
+
+
+def avoided_us(importtime: list[str], never: set[str]) -> int:
+    """The cumulative ``-X importtime`` microseconds of the modules *never* executed, each once:
+    walking the eager import tree from the top, a never-executed module counts with all it
+    imported, and what is nested in it is not counted again.
+
+    By line, not by name: ``import slow.inner`` lists ``slow.inner`` twice, its real import
+    nested in ``slow``'s body and, at the top, the statement's whole cost (``slow`` included).
+    (Skipping every module whose *package* never ran counted ``email``'s own 0.4 ms for
+    ``import email.mime.text``'s 34: a submodule is nested under its package in the tree only
+    if the package's body imported it.)"""
+    Node = tuple[str, int, list[Any]]
+    pending: dict[int, list[Node]] = {}  # per depth: lines whose importer is not listed yet
+    for line in importtime:  # "import time: self | cumulative | <2 spaces a level>name"
+        if not line.startswith("import time:") or line.count("|") != 2 or "cumulative" in line:
+            continue
+        _, cum, field = line[len("import time:") :].split("|")
+        depth = (len(field) - len(field.lstrip()) - 1) // 2
+        # Lines come as imports finish: a module's own imports were listed just before it.
+        node = (field.strip(), int(cum), pending.pop(depth + 1, []))
+        pending.setdefault(depth, []).append(node)
+    total, todo = 0, list(pending.get(0, ()))
+    while todo:
+        name, cumulative, children = todo.pop()
+        if name in never:
+            total += cumulative
+        else:
+            todo.extend(children)
+    return total
 
 
 def print_table(data: dict[str, Any], out: TextIO) -> None:

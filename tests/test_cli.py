@@ -79,6 +79,31 @@ def test_report_to_a_file_leaves_the_programs_stdout_alone(tmp_path: Path) -> No
     assert "cannot write the report" in one_line_usage_error(r) and r.stdout == ""
 
 
+def test_report_compare_counts_each_never_executed_module_once(tmp_path: Path) -> None:
+    # `import email.mime.text` never used: --compare counted only `email`'s own 0.4 ms of the
+    # 34 (a module whose package never ran was skipped, as if nested in it).  Here: slowpkg.sub
+    # (0.3 s) under a package that costs nothing; slow (0.1 s), whose body imports slow.inner
+    # (0.2 s), itself imported by the program too: counted once, inside slow.
+    (tmp_path / "slowpkg").mkdir()
+    (tmp_path / "slowpkg" / "__init__.py").write_text("")
+    (tmp_path / "slowpkg" / "sub.py").write_text("import time\ntime.sleep(0.3)\n")
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "__init__.py").write_text(
+        "import time\ntime.sleep(0.1)\nfrom . import inner\n"
+    )
+    (tmp_path / "slow" / "inner.py").write_text("import time\ntime.sleep(0.2)\n")
+    (tmp_path / "prog.py").write_text(
+        "import slowpkg.sub, slow.inner\ndef later():\n    return slowpkg.sub, slow.inner\n"
+    )
+    r = lazyhook("report", "--json", "--compare", "-o", "r.json", "prog.py", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    never = {m["module"] for m in data["modules"] if not m["resolved"]}
+    assert never == {"slowpkg", "slowpkg.sub", "slow", "slow.inner"}, never
+    # 0.6 s slept; 0.8 or more would count slow.inner twice, ~0.1 is the old sum.
+    assert 0.6 <= data["avoided_seconds"] < 0.78, data["avoided_seconds"]
+
+
 def test_run_and_report_options_all_have_help(tmp_path: Path) -> None:
     for command in ("run", "report"):
         r = lazyhook(command, "--help", cwd=tmp_path)
