@@ -12,9 +12,9 @@ from lazyhook import _config, _startup
 from lazyhook._cli_errors import CliError, os_failure, patterns
 
 
-def _pth_paths() -> list[str]:
-    dirs = dict.fromkeys(d for d, _ in _startup.pth_places())
-    return [os.path.join(d, _startup.PTH_NAME) for d in dirs]
+def _pth_files() -> list[tuple[str, str, str]]:
+    """(file, directory, what it is) where ``enable`` writes, this environment's first."""
+    return [(os.path.join(d, _startup.PTH_NAME), d, place) for d, place in _startup.pth_places()]
 
 
 def cmd_enable(ns: argparse.Namespace) -> int:
@@ -51,19 +51,22 @@ def _write_pth(path: str, line: str) -> None:
 
 
 def cmd_disable(ns: argparse.Namespace) -> int:
-    removed = []
-    for path in _pth_paths():
-        try:
-            os.remove(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:  # a root-owned venv: its site-packages is not ours to change
-            raise os_failure("remove", path, exc) from None
-    print(
-        "lazyhook disabled"
-        + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")
-    )
+    """Removes the one file ``enable`` with the same ``--user`` writes.  Removing both switched
+    lazyhook off, unasked, for the base interpreter and every venv that reads its user site."""
+    (env, _, env_place), (user, _, user_place) = _pth_files()
+    path, place, other = (user, user_place, env) if ns.user else (env, env_place, user)
+    try:
+        os.remove(path)
+        print(f"lazyhook disabled: removed {path}")
+    except FileNotFoundError:
+        print(f"lazyhook was not enabled in {place} (no {path})")
+    except OSError as exc:  # a root-owned venv: its site-packages is not ours to change
+        raise os_failure("remove", path, exc) from None
+    if other != path and os.path.exists(other):
+        switch = "" if ns.user else " --user"
+        reads = _startup.not_processed_because(os.path.dirname(other)) is None
+        state = f"still enables lazyhook for {sys.executable}" if reads else "remains"
+        print(f"{other} {state} (`lazyhook disable{switch}` removes it)")
     return 0
 
 
@@ -89,28 +92,33 @@ def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
 def cmd_status(ns: argparse.Namespace) -> int:
     import lazyhook
 
-    effective, seen = 0, set()
-    for directory, place in _startup.pth_places():
-        path = os.path.join(directory, _startup.PTH_NAME)
-        pats = _read_pth(path)
-        if pats is None or path in seen:
-            continue
-        seen.add(path)
+    found = {f: (d, place, pats) for f, d, place in _pth_files() if (pats := _read_pth(f))}
+    read = [f for f, (d, _, _) in found.items() if _startup.not_processed_because(d) is None]
+    for path, (directory, place, pats) in found.items():
         off = _startup.not_processed_because(directory)
-        effective += off is None
         print(f"{'enabled' if off is None else 'found, but not in effect'}: {path}")
         print(f"  in: {place} ({directory})")
         print(f"  read at start-up by {sys.executable}: {'yes' if off is None else 'no: ' + off}")
         print(f"  include: {', '.join(pats[0]) or '* (default)'}")
         print(f"  exclude: {', '.join(pats[1]) or '(none)'}")
-    if not effective:
+        if len(read) > 1 and path in read:
+            # Both read: site reads the user site first, then site-packages, and each file
+            # calls install(), whose second call reconfigures: this environment's file wins.
+            print(f"  patterns: {_which_applies(path, applies=read[0])}")
+    if not read:
         print(f"not enabled for {sys.executable} (no lazyhook .pth that it reads)")
     if _config.disabled():
         print("LAZYHOOK_DISABLE is set: activation is a no-op")
     active = lazyhook.is_installed()
-    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not effective else ""
+    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not read else ""
     print(f"active in this interpreter: {'yes' if active else 'no'}{other}")
     cache = lazyhook.name_cache(ns.cache_dir)
     print(f"cache: {cache.path}")
     print(f"entries: {len(cache.entries())}")
     return 0
+
+
+def _which_applies(path: str, applies: str) -> str:
+    if path == applies:
+        return "these apply (this file is read after the user site's)"
+    return f"replaced by those of {applies}, read after this file"

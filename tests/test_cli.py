@@ -317,8 +317,35 @@ def test_enable_user_where_the_user_site_is_read(venv: Venv, tmp_path: Path) -> 
     # ... and `python -s` (no user site) is told the truth as well.
     status = other.run("-s", "-m", "lazyhook", "status", env=env).stdout
     assert "found, but not in effect" in status and "(python -s or PYTHONNOUSERSITE)" in status
-    other.run("-m", "lazyhook", "disable", env=env)
-    assert not pth.exists()
+    # Both files read: status said nothing of whose patterns apply, and `disable` removed both
+    # (switching lazyhook off for the base interpreter and every venv reading the user site);
+    # `disable --user` was refused.
+    env_pth = other.site / "_lazyhook.pth"
+    other.run("-m", "lazyhook", "enable", "--exclude", "json", env=env)
+    other.run("-m", "lazyhook", "enable", "--user", "--exclude", "re", env=env)
+    status = other.run("-m", "lazyhook", "status", env=env).stdout
+    applies = "  exclude: json\n  patterns: these apply (this file is read after the user site's)\n"
+    assert applies in status, status
+    assert (
+        f"  exclude: re\n  patterns: replaced by those of {env_pth}, read after this file\n"
+        in status
+    )
+    probe = (
+        "import sys\nprint([sorted(f.settings.exclude & {'json', 're'}) for f in sys.meta_path\n"
+    )
+    probe += "       if type(f).__name__ == 'LazyFinder'])\n"
+    assert other.run("-c", probe, env=env).stdout == "[['json']]\n"  # what status says
+    r = other.run("-m", "lazyhook", "disable", env=env)
+    assert r.stdout == (
+        f"lazyhook disabled: removed {env_pth}\n{pth} still enables lazyhook for "
+        f"{other.python} (`lazyhook disable --user` removes it)\n"
+    )
+    assert pth.exists() and not env_pth.exists()
+    assert other.run("-c", probe, env=env).stdout == "[['re']]\n"
+    r = other.run("-m", "lazyhook", "disable", "--user", env=env)
+    assert r.stdout == f"lazyhook disabled: removed {pth}\n" and not pth.exists()
+    r = other.run("-m", "lazyhook", "disable", "--user", env=env)
+    assert r.stdout == f"lazyhook was not enabled in the user site (no {pth})\n"
 
 
 @pytest.mark.parametrize("flags", [(), ("-W", "error")])
