@@ -1,4 +1,6 @@
-"""The command line: ``python -m lazyhook`` / ``lazyhook``.
+"""The command line: ``python -m lazyhook`` / ``lazyhook``: the parser, ``run``, ``report``,
+``cache`` (``enable``/``disable``/``status`` in ``_cli_activation``, report's table and
+``--compare`` in ``_cli_report``, how it fails in ``_cli_errors``).
 
 Off the start-up path, so ``argparse``/``json`` are fine here.  User mistakes get a one-line
 error and exit status 2, never a traceback.
@@ -12,131 +14,39 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
-from lazyhook import _config, _startup
+from lazyhook import _cli_activation, _cli_report, _config, _startup
 from lazyhook._cache import NameCache
+from lazyhook._cli_errors import (
+    FAILURE,
+    USAGE_ERROR,
+    Checked,
+    CliError,
+    EnvironmentFailure,
+    OutputFailure,
+    discard_stdout,
+    patterns,
+    reader_gone,
+)
 
-USAGE_ERROR = 2
 COMMANDS = "enable, disable, status, run, report, cache (see lazyhook --help)"
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise CliError(message)
 
-
-def _patterns(values: list[str] | None) -> list[str]:
-    try:
-        return _config.pattern_list(values or [])
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _pth_paths() -> list[str]:
-    dirs = dict.fromkeys(d for d, _ in _startup.pth_places())
-    return [os.path.join(d, _startup.PTH_NAME) for d in dirs]
-
-
-def cmd_enable(ns: argparse.Namespace) -> int:
-    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
-    (env_dir, _), (user_dir, _) = _startup.pth_places()
-    directory = user_dir if ns.user else env_dir
-    off = _startup.not_processed_because(directory) if ns.user else None
-    if off is not None:
-        # A .pth there would do nothing for this interpreter (issue 17): refuse, not pretend.
-        raise CliError(
-            f"--user: {sys.executable} does not read the user site at start-up ({off}); "
-            "run `lazyhook enable` without --user to enable it for this environment"
-        )
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, _startup.PTH_NAME)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_startup.pth_line(include, exclude))
-    os.replace(tmp, path)  # an interpreter starting right now sees the old or the new line
-    print(f"lazyhook enabled: {path}")
-    return 0
-
-
-def cmd_disable(ns: argparse.Namespace) -> int:
-    removed = []
-    for path in _pth_paths():
-        try:
-            os.remove(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-    print(
-        "lazyhook disabled"
-        + (f": removed {', '.join(removed)}" if removed else " (was not enabled)")
-    )
-    return 0
-
-
-def _read_pth(path: str) -> tuple[list[str], list[str]] | None:
-    import ast
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            line = f.readline()
-    except OSError:
-        return None
-    start = line.find("activate(")
-    end = line.rfind(")')")
-    if start < 0 or end < 0:
-        return ([], [])
-    try:
-        include, exclude = ast.literal_eval(line[start + len("activate(") : end].replace('"', "'"))
-    except (ValueError, SyntaxError):
-        return ([], [])
-    return list(include), list(exclude)
-
-
-def _open_cache(ns: argparse.Namespace) -> NameCache:
-    import lazyhook
-
-    return lazyhook.name_cache(getattr(ns, "cache_dir", None))
-
-
-def cmd_status(ns: argparse.Namespace) -> int:
-    import lazyhook
-
-    effective, seen = 0, set()
-    for directory, place in _startup.pth_places():
-        path = os.path.join(directory, _startup.PTH_NAME)
-        pats = _read_pth(path)
-        if pats is None or path in seen:
-            continue
-        seen.add(path)
-        off = _startup.not_processed_because(directory)
-        effective += off is None
-        print(f"{'enabled' if off is None else 'found, but not in effect'}: {path}")
-        print(f"  in: {place} ({directory})")
-        print(f"  read at start-up by {sys.executable}: {'yes' if off is None else 'no: ' + off}")
-        print(f"  include: {', '.join(pats[0]) or '* (default)'}")
-        print(f"  exclude: {', '.join(pats[1]) or '(none)'}")
-    if not effective:
-        print(f"not enabled for {sys.executable} (no lazyhook .pth that it reads)")
-    if _config.disabled():
-        print("LAZYHOOK_DISABLE is set: activation is a no-op")
-    active = lazyhook.is_installed()
-    other = " (not by a lazyhook .pth: a sitecustomize?)" if active and not effective else ""
-    print(f"active in this interpreter: {'yes' if active else 'no'}{other}")
-    cache = _open_cache(ns)
-    print(f"cache: {cache.path}")
-    print(f"entries: {len(cache.entries())}")
-    return 0
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows a failed write: `lazyhook --help > /dev/full` exited 0, silent.
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _bootstrap(ns: argparse.Namespace, report_path: str | None) -> str:
     kw = {
-        "include": _patterns(ns.include) or None,
-        "exclude": _patterns(ns.exclude) or None,
+        "include": patterns(ns.include) or None,
+        "exclude": patterns(ns.exclude) or None,
         "mode": ns.mode,
         "names": _config.parse_names(ns.names) if ns.names is not None else None,
     }
@@ -158,8 +68,11 @@ def _split_target(ns: argparse.Namespace) -> None:
         ns.kind, ns.target, ns.args = "script", rest[0], rest[1:]
         if not os.path.exists(ns.target):  # a file, or a directory or zip with __main__.py
             raise CliError(f"can't open file {ns.target!r}: no such file")
-    if ns.mode is not None and ns.mode not in _config.MODES:
-        raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all")
+    if ns.mode is not None:
+        try:
+            ns.mode = _config.parse_mode(ns.mode)
+        except ValueError:
+            raise CliError(f"invalid --mode {ns.mode!r}: use boundary or all") from None
     if ns.names is not None:
         try:
             _config.parse_names(ns.names)
@@ -176,7 +89,7 @@ def _program(ns: argparse.Namespace, report_path: str) -> tuple[list[str], dict[
     if sys.flags.ignore_environment or sys.flags.no_site:  # -E, -I, -S
         return [*argv, "-c", _bootstrap(ns, report_path or None)], dict(os.environ)
     target = ["-m", ns.target] if ns.kind == "module" else [ns.target]
-    include, exclude = _patterns(ns.include), _patterns(ns.exclude)
+    include, exclude = patterns(ns.include), patterns(ns.exclude)
     env = _startup.run_environ(dict(os.environ), report_path, include, exclude, ns.mode, ns.names)
     return [*argv, *target, *ns.args], env
 
@@ -201,10 +114,14 @@ def cmd_report(ns: argparse.Namespace) -> int:
     _split_target(ns)
     try:
         # Opened (and checked) before the program runs, which may take long.
-        out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
+        file = open(ns.output, "w", encoding="utf-8") if ns.output else None
     except OSError as exc:
         raise CliError(f"cannot write the report to {ns.output!r}: {exc.strerror}") from None
-    fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
+    out = cast(TextIO, Checked(file, ns.output)) if file else sys.stdout
+    try:
+        fd, path = tempfile.mkstemp(prefix="lazyhook-report-", suffix=".json")
+    except OSError as exc:  # no usable temporary directory (TMPDIR full or read-only)
+        raise EnvironmentFailure(f"cannot create the report's temporary file: {exc}") from None
     os.close(fd)
     try:
         argv, env = _program(ns, path)
@@ -217,70 +134,22 @@ def cmd_report(ns: argparse.Namespace) -> int:
     finally:
         os.remove(path)
     if ns.compare:
-        data["avoided_seconds"] = _avoided(ns, data)
+        data["avoided_seconds"] = _cli_report.avoided(_bootstrap(ns, None), data)
     try:
         if ns.json:
             print(json.dumps(data, indent=2), file=out)
         else:
-            _print_table(data, out)
+            _cli_report.print_table(data, out)
     finally:
         if out is not sys.stdout:
             out.close()
     return proc.returncode
 
 
-def _avoided(ns: argparse.Namespace, data: dict[str, Any]) -> float:
-    """Execution time of the never-executed lazy modules, from a cold eager run."""
-    ns_eager = argparse.Namespace(**vars(ns))
-    code = _bootstrap(ns_eager, None)
-    env = dict(os.environ, LAZYHOOK_DISABLE="1")
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cumulative: dict[str, int] = {}
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
-            _, cum, name = line[len("import time:") :].split("|")
-            cumulative.setdefault(name.strip(), int(cum))
-    never = {r["module"] for r in data["modules"] if not r["resolved"]}
-    # Count each never-executed module once, excluding ones nested inside another counted one
-    # (cumulative times already include their children).
-    total = 0
-    for name in never:
-        parent_counted = any(name.startswith(other + ".") for other in never if other != name)
-        if not parent_counted:
-            total += cumulative.get(name, 0)
-    return total / 1e6
-
-
-def _print_table(data: dict[str, Any], out: TextIO) -> None:
-    rows = data["modules"]
-    print(f"{'module':40} {'resolved':8} {'ms':>8} {'names':>5}  first use", file=out)
-    for r in sorted(rows, key=lambda r: (not r["resolved"], r["module"])):
-        ms = f"{r['seconds'] * 1000:.1f}" if r["seconds"] is not None else "-"
-        print(
-            f"{r['module'][:40]:40} {'yes' if r['resolved'] else 'no':8} {ms:>8} "
-            f"{r['lazy_names']:>5}  {r['used_at'] or '-'}",
-            file=out,
-        )
-    t = data["totals"]
-    print(
-        f"\n{t['deferred']} modules deferred, {t['resolved']} resolved, "
-        f"{t['never_executed']} never executed; {t['lazy_names']} lazy names; "
-        f"{t['exec_seconds'] * 1000:.1f} ms spent executing deferred modules",
-        file=out,
-    )
-    if "avoided_seconds" in data:
-        avoided = data["avoided_seconds"] * 1000
-        print(f"execution avoided (cold eager run): {avoided:.1f} ms", file=out)
-
-
 def cmd_cache(ns: argparse.Namespace) -> int:
-    cache = _open_cache(ns)
+    import lazyhook
+
+    cache = lazyhook.name_cache(ns.cache_dir)
     action = ns.action
     if action == "info":
         path = cache.path
@@ -308,17 +177,39 @@ def cmd_cache(ns: argparse.Namespace) -> int:
 
 
 def cmd_warm(ns: argparse.Namespace, cache: NameCache) -> int:
-    mods = _patterns(ns.modules)
+    mods = patterns(ns.modules)
     if not mods:
         raise CliError("cache warm needs at least one module name")
+    if "__main__" in mods:  # it would record _warm itself: stale at once, and never consulted
+        raise CliError("cache warm __main__: __main__ is whichever program runs: never lazy")
     shared = "shared" if ns.shared else "private"
-    proc = subprocess.run([sys.executable, "-m", "lazyhook._warm", cache.cache_dir, shared, *mods])
+    status, never_lazy = _run_warm([cache.cache_dir, shared], mods)
     entries = set(NameCache(cache.cache_dir).entries())  # a fresh read
-    missing = [m for m in mods if m not in entries]
-    print(f"cache: {len(mods) - len(missing)}/{len(mods)} modules recorded in {cache.path}")
+    missing = [m for m in mods if m not in entries and m not in never_lazy]
+    recorded = len([m for m in mods if m in entries])
+    skipped = f" ({len(never_lazy)} never lazy: nothing to record)" if never_lazy else ""
+    print(f"cache: {recorded}/{len(mods)} modules recorded in {cache.path}{skipped}")
     if missing:
         print(f"not recorded: {', '.join(missing)}")
-    return 1 if proc.returncode or missing else 0
+    # A module that is never lazy has no entry to warm: not a failure (said on stderr).
+    return 1 if status or missing else 0
+
+
+def _run_warm(args: list[str], mods: list[str]) -> tuple[int, set[str]]:
+    """``_warm`` run in a fresh interpreter: its exit status, and the modules it found never
+    lazy (in a file: its stdout and stderr are the modules' own and the terminal's)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="lazyhook-warm-", suffix=".txt")
+    except OSError as exc:  # no usable temporary directory (TMPDIR full or read-only)
+        raise EnvironmentFailure(f"cannot create a temporary file: {exc}") from None
+    try:
+        os.close(fd)
+        argv = [sys.executable, "-m", "lazyhook._warm", *args, path, *mods]
+        status = subprocess.run(argv).returncode
+        with open(path, encoding="utf-8") as f:
+            return status, set(f.read().split())
+    finally:
+        os.remove(path)
 
 
 def _add_program_options(sp: argparse.ArgumentParser, report: bool) -> None:
@@ -361,12 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("enable", help="activate lazyhook at every interpreter start (.pth)")
     pats(sp)
     sp.add_argument("--user", action="store_true", help="use the user site, not this environment")
-    sp.set_defaults(func=cmd_enable)
-    sp = sub.add_parser("disable", help="remove the activation .pth")
-    sp.set_defaults(func=cmd_disable)
+    sp.set_defaults(func=_cli_activation.cmd_enable)
+    sp = sub.add_parser("disable", help="remove the activation .pth enable wrote")
+    sp.add_argument("--user", action="store_true", help="the user site's, not this environment's")
+    sp.set_defaults(func=_cli_activation.cmd_disable)
     sp = sub.add_parser("status", help="is lazyhook enabled, where, with which patterns")
     cache_dir(sp)
-    sp.set_defaults(func=cmd_status)
+    sp.set_defaults(func=_cli_activation.cmd_status)
     for name, func, text in (
         ("run", cmd_run, "run a program with lazyhook installed"),
         ("report", cmd_report, "run a program and report what lazyhook deferred"),
@@ -417,29 +309,67 @@ def _split_program(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def console_main() -> int:
+    """The ``lazyhook`` command: the same as ``python -m lazyhook``.
+
+    A console script's ``sys.path[0]`` is its own directory (the environment's ``bin/``),
+    where ``python -m`` puts the working directory: a project's own modules then resolved
+    elsewhere, or nowhere, and ``cache verify`` called their entries stale where ``python -m
+    lazyhook cache verify`` did not.  Under ``-P``/``-I`` neither puts anything there.
+    """
+    # realpath: Python puts a symlinked script's own directory there (pipx links the command).
+    script_dir = os.path.dirname(os.path.realpath(sys.argv[0]))
+    first = os.path.realpath(sys.path[0]) if sys.path else None
+    if first == script_dir and not getattr(sys.flags, "safe_path", False):
+        try:
+            sys.path[0] = os.getcwd()
+        except OSError:  # the working directory was removed: nothing to resolve from there
+            del sys.path[0]
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    stdout = sys.stdout
+    if stdout is not None:  # (None when started with stdout closed)
+        sys.stdout = cast(TextIO, Checked(stdout, "stdout"))
     try:
-        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-            # argparse would only say that a command is required, never naming the option.
-            raise CliError(f"unrecognized option {argv[0]!r}: a command comes first: {COMMANDS}")
-        program: list[str] = []
-        if argv and argv[0] in ("run", "report"):
-            argv, program = _split_program(argv)
-        ns = parser.parse_args(argv)
-        if program:
-            ns.rest = [*ns.rest, *program]
-        status = int(ns.func(ns))
-        if sys.stdout is not None:  # (None when started with stdout closed)
-            sys.stdout.flush()  # here: a reader gone is answered below, not at the exit
+        status = _main(sys.argv[1:] if argv is None else list(argv))
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here: a failure is answered below, not at the exit
         return status
     except CliError as exc:
-        print(f"lazyhook: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+        return _say(f"lazyhook: error: {exc}", USAGE_ERROR)
+    except EnvironmentFailure as exc:
+        if isinstance(exc, OutputFailure) and exc.stdout:
+            discard_stdout()
+        return _say(f"lazyhook: {exc}", FAILURE)
     except BrokenPipeError:
-        # A reader that stopped early (``lazyhook status | head -1``): quiet, as ``cat`` is;
-        # stdout goes nowhere so that the exit's flush does not fail again.
-        if sys.stdout is not None:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return reader_gone()
+    finally:
+        sys.stdout = stdout
+
+
+def _say(line: str, status: int) -> int:
+    try:
+        print(line, file=sys.stderr)
+    except BrokenPipeError:  # `lazyhook status --bogus 2>&1 | head -0`
+        return reader_gone()
+    except OSError:  # stderr itself fails: nothing left to say it on
+        pass
+    return status
+
+
+def _main(argv: list[str]) -> int:
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        # argparse would only say that a command is required, never naming the option.
+        raise CliError(f"unrecognized option {argv[0]!r}: a command comes first: {COMMANDS}")
+    program: list[str] = []
+    if argv and argv[0] in ("run", "report"):
+        argv, program = _split_program(argv)
+    try:
+        ns = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help: its output is still to be flushed (and checked)
+        return exc.code if isinstance(exc.code, int) else 0
+    if program:
+        ns.rest = [*ns.rest, *program]
+    return int(ns.func(ns))

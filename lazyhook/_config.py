@@ -247,14 +247,19 @@ def patterns(value: "Iterable[str] | str") -> "frozenset[str]":
     return frozenset(pattern_list(value))
 
 
+_NAMES_WORDS: "dict[str, bool | str]" = {"main": "main", "all": True, "none": False}
+
+
 def parse_names(value: object) -> "bool | str | frozenset[str]":
-    """Normalise a ``names=`` value: True, False, "main", or a set of package patterns."""
-    if value is True or value is False or value == "main":
+    """Normalise a ``names=`` value: True, False, "main", or a set of package patterns.
+
+    The words in any case and spacing, as ``mode``'s and the switches' (``--names ALL`` was
+    the package pattern ``ALL``); one rule for ``install()``, ``LAZYHOOK_NAMES`` and the CLI.
+    """
+    if value is True or value is False:
         return value
-    if value == "all":
-        return True
-    if value == "none":
-        return False
+    if isinstance(value, str) and value.strip().lower() in _NAMES_WORDS:
+        return _NAMES_WORDS[value.strip().lower()]
     try:
         pats = patterns(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -328,15 +333,21 @@ def disabled() -> bool:
     return bool(flag("LAZYHOOK_DISABLE")) or _pep810_mode() == "none"
 
 
+def parse_mode(value: object) -> str:
+    """``boundary`` or ``all``, in any case and spacing: one rule for ``install()``,
+    ``LAZYHOOK_MODE`` and ``--mode`` (which alone refused ``ALL``)."""
+    if isinstance(value, str) and value.strip().lower() in MODES:
+        return value.strip().lower()
+    raise ValueError(f"invalid mode {value!r}: use 'boundary' or 'all'")
+
+
 def _mode(mode: "str | None") -> bool:
     if mode is not None:
-        if not isinstance(mode, str) or mode.lower() not in MODES:
-            raise ValueError(f"invalid mode {mode!r}: use 'boundary' or 'all'")
-        return mode.lower() == "all"
+        return parse_mode(mode) == "all"
     env = _env("LAZYHOOK_MODE")
     if env is not None:
         if env.strip().lower() in MODES:
-            return env.strip().lower() == "all"
+            return parse_mode(env) == "all"
         warn_setting(
             "environment variable LAZYHOOK_MODE",
             f"lazyhook: ignoring LAZYHOOK_MODE={env!r}: use boundary or all",

@@ -79,6 +79,31 @@ def test_report_to_a_file_leaves_the_programs_stdout_alone(tmp_path: Path) -> No
     assert "cannot write the report" in one_line_usage_error(r) and r.stdout == ""
 
 
+def test_report_compare_counts_each_never_executed_module_once(tmp_path: Path) -> None:
+    # `import email.mime.text` never used: --compare counted only `email`'s own 0.4 ms of the
+    # 34 (a module whose package never ran was skipped, as if nested in it).  Here: slowpkg.sub
+    # (0.3 s) under a package that costs nothing; slow (0.1 s), whose body imports slow.inner
+    # (0.2 s), itself imported by the program too: counted once, inside slow.
+    (tmp_path / "slowpkg").mkdir()
+    (tmp_path / "slowpkg" / "__init__.py").write_text("")
+    (tmp_path / "slowpkg" / "sub.py").write_text("import time\ntime.sleep(0.3)\n")
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "__init__.py").write_text(
+        "import time\ntime.sleep(0.1)\nfrom . import inner\n"
+    )
+    (tmp_path / "slow" / "inner.py").write_text("import time\ntime.sleep(0.2)\n")
+    (tmp_path / "prog.py").write_text(
+        "import slowpkg.sub, slow.inner\ndef later():\n    return slowpkg.sub, slow.inner\n"
+    )
+    r = lazyhook("report", "--json", "--compare", "-o", "r.json", "prog.py", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    never = {m["module"] for m in data["modules"] if not m["resolved"]}
+    assert never == {"slowpkg", "slowpkg.sub", "slow", "slow.inner"}, never
+    # 0.6 s slept; 0.8 or more would count slow.inner twice, ~0.1 is the old sum.
+    assert 0.6 <= data["avoided_seconds"] < 0.78, data["avoided_seconds"]
+
+
 def test_run_and_report_options_all_have_help(tmp_path: Path) -> None:
     for command in ("run", "report"):
         r = lazyhook(command, "--help", cwd=tmp_path)
@@ -183,6 +208,38 @@ def test_cache_warm_of_a_missing_module_says_what_was_recorded(tmp_path: Path) -
     assert "written" not in r.stdout
 
 
+def test_cache_warm_says_why_a_module_has_nothing_to_record(tmp_path: Path) -> None:
+    # `cache warm os sys _io math` said "not recorded: os, sys, _io, math" and exited 1,
+    # never why: they are never lazy (README), so no import of them consults the cache.
+    import importlib.machinery
+    import importlib.util
+
+    def is_extension(name: str) -> bool:
+        spec = importlib.util.find_spec(name)
+        return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
+
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    (tmp_path / "nsp").mkdir()
+    extension = next(n for n in ("math", "_json", "_csv", "array", "select") if is_extension(n))
+    mods = {"sys": "a built-in", "_frozen_importlib": "a frozen", extension: "an extension",
+            "nsp": "a namespace"}  # fmt: skip
+    cache = tmp_path / "c"
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    r = lazyhook("cache", "warm", "--cache-dir", str(cache), *mods, "wm", cwd=tmp_path, **env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (path,) = cache.glob("*.lzc")
+    assert r.stdout == f"cache: 1/5 modules recorded in {path} (4 never lazy: nothing to record)\n"
+    assert r.stderr.splitlines() == [
+        f"lazyhook: nothing to record for {name}: {what} "
+        f"{'package' if name == 'nsp' else 'module'} is never lazy, so no import of it "
+        "consults the cache"
+        for name, what in mods.items()
+    ]
+    # __main__ would record _warm's own file, stale at once (and never consulted).
+    err = one_line_usage_error(lazyhook("cache", "warm", "__main__", cwd=tmp_path))
+    assert "__main__ is whichever program runs" in err
+
+
 BAD_MODE_PROG = "import sys\nprint('started', sys.warnoptions)\n"
 
 
@@ -260,8 +317,35 @@ def test_enable_user_where_the_user_site_is_read(venv: Venv, tmp_path: Path) -> 
     # ... and `python -s` (no user site) is told the truth as well.
     status = other.run("-s", "-m", "lazyhook", "status", env=env).stdout
     assert "found, but not in effect" in status and "(python -s or PYTHONNOUSERSITE)" in status
-    other.run("-m", "lazyhook", "disable", env=env)
-    assert not pth.exists()
+    # Both files read: status said nothing of whose patterns apply, and `disable` removed both
+    # (switching lazyhook off for the base interpreter and every venv reading the user site);
+    # `disable --user` was refused.
+    env_pth = other.site / "_lazyhook.pth"
+    other.run("-m", "lazyhook", "enable", "--exclude", "json", env=env)
+    other.run("-m", "lazyhook", "enable", "--user", "--exclude", "re", env=env)
+    status = other.run("-m", "lazyhook", "status", env=env).stdout
+    applies = "  exclude: json\n  patterns: these apply (this file is read after the user site's)\n"
+    assert applies in status, status
+    assert (
+        f"  exclude: re\n  patterns: replaced by those of {env_pth}, read after this file\n"
+        in status
+    )
+    probe = (
+        "import sys\nprint([sorted(f.settings.exclude & {'json', 're'}) for f in sys.meta_path\n"
+    )
+    probe += "       if type(f).__name__ == 'LazyFinder'])\n"
+    assert other.run("-c", probe, env=env).stdout == "[['json']]\n"  # what status says
+    r = other.run("-m", "lazyhook", "disable", env=env)
+    assert r.stdout == (
+        f"lazyhook disabled: removed {env_pth}\n{pth} still enables lazyhook for "
+        f"{other.python} (`lazyhook disable --user` removes it)\n"
+    )
+    assert pth.exists() and not env_pth.exists()
+    assert other.run("-c", probe, env=env).stdout == "[['re']]\n"
+    r = other.run("-m", "lazyhook", "disable", "--user", env=env)
+    assert r.stdout == f"lazyhook disabled: removed {pth}\n" and not pth.exists()
+    r = other.run("-m", "lazyhook", "disable", "--user", env=env)
+    assert r.stdout == f"lazyhook was not enabled in the user site (no {pth})\n"
 
 
 @pytest.mark.parametrize("flags", [(), ("-W", "error")])
@@ -288,6 +372,111 @@ def test_run_reports_a_syntax_error_as_python_does(tmp_path: Path) -> None:
     r = lazyhook("run", "bad.py", cwd=tmp_path)
     assert plain.returncode == 1 and "SyntaxError" in plain.stderr
     assert (r.returncode, r.stdout, r.stderr) == (1, "", plain.stderr)
+
+
+def test_the_lazyhook_command_resolves_modules_as_python_m_lazyhook(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # The console script's sys.path[0] was the venv's bin/, where `python -m` puts the working
+    # directory: `lazyhook cache verify` called a project module's entry stale, `python -m
+    # lazyhook cache verify` valid.
+    proj = tmp_path / "proj"
+    (proj / "pkg").mkdir(parents=True)
+    (proj / "pkg" / "__init__.py").write_text(
+        '__lazy_modules__ = {"pkg.sub"}\nfrom pkg.sub import thing\n'
+    )
+    (proj / "pkg" / "sub.py").write_text("def thing():\n    return 1\n")
+    (proj / "main.py").write_text("import pkg\nprint(pkg.thing())\n")
+    env = venv.env(LAZYHOOK_CACHE_DIR=str(tmp_path / "c"))
+    for _ in range(2):
+        assert venv.run("-m", "lazyhook", "run", "main.py", cwd=proj, env=env).stdout == "1\n"
+    exe = str(venv.path / "bin" / "lazyhook")
+    for argv in (["cache", "verify"], ["cache", "info"], ["cache", "warm", "pkg.sub"]):
+        command = subprocess.run(
+            [exe, *argv], capture_output=True, text=True, cwd=proj, env=env, timeout=300
+        )
+        module = venv.run("-m", "lazyhook", *argv, cwd=proj, env=env, check=False)
+        assert (command.returncode, command.stdout, command.stderr) == (
+            module.returncode, module.stdout, module.stderr
+        ), argv  # fmt: skip
+        if argv[1] == "verify":
+            assert (command.returncode, command.stdout) == (0, "1 valid, 0 stale\n")
+
+
+# --- enable/disable where site-packages is not ours to change --------------------------------
+
+
+def _unprivileged() -> tuple[list[str], str] | None:
+    """How to run as a user without write access to a root-owned venv: (command prefix, an
+    interpreter that user can run).  Root ignores permissions, so root runs the command as
+    the real second user ``nobody`` (setpriv); anyone else is already such a user."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return [], sys.executable
+    if not shutil.which("setpriv"):
+        return None
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # The interpreter under test may live where nobody cannot reach (/root/.pyenv).
+    for python in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        probe = [*prefix, python, "-c", "import sys, venv; assert sys.version_info >= (3, 10)"]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return prefix, python
+    return None
+
+
+UNPRIVILEGED = _unprivileged()
+
+
+@pytest.mark.skipif(UNPRIVILEGED is None, reason="root without setpriv or a second user's python")
+def test_enable_and_disable_without_write_access_say_so_in_one_line() -> None:
+    # A non-root user on a root-owned venv got a PermissionError traceback from both.
+    import shutil
+    import tempfile
+
+    from conftest import installable_copy
+
+    assert UNPRIVILEGED is not None
+    prefix, python = UNPRIVILEGED
+    base = Path(tempfile.mkdtemp(prefix="lazyhook-ro-", dir="/tmp"))  # nobody can reach it
+    try:
+        base.chmod(0o755)
+        src = installable_copy(base / "src")
+        subprocess.run([python, "-m", "venv", "--without-pip", str(base / "v")], check=True)
+        vpy = str(base / "v" / "bin" / "python")
+        out = subprocess.run(
+            [vpy, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        site = Path(out.stdout.strip())
+        pth = site / "_lazyhook.pth"
+        env = clean_env(
+            PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1", HOME=str(base),
+            PYTHONUSERBASE=str(base / "ub"), LAZYHOOK_CACHE_DIR=str(base / "c"),
+        )  # fmt: skip
+
+        def lazyhook_as_user(*args: str) -> subprocess.CompletedProcess[str]:
+            argv = [*prefix, vpy, "-m", "lazyhook", *args]
+            return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(base))
+
+        if not prefix:
+            site.chmod(0o555)
+        r = lazyhook_as_user("enable")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr == f"lazyhook: cannot write {pth}: Permission denied\n", r.stderr
+        assert not [p.name for p in site.iterdir() if "lazyhook" in p.name]  # no temp file
+        site.chmod(0o755)
+        pth.write_text("# a leftover of root's `lazyhook enable`\n")
+        if not prefix:
+            site.chmod(0o555)
+        r = lazyhook_as_user("disable")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr == f"lazyhook: cannot remove {pth}: Permission denied\n", r.stderr
+        assert pth.exists()
+    finally:
+        for d in base.rglob("site-packages"):
+            d.chmod(0o755)
+        shutil.rmtree(base)
 
 
 # --- run/report start the program as `python script.py` itself --------------------------------
@@ -464,6 +653,36 @@ def test_run_from_a_checkout_with_an_empty_pythonpath(tmp_path: Path) -> None:
     assert r.stdout == "no helper\n_LazyModule '' [] []\n", r.stdout
 
 
+SETTINGS_PROG = """\
+import sys
+print([(f.settings.mode_all, f.settings.names) for f in sys.meta_path
+       if type(f).__name__ == "LazyFinder"])
+"""
+
+
+@pytest.mark.parametrize(
+    "mode, names, expected",
+    [("ALL", None, "[(True, 'main')]"), (" All ", "ALL", "[(True, True)]"),
+     (None, "None", "[(False, False)]"), ("Boundary", " Main", "[(False, 'main')]")],
+)  # fmt: skip
+def test_run_options_take_a_word_in_any_case_as_install_and_the_variables_do(
+    tmp_path: Path, mode: str | None, names: str | None, expected: str
+) -> None:
+    # `run --mode ALL` was a usage error where install(mode="ALL") and LAZYHOOK_MODE=ALL were
+    # `all`; `--names ALL` (and LAZYHOOK_NAMES, names=) meant a package called ALL.
+    (tmp_path / "prog.py").write_text(SETTINGS_PROG)
+    options = [*(["--mode", mode] if mode else []), *(["--names", names] if names else [])]
+    r = lazyhook("run", *options, "prog.py", cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+    variables = {"LAZYHOOK_MODE": mode or "", "LAZYHOOK_NAMES": names or ""}
+    r = lazyhook("run", "prog.py", cwd=tmp_path, **variables)
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+    code = f"import lazyhook\nlazyhook.install(mode={mode!r}, names={names!r})\n" + SETTINGS_PROG
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env(PYTHONPATH=str(ROOT)))  # fmt: skip
+    assert (r.returncode, r.stdout, r.stderr) == (0, expected + "\n", ""), r.stderr
+
+
 def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> None:
     # The environment's own sitecustomize ran after run's install(): its install(mode="all")
     # overrode `run --mode boundary` (the -c bootstrap had installed after it).
@@ -480,22 +699,59 @@ def test_run_options_win_over_an_install_in_sitecustomize(tmp_path: Path) -> Non
     assert (r.returncode, r.stdout, r.stderr) == (0, "[False]\n", ""), r.stderr
 
 
-@pytest.mark.parametrize("command", [["status"], ["cache", "info"], ["cache", "verify"]])
-def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: list[str]) -> None:
-    # ``lazyhook status | head -1``: a BrokenPipeError traceback on stderr (a hunt found it).
+OUTPUT_COMMANDS = [
+    ["status"], ["cache", "info"], ["cache", "verify"], ["cache", "warm", "wm"],
+    ["report", "prog.py"], ["report", "--json", "prog.py"], ["--help"], ["status", "--help"],
+    ["cache", "warm", "--help"],
+]  # fmt: skip
+
+
+def _output_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    (tmp_path / "wm.py").write_text("A = 1\n")
+    (tmp_path / "prog.py").write_text("import json\n")
+    path = os.pathsep.join([str(tmp_path), str(ROOT)])
+    return clean_env(PYTHONPATH=path, LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"), **extra)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_a_reader_that_stops_early_ends_it_quietly_as_cat_does(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # ``lazyhook status | head -1``: a BrokenPipeError traceback on stderr (a hunt found it);
+    # then exit 1 for some commands, a traceback for `cache warm`, 0 for --help.  Now every
+    # command ends as cat does, killed by SIGPIPE (the shell's 141), and says nothing.
     # The pipe's reading end is closed before lazyhook writes, so every write fails.
-    environ = clean_env(PYTHONPATH=str(ROOT), LAZYHOOK_CACHE_DIR=str(tmp_path / "cache"))
+    import signal
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "lazyhook", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=str(tmp_path),
-        env=environ,
+        env=_output_env(tmp_path),
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
     err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 1 and err == b"", err.decode()
+    assert proc.wait(timeout=60) == -signal.SIGPIPE and err == b"", err.decode()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_full_disk_on_stdout_is_one_line_and_exit_1(tmp_path: Path, unbuffered: str) -> None:
+    # ``lazyhook status > /dev/full``: an OSError traceback (ENOSPC); `--help` exited 0, silent
+    # (argparse swallows the error).  A write fails at the print (unbuffered) or at the flush.
+    env = _output_env(tmp_path, PYTHONUNBUFFERED=unbuffered)
+    for command in OUTPUT_COMMANDS + [["report", "-o", "/dev/full", "prog.py"]]:
+        with open("/dev/full", "w") as full:
+            r = subprocess.run(
+                [sys.executable, "-m", "lazyhook", *command],
+                stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
+            )  # fmt: skip
+        where = "/dev/full" if "-o" in command else "stdout"
+        assert (r.returncode, r.stderr) == (
+            1, f"lazyhook: cannot write to {where}: No space left on device\n"
+        ), command  # fmt: skip
 
 
 def test_a_closed_stdout_gets_no_traceback(tmp_path: Path) -> None:
