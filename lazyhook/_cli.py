@@ -107,7 +107,14 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def _interpreter_flags() -> list[str]:
     """This interpreter's -W, -X, -O, -B... options, for the program's interpreter: under
     ``python -W error -m lazyhook run x.py`` the program runs as under ``python -W error x.py``."""
-    return list(subprocess._args_from_interpreter_flags())  # type: ignore[attr-defined]
+    flags: list[str] = list(subprocess._args_from_interpreter_flags())  # type: ignore[attr-defined]
+    # That helper forwards only the -X options a test's child needs (dev, importtime...):
+    # lazy_imports (PEP 810's switch), int_max_str_digits, pycache_prefix... went missing.
+    given = {flags[i + 1].partition("=")[0] for i, f in enumerate(flags[:-1]) if f == "-X"}
+    for key, value in sys._xoptions.items():
+        if key not in given:
+            flags += ["-X", key if value is True else f"{key}={value}"]
+    return flags
 
 
 def cmd_report(ns: argparse.Namespace) -> int:

@@ -251,11 +251,8 @@ _NAMES_WORDS: "dict[str, bool | str]" = {"main": "main", "all": True, "none": Fa
 
 
 def parse_names(value: object) -> "bool | str | frozenset[str]":
-    """Normalise a ``names=`` value: True, False, "main", or a set of package patterns.
-
-    The words in any case and spacing, as ``mode``'s and the switches' (``--names ALL`` was
-    the package pattern ``ALL``); one rule for ``install()``, ``LAZYHOOK_NAMES`` and the CLI.
-    """
+    """Normalise a ``names=`` value: True, False, "main", or a set of package patterns; the
+    words in any case and spacing (one rule for ``install()``, ``LAZYHOOK_NAMES``, the CLI)."""
     if value is True or value is False:
         return value
     if isinstance(value, str) and value.strip().lower() in _NAMES_WORDS:
@@ -334,8 +331,7 @@ def disabled() -> bool:
 
 
 def parse_mode(value: object) -> str:
-    """``boundary`` or ``all``, in any case and spacing: one rule for ``install()``,
-    ``LAZYHOOK_MODE`` and ``--mode`` (which alone refused ``ALL``)."""
+    """``boundary`` or ``all``, any case: one rule for install(), LAZYHOOK_MODE, --mode."""
     if isinstance(value, str) and value.strip().lower() in MODES:
         return value.strip().lower()
     raise ValueError(f"invalid mode {value!r}: use 'boundary' or 'all'")
@@ -393,11 +389,8 @@ def settings_from(
         names_exc = _env_patterns("LAZYHOOK_NAMES_EXCLUDE") or frozenset()
     if cache_dir is None:
         cache_dir = env_cache_dir() or default_cache_dir()
-    elif not isinstance(cache_dir, str):
-        try:
-            cache_dir = os.fspath(cache_dir)
-        except TypeError:
-            raise ValueError(f"cache_dir must be a path, not {cache_dir!r}") from None
+    elif not isinstance(cache_dir, (str, os.PathLike)):
+        raise ValueError(f"cache_dir must be a path, not {cache_dir!r}")
     startup["strict"] = bool(flag("LAZYHOOK_STRICT_STARTUP"))
     return Settings(
         None if inc is None or "*" in inc else inc,
@@ -411,9 +404,8 @@ def settings_from(
 
 
 def env_cache_dir() -> "str | None":
-    """``LAZYHOOK_CACHE_DIR``, ``~`` expanded (a Dockerfile's ``ENV`` or a unit file does not
-    expand it); a relative one is ignored, with one warning: every program would have its
-    own cache in its working directory."""
+    """``LAZYHOOK_CACHE_DIR``, ``~`` expanded (a Dockerfile's ``ENV`` does not); a relative
+    one warns once and is ignored (each program would have its own in its working directory)."""
     value = _env("LAZYHOOK_CACHE_DIR")
     if value is None:
         return None
@@ -441,12 +433,9 @@ def default_cache_dir() -> str:
 
 
 def cache_file(cache_dir: str) -> str:
-    """The cache file for this interpreter environment inside *cache_dir*.
-
-    Keyed by interpreter tag and ``sys.prefix`` so that two virtual environments (whose
-    modules and names differ) never thrash one file, and by the optimisation level as pyc
-    files are (``-O``: ``if __debug__:`` decides names and kinds; no stamp would see it).
-    """
+    """The cache file for this interpreter environment inside *cache_dir*: keyed by tag and
+    ``sys.prefix`` (two venvs never thrash one file), and by the optimisation level as pyc
+    files are (``-O``: ``if __debug__:`` decides names and kinds; no stamp would see it)."""
     tag = sys.implementation.cache_tag or sys.implementation.name
     opt = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
     return os.path.join(cache_dir, f"names-{tag}{opt}-{fnv1a(sys.prefix):016x}.lzc")

@@ -262,6 +262,30 @@ def test_run_names_the_variable_and_keeps_interpreter_flags(
     )
 
 
+XOPTIONS_PROG = (
+    "import sys, json, lazyhook\n"
+    "print(sorted(sys._xoptions.items()), sys.get_int_max_str_digits(), lazyhook.is_lazy(json))\n"
+)
+
+
+def test_run_passes_every_x_option_to_the_program(tmp_path: Path) -> None:
+    # subprocess's helper forwards only some -X options: -X lazy_imports=none (PEP 810's
+    # switch) did not reach the program, which ran lazily; -X int_max_str_digits changed
+    # what it computed.
+    (tmp_path / "prog.py").write_text(XOPTIONS_PROG)
+    cases = {
+        ("lazy_imports=none",): "[('lazy_imports', 'none')] 4300 False\n",  # eager
+        (
+            "int_max_str_digits=1000",
+            "dev",
+        ): "[('dev', True), ('int_max_str_digits', '1000')] 1000 True\n",
+    }
+    for xs, expected in cases.items():
+        flags = tuple(f for x in xs for f in ("-X", x))
+        r = lazyhook("run", "prog.py", cwd=tmp_path, flags=flags)
+        assert (r.returncode, r.stdout, r.stderr) == (0, expected, ""), r.stdout + r.stderr
+
+
 # --- enable --user and status, in a real venv (no system site packages) ---------------------
 
 
