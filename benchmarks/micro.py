@@ -142,6 +142,10 @@ from sympy import *  # noqa: F403
 t1 = time.perf_counter()
 lazy = sum(type(v).__name__ == "LazyName" for v in list(globals().values()))
 print((t1 - t0) * 1e6, lazy)
+
+
+def later():  # a read: a star import nothing reads is for side effects, run at the statement
+    return Symbol("x")  # noqa: F405
 """
 
 STAR_CALLS = """\

@@ -14,7 +14,7 @@ entry); loaded with the first such answer.
 
 import sys
 
-from lazyhook import _interp
+from lazyhook import _interp, _reads
 from lazyhook._state import ABSENT, LazyState, _pending, execute, names_support, reports
 
 TYPE_CHECKING = False
@@ -198,7 +198,14 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
         if value is None or value is _NO:
             return _run_for_star(st, frame)
         bound[name] = value
-    make, plain = names_support().stand_ins, 0
+    support = names_support()
+    deferred = [n for group in groups.values() for n in group]
+    deferred += [n for n, v in bound.items() if id(v) in _pending or support.is_unresolved(v)]
+    if not _reads.star_read(frame, deferred):
+        # Nothing reads what would run the module (``os`` it re-exports is no such name):
+        # there for its side effects, it runs here, as eagerly.
+        return _run_for_star(st, frame)
+    make, plain = support.stand_ins, 0
     for (kind, detail), group in groups.items():
         objs = make(st, group, kind, detail)
         made.update(zip(group, objs, strict=True))

@@ -338,7 +338,7 @@ class LazyFinder:
             return False
         # Declared lazy (PEP 810) is the program's own word; otherwise eager: an import whose
         # names its module never reads, one inside an import a handler may catch (see _reads).
-        lazy = declared or (reads.bindings_read(frame) and not reads.caught_above(frame))
+        lazy = declared or (reads.bindings_read(frame, fullname) and not reads.caught_above(frame))
         return lazy and not reads.called(frame)  # (a module called: see _reads.called)
 
     def _decline(self) -> None:

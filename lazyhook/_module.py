@@ -261,7 +261,7 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
     if not st.settings.lazy_import(importer.f_globals.get("__name__"), st.name, declared):
         return True
     # As the finder judges (_lazy_statement): an unread import is there for side effects.
-    return (not declared and not _reads.bindings_read(importer)) or _reads.called(importer)
+    return (not declared and not _reads.bindings_read(importer, st.name)) or _reads.called(importer)
 
 
 def entry(st: LazyState) -> "Entry | None":
@@ -332,8 +332,10 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
     if how != _PROBE and _interp.module_level(frame.f_code):
         # Module-level (or exec) code binds into its globals: remember the namespace so the
         # real object replaces the lazy name there when the module runs.  Function locals and
-        # class bodies are not replaced (the name forwards there).
-        ns = target.f_globals
+        # class bodies are not replaced (the name forwards there); exec(code, g, l) binds in l.
+        ns = target.f_locals
+        if type(ns) is not dict:
+            ns = target.f_globals
         if not any(ns is n for n in st.namespaces):
             st.namespaces.append(ns)
     # Holds the frame until the module runs or another statement reads it: a bounded cost.

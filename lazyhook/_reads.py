@@ -13,16 +13,15 @@ comprehensions) names it, or if any code holds it as a string constant (``__all_
 ``getattr(m, "x")``, ``sys.modules["x"]``).  For ``import a.b`` (binding ``a``), ``b`` must
 also be named somewhere.  A read only through ``globals()``, ``vars()``, ``eval`` or ``exec``
 does not count: the import then runs at the statement, where such a read finds it as eagerly.
-(Counting any such code as reading everything deferred, and so lost, the side-effect imports
-of every module that merely mentioned ``__dict__`` or ``eval``: pandas' ``config_init``, which
-registers its options, under mode "all".)  An input at an interactive prompt cannot be seen
-with the later inputs that read it: its imports count as read.  ``-c`` code, an ``exec``'d
-string and a doctest example are read whole, as a file is.  A wrong "not read" costs
-laziness, never an outcome.
+(Counting any such code as reading everything lost the side-effect imports of every module
+that mentioned ``__dict__`` or ``eval``: pandas' ``config_init`` under mode "all".)  A
+submodule a from-list names is judged by its own binding (``from pkg import a, b`` reading
+only ``a``: ``b`` registers); a star import's names by any of them being read
+(``star_read``).  An interactive prompt's imports count as read (later inputs cannot be
+seen); ``-c`` code, an ``exec``'d string and a doctest example are read whole, as a file is.
+A wrong "not read" costs laziness, never an outcome.
 
-**Which names does a from-import statement take, bound to which names?**  (``statement``: a
-statement that takes only literals, bound as their values, would never run its module; and
-``from m import C as K`` is used through ``K``.)
+**Which names does a from-import statement take, bound to which names?**  (``statement``.)
 
 **Is the import part of one a handler may catch?  Then it stays eager** (``caught_above``).
 ``try: import cachelib / except ImportError:`` keeps ``import cachelib`` eager, and eagerly a
@@ -56,21 +55,24 @@ _V311 = bool(_interp.GLOBAL_FLAG_BIT)  # 3.11+: inline caches, LOAD_GLOBAL's NUL
 _read: "dict[object, _Tiers]" = {}
 
 
-def bindings_read(frame: "FrameType") -> bool:
-    """Does the module running *frame* read what its import statement at ``f_lasti`` binds?
-
-    At an interactive prompt (``sys.ps1``), an input cannot be seen with the later ones that
-    read what it imports: its imports count as read (the finder checks that before loading
-    this module), and so do a class body's (what it binds is read as attributes of the class,
-    from anywhere).  ``-c`` code, an exec'd string and a doctest example are compiled whole:
-    ``python -c "import pkg"`` and ``exec("import " + name)`` import eagerly, as a script does
-    (read as "read", they never ran: a smoke test passed on a broken package, ply's tests
-    registered nothing).
-    """
+def bindings_read(frame: "FrameType", fullname: "str | None" = None) -> bool:
+    """Does the module running *frame* read what its import statement at ``f_lasti`` binds
+    (of module *fullname*, when a from-list names it)?  A class body's imports count as read
+    (as attributes of the class, from anywhere), and a prompt's (see above; the finder checks
+    that first); ``python -c "import pkg"`` and ``exec("import " + name)`` import eagerly, as
+    a script does (read as "read", a smoke test passed on a broken package)."""
     code = frame.f_code
     if code.co_name != "<module>" or _interp.prompt_input(code):
         return True
-    bound = _bound(code, _interp.import_offset(frame))
+    i = _interp.import_offset(frame)
+    bound = _bound(code, i)
+    parent, _, last = (fullname or "").rpartition(".")
+    if parent and parent == from_import_module(frame):
+        # A submodule its from-list (or a star import's ``__all__``) names, judged alone.
+        names = [b for n, b in _pairs(code, i) if n == last] if bound is not None else [last]
+        if None in names or not names:
+            return True  # stored otherwise than as a name
+        bound = names, None  # type: ignore[assignment]
     if bound is None:
         return True  # a star import (the name cache's business), or an unexpected shape
     tiers = _tiers(code)
@@ -86,6 +88,16 @@ def bindings_read(frame: "FrameType") -> bool:
         ):
             return True
     return False
+
+
+def star_read(frame: "FrameType", names: "list[str]") -> bool:
+    """Does the module running *frame* read any of *names*, which its star import binds?
+    (Else the import is for its side effects: it runs at the statement, as eagerly.)"""
+    code = frame.f_code
+    if code.co_name != "<module>" or _interp.prompt_input(code):
+        return True
+    tiers = _tiers(code)
+    return any(not tiers.get(tier).isdisjoint(names) for tier in range(3))
 
 
 def _tiers(code: "CodeType") -> "_Tiers":
@@ -138,13 +150,12 @@ def _bare_load(code: "CodeType", name: str) -> bool:
 
 
 def tree(code: "CodeType") -> "tuple[CodeType, ...]":
-    """*code* and every code nested in it (functions, classes, comprehensions)."""
-    return _tiers(code).codes()
+    return _tiers(code).codes()  # *code* and every code nested in it
 
 
 def loads(co: bytes, index: int) -> "list[int] | None":
-    """The positions where *co* loads the name at *index* of its ``co_names``; None if that
-    takes an EXTENDED_ARG (a big code, to be read one by one).  (``_uses`` asks too.)"""
+    """Where *co* loads the name at *index* of its ``co_names``; None if that takes an
+    EXTENDED_ARG (a big code, read one by one).  (``_uses`` asks too.)"""
     patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
     patterns += [
         (_interp.LOAD_GLOBAL, a) for a in ((index << 1, index << 1 | 1) if _V311 else [index])
@@ -184,10 +195,8 @@ _ATTRIBUTE_OPS = frozenset(
 
 
 class _Tiers:
-    """The names a module's code reads, worked out lazily in three tiers: names its
-    module-level code loads, names any nested code (functions, classes, comprehensions)
-    names, and string constants anywhere (``__all__``, ``getattr(m, "x")``); and its code
-    objects (``codes``)."""
+    """The names a module's code reads, in three tiers worked out lazily: its module-level
+    loads, the names nested code names, string constants anywhere; and its code objects."""
 
     __slots__ = ("code", "tiers", "fromlists", "all_codes")
 
@@ -282,6 +291,13 @@ def statement(frame: "FrameType") -> "tuple[int, list[tuple[str, str | None]]] |
         j -= 2
     if j < 0 or co[j] != _interp.IMPORT_NAME:
         return None
+    return j, _pairs(code, j)
+
+
+def _pairs(code: "CodeType", j: int) -> "list[tuple[str, str | None]]":
+    """Each name the from-import whose ``IMPORT_NAME`` is at *j* takes, with the name that
+    binds it (None where the store is not a plain name)."""
+    co = code.co_code
     pairs: list[list[str | None]] = []
     k = j + 2
     while k < len(co):
@@ -293,7 +309,7 @@ def statement(frame: "FrameType") -> "tuple[int, list[tuple[str, str | None]]] |
         elif op not in _BETWEEN:
             break
         k += 2
-    return j, [(str(n), b) for n, b in pairs]
+    return [(str(n), b) for n, b in pairs]
 
 
 def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:
@@ -376,14 +392,12 @@ def from_import_module(frame: "FrameType") -> "str | None":
 
 def declared_lazy(frame: "FrameType", module: "str | None" = None) -> bool:
     """Does the importing module's ``__lazy_modules__`` (PEP 810) list the module of the
-    import statement *frame* is executing?  Asked with ``in`` and the module's full name
-    (``import a.b``: ``"a.b"``; ``from .m import x`` in ``p``: ``"p.m"``), as CPython 3.15
-    does; a container that raises counts as "not listed".  *module*: that name when the
-    caller knows it (a from-import reading a name is past its IMPORT_NAME)."""
+    import statement *frame* is executing?  Asked with ``in`` and the full name (``"a.b"``,
+    ``from .m import x`` in ``p``: ``"p.m"``; *module*: that name, when known), as CPython
+    3.15 does; a container that raises counts as "not listed"."""
     if not _interp.module_level(frame.f_code):
         # A class body reads the module's globals too, but 3.15 keeps its imports eager
-        # whatever __lazy_modules__ says: the declaration must not opt it in (lazyhook's own
-        # policy for class bodies still applies).
+        # whatever __lazy_modules__ says (lazyhook's own policy for class bodies applies).
         return False
     declared = frame.f_globals.get("__lazy_modules__")
     if declared is None:
@@ -408,14 +422,11 @@ _IMPORT = _interp.IMPORT_NAME
 
 
 def caught_above(frame: "FrameType") -> bool:
-    """Is the module running *frame* (the importing code) run by an import that a ``try``
-    (or a ``with`` around an import statement) may catch the failure of, or by an import
-    that such an import runs, and so on up?  See the module docstring.
-
-    Only the chain of imports counts: the walk stops at the first frame that is not a
-    module body run by an import (a function, IPython's cell runner, a thread's target), once
-    its own ``try`` is checked; a catch-all further up only reports, as it would a failure
-    at the first use."""
+    """Is the module running *frame* run by an import a ``try`` (or a ``with`` around an
+    import statement) may catch the failure of, or by one such an import runs, and so on up?
+    Only the chain of imports counts (see the module docstring): the walk stops at the first
+    frame that is not a module body run by an import (a function, IPython's cell runner, a
+    thread's target) once its own ``try`` is checked; a catch-all further up only reports."""
     f: FrameType | None = frame
     while f is not None and f.f_code.co_name == "<module>" and _passing(f.f_back):
         f = f.f_back

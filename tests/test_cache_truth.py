@@ -24,6 +24,9 @@ import lazyhook
 lazyhook.install()
 from a import *
 print(sorted(k for k in globals() if k.isupper()))
+
+def later():  # a read (never made): else the star import is for side effects, at once
+    return OLD(), NEW(), FIRST(), ADDED(), AAA(), BBB(), APPEARED(), FROM()
 """
 
 
@@ -191,6 +194,7 @@ print(c.flush())
 def test_an_omission_costs_at_most_one_failing_run(sandbox: Sandbox) -> None:
     sandbox.write({"a.py": RUN + "def KEPT():\n    pass\ndef DROPPED():\n    return 5\n"})
     code = "import lazyhook\nlazyhook.install()\nfrom a import *\nprint(DROPPED())\n"
+    code += "def later():\n    KEPT()\n"  # read as a stand-in: else a runs at the statement
     sandbox.run(code)
     assert sandbox.run(FORGE.format(module="a", drop="DROPPED")).lines == ["True"]
     first = sandbox.run(code, check=False)  # the lie: NameError before a runs
@@ -568,6 +572,7 @@ def test_a_name_missing_before_its_module_ran_also_marks_names_decided_at_run_ti
     # (Through eval or __main__'s __dict__: a name the code reads is checked against the entry
     # at the statement.  Uncaught, a KeyError counts as evidence too.)
     code = f"import os, sys, lazyhook\nlazyhook.install()\nfrom flags import *\nprint({read}())\n"
+    code += "def later():\n    common()\n"  # read as a stand-in: else flags runs at once
     off, on = {"WANT": "common"}, {"APP_DEBUG": "1", "WANT": "only_debug"}
     runs = _switch_runs(sandbox, code, [off, off, on, on, off, on, off, on])
     failed = [
@@ -594,6 +599,7 @@ def test_a_same_named_module_of_another_project_is_not_taken_for_run_time_names(
         (sandbox.path / project).mkdir()
         (sandbox.path / project / "utils.py").write_text(RUN + f"def {name}():\n    return 1\n")
     code = "import lazyhook\nlazyhook.install()\nfrom utils import *\nprint('imported')\n"
+    code += "def later():\n    alpha(), beta()\n"  # read: else utils runs at the statement
     runs = {}
     for i, project in enumerate("aabbaa"):
         path = os.pathsep.join([str(sandbox.path / project), str(ROOT)])

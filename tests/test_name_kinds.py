@@ -136,6 +136,7 @@ def test_protocol_checks_see_the_real_type(sandbox: Sandbox) -> None:
     code = """
     import collections.abc
     from objs import *
+    later = lambda: (UNSET.name, INSTANCE.x)  # read (else objs runs at the star import)
     from conf import DEFAULT_WORKERS, COMPUTED  # COMPUTED: the module runs here
     use = lambda: (DEFAULT_WORKERS, COMPUTED)  # read here: an unread import stays eager
     exec('''if True:
@@ -216,6 +217,7 @@ def test_in_place_on_a_list_from_a_star_import_extends_it(sandbox: Sandbox) -> N
     files = {"starflags.py": "import os\nDEFAULT_FLAGS = ['-v']\n"}
     code = """
     from starflags import *
+    later = lambda: DEFAULT_FLAGS.copy()  # read (else starflags runs at the star import)
     cmd = ["run"]
     alias = cmd
     exec("cmd += DEFAULT_FLAGS")  # here a value use: bound real at the statement (_uses)
