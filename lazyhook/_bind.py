@@ -20,7 +20,7 @@ from lazyhook._state import ABSENT, LazyState, _pending, execute, names_support,
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Container
-    from types import CodeType, FrameType
+    from types import CodeType, FrameType, ModuleType
 
     from lazyhook._cache import Entry
 
@@ -199,9 +199,9 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
             return _run_for_star(st, frame)
         bound[name] = value
     support = names_support()
-    deferred = [n for group in groups.values() for n in group]
-    deferred += [n for n, v in bound.items() if id(v) in _pending or support.is_unresolved(v)]
-    if not _reads.star_read(frame, deferred):
+    if not _reads.star_read(frame, [n for group in groups.values() for n in group]) and not (
+        _reads.star_read(frame, [n for n, v in bound.items() if _deferred(support, v)])
+    ):
         # Nothing reads what would run the module (``os`` it re-exports is no such name):
         # there for its side effects, it runs here, as eagerly.
         return _run_for_star(st, frame)
@@ -217,6 +217,11 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
         rep.lazy_names += plain
     frame.f_locals.update(bound)
     return []
+
+
+def _deferred(support: "ModuleType", value: object) -> bool:
+    """Would a use of *value*, bound by a star import, run a module (a lazy one, a stand-in)?"""
+    return value is not None and (id(value) in _pending or bool(support.is_unresolved(value)))
 
 
 def _run_for_star(st: LazyState, frame: "FrameType") -> object:
