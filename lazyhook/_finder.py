@@ -150,8 +150,9 @@ class NotFoundFinder:
         interp, asked_by = load_interp(), sys._getframe(1).f_back  # an import's _find_spec
         if not _importing(asked_by):  # importlib.util.find_spec(), pkgutil: the plain miss
             return None
-        # In try (or made by an extension module's init): an optional dependency, at once.
-        importer = interp.importer_frame(asked_by, made=True)
+        # In try: an optional dependency, at once.  (Made by an extension module's init: as
+        # its importer's line, what is pending runs first, as it had eagerly.)
+        importer = interp.importer_frame(asked_by)
         if importer is None or interp.state.running or interp.guards(importer)[0]:
             return None
         try:

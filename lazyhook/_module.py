@@ -334,7 +334,7 @@ def _from_import(st: LazyState, module: "ModuleType", name: str, frame: "FrameTy
         # real object replaces the lazy name there when the module runs.  Function locals and
         # class bodies are not replaced (the name forwards there); exec(code, g, l) binds in l.
         ns = target.f_locals
-        if type(ns) is not dict:
+        if not isinstance(ns, dict):
             ns = target.f_globals
         if not any(ns is n for n in st.namespaces):
             st.namespaces.append(ns)

@@ -87,33 +87,55 @@ def _run_pending(tried: "set[LazyState]", at_import: bool) -> None:
                     del sys.modules[st.name]
                     _pending.pop(id(st.module), None)  # no sweep runs it again
                 _unnote(exc)
-                raise exc.with_traceback(_as_at_import(st.site, exc.__traceback__)) from None
+                # (Not ``from``: that would hide the body's own cause and context.)
+                raise exc.with_traceback(_as_at_import(st.site, exc.__traceback__))  # noqa: B904
 
 
 def _as_at_import(site: "tuple[str, int]", tb: "TracebackType | None") -> "TracebackType | None":
-    """*tb*, of a body that failed, as eagerly at its import statement: the statement's line
-    (pytest starts a test module's collection error there), then the body's own frames, none
-    of lazyhook's or importlib's (an eager import's error leaves them behind in C)."""
-    kept = []
+    """*tb*, of a body that failed, as eagerly at its import statement: the statement's line,
+    after those of the imports that led there (pytest starts a test module's collection error
+    at its own line), then the body's own frames, none of lazyhook's or importlib's (an eager
+    import's error leaves them behind in C)."""
+    if tb is None:
+        return None
+    kept, tb_type = [], type(tb)
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if _HERE not in name and not name.startswith("<frozen importlib"):
+        if not name.startswith(_OWN):
             kept.append(tb)
         tb = tb.tb_next
     new = None
     for tb in reversed(kept):
         new = type(tb)(new, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-    if site[1] >= 1 and kept:
+    for file, line in _import_chain(site):
         # The importing module has run: a frame of its file at that line stands for its own.
-        code = compile("\n" * (site[1] - 1) + "frame = _getframe()", site[0], "exec")
+        code = compile("\n" * (line - 1) + "frame = _getframe()", file, "exec")
         names: dict[str, object] = {"_getframe": sys._getframe}
         exec(code, names)
         frame: FrameType = names.pop("frame")  # type: ignore[assignment]
-        new = type(kept[0])(new, frame, -1, site[1])  # -1: no columns (no carets shown)
+        names.clear()  # (its locals, which pytest --showlocals lists: none of ours)
+        new = tb_type(new, frame, -1, line)  # -1: no columns (no carets shown)
     return new
 
 
-_HERE = os.path.dirname(__file__)  # lazyhook's own files (also as _interp.hide_* names them)
+def _import_chain(site: "tuple[str, int]") -> "list[tuple[str, int]]":
+    """*site*, then the import site of the lazy module whose file holds it, and so on: a
+    body a pending body imported fails as eagerly below its importer's own import line."""
+    by_file = {}
+    for name, rep in list(reports.items()):
+        spec = getattr(sys.modules.get(name), "__spec__", None)  # (a lazy module answers)
+        origin = getattr(spec, "origin", None)
+        if isinstance(origin, str):
+            by_file[origin] = rep.site
+    chain = [site]
+    while chain[-1][0] in by_file and len(chain) < 100:
+        chain.append(by_file.pop(chain[-1][0]))
+    return [(file, line) for file, line in chain if line >= 1]
+
+
+_HERE = os.path.dirname(__file__)
+# lazyhook's own files, also as _interp.hide_* names them, and frozen importlib's.
+_OWN = (_HERE + os.sep, "<" + _HERE + os.sep, "<frozen importlib")
 
 
 def _failed(st: LazyState) -> bool:

@@ -90,14 +90,14 @@ def bindings_read(frame: "FrameType", fullname: "str | None" = None) -> bool:
     return False
 
 
-def star_read(frame: "FrameType", names: "list[str]") -> bool:
-    """Does the module running *frame* read any of *names*, which its star import binds?
-    (Else the import is for its side effects: it runs at the statement, as eagerly.)"""
+def star_read(frame: "FrameType", names: "list[str]", own: "frozenset[str]") -> bool:
+    """Does the module running *frame* read any of *names*, which its star import binds, but
+    *own*, which it binds itself?  (Else the import is for its side effects: run at once.)"""
     code = frame.f_code
     if code.co_name != "<module>" or _interp.prompt_input(code):
         return True
     tiers = _tiers(code)
-    return any(not tiers.get(tier).isdisjoint(names) for tier in range(3))
+    return any(not (tiers.get(tier) - own).isdisjoint(names) for tier in range(3))
 
 
 def _tiers(code: "CodeType") -> "_Tiers":

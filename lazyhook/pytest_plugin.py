@@ -223,7 +223,10 @@ def pytest_make_collect_report(collector: pytest.Collector) -> None:
         if before or _pending():
             from lazyhook import _process
 
-            _process.run_new_pending(before, vars(collector.obj))
+            try:
+                _process.run_new_pending(before, vars(collector.obj))
+            except (ImportError, SyntaxError) as exc:
+                raise _as_collect_error(collector, exc) from exc
         return []
 
     # No frame of lazyhook's may be on the stack while the module collects: pytest starts a
@@ -232,6 +235,33 @@ def pytest_make_collect_report(collector: pytest.Collector) -> None:
     # list of the module's own collect's items, then the pending bodies run.
     calls = _Calls(collector.collect, run_new_pending)
     collector.collect = partial(list, calls)  # type: ignore[method-assign]
+
+
+def _as_collect_error(collector: pytest.Collector, exc: BaseException) -> BaseException:
+    """A test module's ``ImportError`` or ``SyntaxError`` as pytest words it when the module's
+    own import raises it (``_pytest.python.importtestmodule``, pytest 7-9): "ImportError while
+    importing test module ...", then the short traceback from the test module's line on (a
+    missing dependency is the commonest collection error)."""
+    import pytest
+
+    info = pytest.ExceptionInfo.from_exception(exc)
+    info.traceback = info.traceback.cut(path=collector.path)  # from the test module's line
+    if isinstance(exc, SyntaxError):
+        return collector.CollectError(info.getrepr(style="short"))
+    verbosity = getattr(collector.config, "get_verbosity", None)
+    if (verbosity() if verbosity else collector.config.option.verbose) < 2:
+        try:
+            from _pytest._code.code import filter_traceback  # (pytest's own filter)
+
+            info.traceback = info.traceback.filter(filter_traceback)
+        except ImportError:
+            pass
+    shown = info.getrepr(style="short") if info.traceback else info.exconly()
+    return collector.CollectError(
+        f"ImportError while importing test module '{collector.path}'.\n"
+        "Hint: make sure your test modules/packages have valid Python names.\n"
+        f"Traceback:\n{shown}"
+    )
 
 
 class _Calls:

@@ -77,3 +77,36 @@ def test_exec_with_separate_locals_gets_the_real_objects(sandbox: Sandbox) -> No
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["True type True"]
     same_outcome(eager, cold, warm)
+
+
+def test_a_star_import_whose_names_the_script_redefines_runs_its_module(
+    sandbox: Sandbox,
+) -> None:
+    # ``from helpers import *`` then the script's own ``def main()``: the script's loads of
+    # its own ``main`` counted as reads of the star import's, so helpers never ran (warm).
+    sandbox.write(
+        {
+            "helpers.py": "import atexit\nprint('helpers ran')\n"
+            "atexit.register(lambda: print('helpers atexit'))\n"
+            "def main():\n    print('helpers main')\n"
+        }
+    )
+    code = INSTALL + "from helpers import *\ndef main():\n    print('script main')\nmain()\n"
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["helpers ran", "script main", "helpers atexit"]
+    same_outcome(eager, cold, warm)
+
+
+def test_exec_with_a_dict_subclass_as_locals_gets_the_real_objects(sandbox: Sandbox) -> None:
+    sandbox.write({"shapes.py": "def area():\n    return 0\n"})
+    code = (
+        INSTALL
+        + "class Namespace(dict):\n    pass\n"
+        + "g, l = {}, Namespace()\n"
+        + "exec('from shapes import area\\narea()\\n', g, l)\n"
+        + "import shapes\n"
+        + "print(l['area'] is shapes.area, type(l['area']).__name__)\n"
+    )
+    eager, cold, warm = sandbox.eager_cold_warm(code)
+    assert eager.lines == ["True function"]
+    same_outcome(eager, cold, warm)

@@ -466,6 +466,9 @@ PyMODINIT_FUNC PyInit_cext(void) {
     reg = PyImport_ImportModule("cext_register");  /* imported for its side effect */
     if (reg == NULL) return NULL;
     Py_DECREF(reg);
+    reg = PyImport_ImportModule("vendored_mod");  /* found once vendorpkg has run */
+    if (reg == NULL) return NULL;
+    Py_DECREF(reg);
     opt = PyImport_ImportModule("optional_backend");  /* a C ``try``: optional */
     if (opt == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_ImportError)) return NULL;
@@ -492,6 +495,11 @@ def test_imports_an_extension_module_makes_while_it_initialises_are_eager(
             "print('cext_register runs', file=sys.stderr)\n"
             "codecs.register(lambda n: codecs.lookup('rot13') if n == 'cextcodec' else None)\n",
             "optional_backend.py": "import not_installed_accelerator\n",
+            # A package putting its vendored directory on sys.path: still pending (lazy) when
+            # the extension's init imports from it, it runs first, as it had eagerly.
+            "vendorpkg/__init__.py": "import os, sys\n"
+            "sys.path.insert(0, os.path.join(os.path.dirname(__file__), '_vendor'))\n",
+            "vendorpkg/_vendor/vendored_mod.py": "V = 42\n",
             "cext.c": _EXTENSION,
         }
     )
@@ -506,9 +514,11 @@ def test_imports_an_extension_module_makes_while_it_initialises_are_eager(
         INSTALL
         + """
         import codecs
+        import vendorpkg
         import cext
         print("backend:", cext.backend)
         print(codecs.encode("abc", "cextcodec"))
+        later = lambda: vendorpkg.anything
         """
     )
     eager, cold, warm = sandbox.eager_cold_warm(code)

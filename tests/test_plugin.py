@@ -317,41 +317,75 @@ def test_collection_errors_read_as_without_lazyhook(venv: Venv, tmp_path: Path) 
 
 
 def _error_section(out: str) -> str:
-    return out.split("ERROR collecting", 1)[1].split("short test summary", 1)[0]
+    section = out.split("ERROR collecting", 1)[1].split("short test summary", 1)[0]
+    summary = [line for line in out.splitlines() if line.startswith("ERROR ")]
+    return section + "\n".join(summary)
 
 
+COLLECTED = {
+    "calc/__init__.py": "",
+    "calc/broken.py": "X = 1\n\nraise RuntimeError('broken here')\n",
+    "calc/old.py": "import warnings\n"
+    "warnings.warn('old is deprecated', DeprecationWarning, stacklevel=2)\n",
+    # Chained: the cause and the context are the body's own.
+    "calc/chained.py": "try:\n    {}['k']\nexcept KeyError as e:\n"
+    "    raise ValueError('boom') from e\n",
+    # A missing dependency (the commonest collection error) and a syntax error: pytest words
+    # them its own way ("ImportError while importing test module ...").
+    "calc/needs.py": "import not_installed_anywhere\n",
+    "calc/typo.py": "def f(:\n    pass\n",
+    # Imported by a module the test module imports (both lazy): eagerly the traceback runs
+    # through the test module's line and the helper's.
+    "helper.py": "import libx\n\ndef f():\n    return libx.X\n",
+    "libx.py": "X = 1\nraise RuntimeError('libx broken')\n",
+    "tests/test_b.py": "import os\nimport calc.broken\n\ndef test_a():\n    calc.broken.X\n",
+    "tests/test_o.py": "import calc.old\n\ndef test_o():\n    calc.old\n",
+    "tests/test_c.py": "import calc.chained\n\ndef test_c():\n    calc.chained\n",
+    "tests/test_n.py": "import calc.needs\n\ndef test_n():\n    calc.needs\n",
+    "tests/test_t.py": "import calc.typo\n\ndef test_t():\n    calc.typo\n",
+    "tests/test_h.py": "import helper\n\ndef test_h():\n    helper.f()\n",
+}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tests/test_b.py"],
+        ["-W", "error::DeprecationWarning", "tests/test_o.py"],
+        ["tests/test_c.py"],
+        ["tests/test_n.py"],
+        ["tests/test_t.py"],
+        ["tests/test_h.py"],
+    ],
+)
 def test_a_collection_error_shows_the_test_modules_import_as_eagerly(
-    venv: Venv, tmp_path: Path
+    venv: Venv, tmp_path: Path, args: list[str]
 ) -> None:
     # A body the test module's import deferred fails when its collection ends: the error's
     # traceback began in lazyhook's plugin and went through ~10 frames of lazyhook's and
     # importlib's, and the test module's line was not in it.  Eagerly: that line, then the
-    # module's.  The same for a body's warning made an error by -W error.
-    (tmp_path / "calc").mkdir()
-    (tmp_path / "calc" / "__init__.py").write_text("")
-    (tmp_path / "calc" / "broken.py").write_text("X = 1\n\nraise RuntimeError('broken here')\n")
-    (tmp_path / "calc" / "old.py").write_text(
-        "import warnings\nwarnings.warn('old is deprecated', DeprecationWarning, stacklevel=2)\n"
-    )
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_b.py").write_text(
-        "import os\nimport calc.broken\n\ndef test_a():\n    calc.broken.X\n"
-    )
-    (tmp_path / "tests" / "test_o.py").write_text(
-        "import calc.old\n\ndef test_o():\n    calc.old\n"
-    )
-    for args in (["tests/test_b.py"], ["-W", "error::DeprecationWarning", "tests/test_o.py"]):
-        for style in ("short", "long", "native"):
-            runs = [
-                pytest_in(venv, tmp_path, f"--tb={style}", *args, LAZYHOOK_DISABLE="1"),
-                pytest_in(venv, tmp_path, f"--tb={style}", "--lazyhook", *args),
-            ]
-            (code, eager), (lazy_code, lazy) = runs
-            assert code == lazy_code == 2, eager + lazy
-            eager, lazy = _error_section(eager), _error_section(lazy)
-            if style == "native":  # the whole stack: pytest's, then (lazily) the plugin's
-                test_line = f'{tmp_path}/{args[-1]}", line'
-                assert test_line in eager, eager
-                eager = eager[eager.index(test_line) :]
-                lazy = lazy[lazy.index(test_line) :]
-            assert lazy == eager
+    # module's.  The same for a body's warning made an error by -W error, a chained error,
+    # a missing dependency, a syntax error, and a body a lazily imported helper imported.
+    for rel, text in COLLECTED.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    for style in ("short", "long", "native"):
+        (code, eager), (lazy_code, lazy) = (
+            pytest_in(venv, tmp_path, f"--tb={style}", *args, LAZYHOOK_DISABLE="1"),
+            pytest_in(venv, tmp_path, f"--tb={style}", "--lazyhook", *args),
+        )
+        assert code == lazy_code == 2, eager + lazy
+        eager, lazy = _from_test_line(eager, args[-1]), _from_test_line(lazy, args[-1])
+        assert lazy == eager, f"{style}\n--- eager\n{eager}\n--- lazy\n{lazy}"
+
+
+def _from_test_line(out: str, rel: str) -> str:
+    """The error's section and summary, its traceback from the test module's own line on:
+    frames before it are pytest's and importlib's machinery (a whole stack for --tb=native
+    and for the ImportError and SyntaxError pytest words itself), which a body run when the
+    collection ends has no part in (the plugin's own three with --tb=native)."""
+    lines = _error_section(out).splitlines()
+    head = next((i for i, line in enumerate(lines) if line == "Traceback:"), 0) + 1
+    at = [f"{rel}:", f'{rel}", line']
+    start = next((i for i, line in enumerate(lines) if any(a in line for a in at)), head)
+    return "\n".join(lines[:head] + lines[max(start, head) :])
