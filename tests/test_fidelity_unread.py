@@ -9,6 +9,7 @@ and asserts the eager outcome in all three; each failed on the code before its f
 
 from __future__ import annotations
 
+import pytest
 from conftest import Sandbox, same_outcome
 
 INSTALL = "import lazyhook\nlazyhook.install()\n"
@@ -63,13 +64,16 @@ def test_a_star_imports_unread_submodules_of_all_run_at_the_statement(sandbox: S
     same_outcome(eager, cold, warm)
 
 
-def test_exec_with_separate_locals_gets_the_real_objects(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("local", ["{}", "Namespace()"])
+def test_exec_with_separate_locals_gets_the_real_objects(sandbox: Sandbox, local: str) -> None:
     # exec(code, g, l) binds into l; the namespace remembered for settling was g, so the
-    # stand-ins in l stayed for good (warm): ``l["Point"] is shapes.Point`` was False.
+    # stand-ins in l stayed for good (warm): ``l["Point"] is shapes.Point`` was False (and
+    # with a dict subclass as l, after the first fix, too).
     sandbox.write({"shapes.py": "class Point:\n    pass\ndef area():\n    return 0\n"})
     code = (
         INSTALL
-        + "g, l = {}, {}\n"
+        + "class Namespace(dict):\n    pass\n"
+        + f"g, l = {{}}, {local}\n"
         + "exec('from shapes import Point, area\\narea()\\n', g, l)\n"
         + "import shapes\n"
         + "print(l['Point'] is shapes.Point, type(l['Point']).__name__, l['area'] is shapes.area)\n"
@@ -94,19 +98,4 @@ def test_a_star_import_whose_names_the_script_redefines_runs_its_module(
     code = INSTALL + "from helpers import *\ndef main():\n    print('script main')\nmain()\n"
     eager, cold, warm = sandbox.eager_cold_warm(code)
     assert eager.lines == ["helpers ran", "script main", "helpers atexit"]
-    same_outcome(eager, cold, warm)
-
-
-def test_exec_with_a_dict_subclass_as_locals_gets_the_real_objects(sandbox: Sandbox) -> None:
-    sandbox.write({"shapes.py": "def area():\n    return 0\n"})
-    code = (
-        INSTALL
-        + "class Namespace(dict):\n    pass\n"
-        + "g, l = {}, Namespace()\n"
-        + "exec('from shapes import area\\narea()\\n', g, l)\n"
-        + "import shapes\n"
-        + "print(l['area'] is shapes.area, type(l['area']).__name__)\n"
-    )
-    eager, cold, warm = sandbox.eager_cold_warm(code)
-    assert eager.lines == ["True function"]
     same_outcome(eager, cold, warm)
