@@ -198,11 +198,9 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
         if value is None or value is _NO:
             return _run_for_star(st, frame)
         bound[name] = value
-    from lazyhook._uses import module_stores  # (loaded: use_checks came first)
-
-    support, own = names_support(), module_stores(frame.f_code)
-    if not _reads.star_read(frame, [n for g in groups.values() for n in g], own) and not (
-        _reads.star_read(frame, [n for n, v in bound.items() if _deferred(support, v)], own)
+    support = names_support()
+    if not _reads.star_read(frame, [n for g in groups.values() for n in g]) and not (
+        _reads.star_read(frame, [n for n, v in bound.items() if _deferred(support, v)])
     ):
         # Nothing reads what would run the module (``os`` it re-exports is no such name, nor
         # ``main`` the script defines itself): for its side effects, it runs here, as eagerly.

@@ -106,7 +106,7 @@ def _as_at_import(site: "tuple[str, int]", tb: "TracebackType | None") -> "Trace
         tb = tb.tb_next
     new = None
     for tb in reversed(kept):
-        new = type(tb)(new, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+        new = tb_type(new, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
     for file, line in _import_chain(site):
         # The importing module has run: a frame of its file at that line stands for its own.
         code = compile("\n" * (line - 1) + "frame = _getframe()", file, "exec")

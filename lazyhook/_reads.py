@@ -90,14 +90,15 @@ def bindings_read(frame: "FrameType", fullname: "str | None" = None) -> bool:
     return False
 
 
-def star_read(frame: "FrameType", names: "list[str]", own: "frozenset[str]") -> bool:
+def star_read(frame: "FrameType", names: "list[str]") -> bool:
     """Does the module running *frame* read any of *names*, which its star import binds, but
-    *own*, which it binds itself?  (Else the import is for its side effects: run at once.)"""
+    those it binds itself (``def main``; else the import is for its side effects: at once)?"""
     code = frame.f_code
     if code.co_name != "<module>" or _interp.prompt_input(code):
         return True
     tiers = _tiers(code)
-    return any(not (tiers.get(tier) - own).isdisjoint(names) for tier in range(3))
+    tiers.get(0)  # (its scan finds the stores too)
+    return any(not (tiers.get(tier) - tiers.stores).isdisjoint(names) for tier in range(3))
 
 
 def _tiers(code: "CodeType") -> "_Tiers":
@@ -110,16 +111,12 @@ def _tiers(code: "CodeType") -> "_Tiers":
 
 
 def called(frame: "FrameType") -> bool:
-    """Does the module running *frame* call what its plain ``import x`` (``as y``) at
-    ``f_lasti`` binds (``import q`` then ``q(v)``; ``import snoop`` then ``@snoop``)?  Then
-    the import stays eager.
-
-    Only a module that made itself callable can be called (``sys.modules[__name__].__class__
-    = ...`` in its body: q, snoop), and only once its body has run: the interpreter looks
-    ``__call__`` up on the type, which is lazyhook's until a use runs the body, and a call
-    finds none there (a ``TypeError``, not a use).  Loads followed by an attribute read or
-    write are told by bytes (``q.x``: nearly all); only another load is followed on the stack,
-    by ``_uses_ref`` (loaded then, with ``opcode``)."""
+    """Does the module running *frame* call what its plain ``import x`` (``as y``) binds
+    (``q(v)``, ``@snoop``)?  Then the import stays eager: only a module that made itself
+    callable (``sys.modules[__name__].__class__ = ...``: q, snoop) can be called, once its
+    body ran (the interpreter looks ``__call__`` up on the type, lazyhook's until then: a
+    ``TypeError``).  Loads followed by an attribute read or write are told by bytes (``q.x``:
+    nearly all); only another load is followed on the stack, by ``_uses_ref``."""
     code = frame.f_code
     if import_target(frame)[2] is not None:
         return False  # a from-import binds the module's names (stand-ins are callable)
@@ -198,12 +195,13 @@ class _Tiers:
     """The names a module's code reads, in three tiers worked out lazily: its module-level
     loads, the names nested code names, string constants anywhere; and its code objects."""
 
-    __slots__ = ("code", "tiers", "fromlists", "all_codes")
+    __slots__ = ("code", "tiers", "fromlists", "stores", "all_codes")
 
     def __init__(self, code: "CodeType") -> None:
         self.code = code
         self.tiers: list[set[str]] = []
         self.fromlists: set[int] = set()
+        self.stores: frozenset[str] = frozenset()  # names the module-level code binds itself
         self.all_codes: tuple[CodeType, ...] | None = None
 
     def codes(self) -> "tuple[CodeType, ...]":
@@ -229,7 +227,7 @@ class _Tiers:
     def _compute(self, tier: int) -> "set[str]":
         code = self.code
         if tier == 0:
-            loads, self.fromlists = _module_scan(code)
+            loads, self.fromlists, self.stores = _module_scan(code)
             return loads
         code_type = type(code)
         nested = [c for c in code.co_consts if type(c) is code_type]
@@ -322,13 +320,13 @@ def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> 
             into.update(x for x in c if type(x) is str)
 
 
-def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
+def _module_scan(code: "CodeType") -> "tuple[set[str], set[int], frozenset[str]]":
     """(names the module-level *code* loads — LOAD_NAME, LOAD_GLOBAL... — the indices of the
-    constants its import statements use as from-lists).  Stores and deletes are not reads."""
+    constants its import statements use as from-lists, the names it stores: no reads)."""
     co, names = code.co_code, code.co_names
     ops = co[::2]
     load_global, shift = _interp.LOAD_GLOBAL, _interp.GLOBAL_FLAG_BIT
-    wanted = {_interp.LOAD_NAME, _interp.LOAD_FROM_DICT_OR_GLOBALS, load_global}
+    wanted = {_interp.LOAD_NAME, _interp.LOAD_FROM_DICT_OR_GLOBALS, load_global, *_STORES}
     if len(names) > 127 and _interp.EXTENDED_ARG in ops:
         # A name index that may need EXTENDED_ARG (3.11+'s LOAD_GLOBAL holds index << 1):
         # rare enough to pay for _bytecode's full decoder (and its ``opcode`` import).
@@ -339,7 +337,9 @@ def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
         # One comprehension over (opcode, oparg) pairs: ~4x faster than decoding every
         # instruction in a loop (locale's module code has ~10,000).
         found = {(op, arg) for op, arg in zip(ops, co[1::2], strict=True) if op in wanted}
-    loads = {names[arg >> 1 if shift and op == load_global else arg] for op, arg in found}
+    stores = frozenset(names[arg] for op, arg in found if op in _STORES)
+    g = load_global
+    loads = {names[a >> 1 if shift and op == g else a] for op, a in found if op not in _STORES}
     # From-lists: the LOAD_CONST right before each IMPORT_NAME (few: found by bytes.find).
     fromlists: set[int] = set()
     import_name, load_const = bytes((_interp.IMPORT_NAME,)), _interp.LOAD_CONST
@@ -351,7 +351,7 @@ def _module_scan(code: "CodeType") -> "tuple[set[str], set[int]]":
         if ops[j] == load_const:
             fromlists.add(_interp.oparg(co, 2 * j)[0])
         k = ops.find(import_name, k + 1)
-    return loads, fromlists
+    return loads, fromlists, stores
 
 
 def import_target(frame: "FrameType") -> "tuple[str, int, object]":

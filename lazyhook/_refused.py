@@ -68,9 +68,8 @@ def report(path: str, why: str) -> None:
     except OSError:
         pass
     try:
-        home = os.path.expanduser("~")
-        if marker.startswith(home + os.sep) and not os.path.isdir(home):
-            raise OSError(2, "no home directory")  # never made for a marker (as for a cache)
+        if in_missing_home(marker):
+            raise OSError(2, "no home directory")  # never made for a marker, as for a cache
         os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
         with open(marker, "w", encoding="utf-8") as f:
             f.write(identity)
@@ -82,6 +81,13 @@ def report(path: str, why: str) -> None:
         f"lazyhook: refusing to use name cache {path} ({why}); {then}",
         origin=path,
     )
+
+
+def in_missing_home(path: str) -> bool:
+    """Is *path* under a home directory that does not exist (``HOME=/nonexistent``: a service
+    account, a container)?  Then nothing is made there: Python itself never makes a home."""
+    home = os.path.expanduser("~")
+    return path.startswith(home + os.sep) and not os.path.isdir(home)
 
 
 def _marker(path: str) -> str:

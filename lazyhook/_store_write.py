@@ -195,25 +195,20 @@ def clear(store: "_store.Store") -> bool:
 
 
 def _prepare_directory(store: "_store.Store", shared: bool) -> None:
+    from lazyhook import _refused
+
     directory = os.path.dirname(store.path)
-    home = os.path.expanduser("~")
-    if directory.startswith(home + os.sep) and not os.path.isdir(home):
-        # HOME=/nonexistent (a service account, a container): a cache is no reason to make
-        # a home directory, which Python itself never does.
-        raise WriteFailed("no-home", f"{home} does not exist", warn=False)
+    if _refused.in_missing_home(directory):
+        raise WriteFailed("no-home", "its home directory does not exist", warn=False)
     try:
         os.makedirs(directory, mode=0o755 if shared else 0o700, exist_ok=True)
         st = os.stat(directory)
     except OSError as exc:
         if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # a file where a directory must be
-            from lazyhook import _refused
-
             _refused.report(store.path, f"a file is in the way of its directory: {exc}")
             raise WriteFailed("refused", "a file in the way", warn=False) from None
         raise _oserror(exc, "creating its directory", readonly_ok=True) from None
     if not _store.trusted(st):
-        from lazyhook import _refused
-
         # As the reader reports it (same words): once across runs, not at every write.
         _refused.report(store.path, "its directory is writable by others or owned by another user")
         raise WriteFailed("refused", "untrusted directory", warn=False)

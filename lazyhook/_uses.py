@@ -56,28 +56,6 @@ def real_classes(code: "CodeType") -> "frozenset[str]":
     return found
 
 
-_stores: "dict[object, frozenset[str]]" = {}  # code -> names it stores at its own level
-
-
-def module_stores(code: "CodeType") -> "frozenset[str]":
-    """Names a module's (or exec'd) code binds itself at its level (``def main``, ``x = 1``):
-    what a star import binds under such a name is no read of the star import's (``from
-    helpers import *`` then the script's own ``main()``; a wrong "not read" costs laziness)."""
-    found = _stores.get(code)
-    if found is None:
-        if len(_stores) > 1024:
-            _stores.clear()
-        co, names, ops = code.co_code, code.co_names, (_I.STORE_NAME, _I.STORE_GLOBAL)
-        if len(names) > 255 and _I.EXTENDED_ARG in co[::2]:  # indices past one byte
-            from lazyhook._bytecode import instructions
-
-            pairs: Iterable[tuple[int, int]] = instructions(code)
-        else:
-            pairs = zip(co[::2], co[1::2], strict=True)
-        found = _stores[code] = frozenset(names[arg] for op, arg in pairs if op in ops)
-    return found
-
-
 class _Every:
     """Contains every name (``value_used`` of code whose namespace unseen code reads)."""
 
