@@ -183,15 +183,20 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     made = st.stand_ins
     groups: dict[tuple[str, object], list[str]] = {}  # (kind, detail) -> names
     match, values = st.real_classes, st.value_uses
+    prefix = st.name + "."
     for name in names:
         if name not in known:
             value = st.submodule(name)
         else:
             value = made.get(name)
             if value is None:
-                kind = kinds[name]
+                kind, detail = kinds[name], details.get(name)
                 if kind in "fcods" and name not in match and name not in values:
-                    groups.setdefault((kind, details.get(name)), []).append(name)
+                    groups.setdefault((kind, detail), []).append(name)
+                    bound[name] = None
+                    continue
+                if kind == "m" and name not in values and _unimported(detail, prefix):
+                    groups.setdefault((kind, None), []).append(name)  # _submodule_names
                     bound[name] = None
                     continue
                 value = _bind(st, entry, name, True)
@@ -205,18 +210,42 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
         # Nothing reads what would run the module (``os`` it re-exports is no such name, nor
         # ``main`` the script defines itself): for its side effects, it runs here, as eagerly.
         return _run_for_star(st, frame)
-    make, plain = support.stand_ins, 0
-    for (kind, detail), group in groups.items():
-        objs = make(st, group, kind, detail)
-        made.update(zip(group, objs, strict=True))
-        bound.update(zip(group, objs, strict=True))
-        plain += len(group)
-    rep = reports.get(st.name)
-    if rep is not None and plain:
-        rep.bound["stand-in"] = rep.bound.get("stand-in", 0) + plain
-        rep.lazy_names += plain
+    _make_groups(st, support, groups, bound)
     frame.f_locals.update(bound)
     return []
+
+
+def _unimported(module: object, prefix: str) -> bool:
+    """Is *module* (a module-kind name's detail) a submodule of the star-imported package
+    (*prefix*: its name and a dot) that nothing has imported?  Eagerly the package's body
+    imported it; lazily a submodule stand-in waits for that body (``_submodule_names``)."""
+    return isinstance(module, str) and module.startswith(prefix) and module not in sys.modules
+
+
+def _make_groups(
+    st: LazyState,
+    support: "ModuleType",
+    groups: "dict[tuple[str, object], list[str]]",
+    bound: "dict[str, object]",
+) -> None:
+    """Make the stand-ins of *groups* ((kind, detail) -> names) and bind them in *bound*."""
+    counts = {"stand-in": 0, "module stand-in": 0}
+    for (kind, detail), group in groups.items():
+        if kind == "m":
+            from lazyhook import _submodule_names
+
+            objs = _submodule_names.stand_ins(st, group)
+            counts["module stand-in"] += len(group)
+        else:
+            objs = support.stand_ins(st, group, kind, detail)
+            counts["stand-in"] += len(group)
+        st.stand_ins.update(zip(group, objs, strict=True))
+        bound.update(zip(group, objs, strict=True))
+    rep = reports.get(st.name)
+    for how, n in counts.items():
+        if rep is not None and n:
+            rep.bound[how] = rep.bound.get(how, 0) + n
+            rep.lazy_names += n
 
 
 def _deferred(support: "ModuleType", value: object) -> bool:

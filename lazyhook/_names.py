@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 UNSET = object()
-_getslot = object.__getattribute__
+_getslot, _setslot = object.__getattribute__, object.__setattr__
 _alive: "list[object]" = []  # every stand-in ever made: weak references to them stay valid
 _exception_values: "dict[int, object]" = {}  # id(exception stand-in) -> the real class
 _OWN = frozenset({"_lh_owner", "_lh_name", "_lh_value", "__mro_entries__", "__reduce_ex__",
@@ -55,7 +55,7 @@ def _get(ln: object) -> "Any":
     settled = _getslot(ln, "_lh_value")  # the module ran meanwhile: settle() filled it in
     if settled is not UNSET:
         return settled
-    _set_value(ln, value)
+    _setslot(ln, "_lh_value", value)  # (any stand-in type: see register_type)
     return value
 
 
@@ -113,12 +113,16 @@ class LazyName:
     def __hash__(self) -> int:
         return hash(_get(self))
 
-    # A lazy name pickles as its real object (see _reduce).
+    # A lazy name pickles as its real object (see _pickling.reduce_real).
     def __reduce_ex__(self, protocol: "Any") -> "str | tuple[Any, ...]":
-        return _reduce(_get(self), protocol)
+        from lazyhook._pickling import reduce_real
+
+        return reduce_real(_get(self), protocol)
 
     def __reduce__(self) -> "str | tuple[Any, ...]":
-        return _reduce(_get(self), 2)
+        from lazyhook._pickling import reduce_real
+
+        return reduce_real(_get(self), 2)
 
     def __copy__(self) -> object:
         import copy
@@ -129,35 +133,6 @@ class LazyName:
         import copy
 
         return copy.deepcopy(_get(self), memo)
-
-
-def _reduce(real: object, protocol: "Any") -> "str | tuple[Any, ...]":
-    """A stand-in pickles as its real object: by name where pickle would (as pickle, a type's
-    registered reducer first: numpy's ufuncs), ``pkgutil.resolve_name``; else by value."""
-    if isinstance(real, type(sys)):
-        import importlib
-
-        return importlib.import_module, (real.__name__,)
-    qualname, modname = getattr(real, "__qualname__", None), getattr(real, "__module__", None)
-    reducer = copyreg.dispatch_table.get(type(real))  # (a class's: its metaclass's)
-    by_name = isinstance(real, type) or hasattr(real, "__code__") or type(real) is type(len)
-    if reducer is not None or not by_name:
-        reduced = reducer(real) if reducer is not None else real.__reduce_ex__(protocol)
-        if not isinstance(reduced, str):
-            return reduced
-        qualname = reduced  # pickle's rule: a global of the object's module
-    if isinstance(qualname, str) and isinstance(modname, str):
-        import pkgutil
-
-        try:
-            found = pkgutil.resolve_name(f"{modname}:{qualname}")
-        except Exception:  # noqa: BLE001 - not reachable by name: pickled as itself, below
-            found = None
-        if found is real:
-            return pkgutil.resolve_name, (f"{modname}:{qualname}",)
-    import copy  # not reachable by name (a lambda, a shadowed function): fails as eagerly
-
-    return copy.copy, (real,)
 
 
 class _Call:
@@ -293,6 +268,15 @@ def _own_class(self: LazyName, name: str) -> object:
 
 
 _TYPES: "set[type]" = {LazyName}
+keep_alive = _alive.extend  # (stand-ins made elsewhere: _submodule_names)
+
+
+def register_type(cls: type) -> None:
+    """Treat instances of *cls* (slots ``_lh_owner``, ``_lh_name``, ``_lh_value``: the
+    submodule stand-ins of ``_submodule_names``) as stand-ins: resolved, settled, reported."""
+    _TYPES.add(cls)
+
+
 _classes: "dict[tuple[str, object], type]" = {}  # (kind, protocols) -> stand-in class
 
 
@@ -400,10 +384,10 @@ def _exception_real(cls: object) -> type:
 
 
 def _register_pickle() -> None:  # pickle asks copyreg first for a class with a metaclass
-    import copyreg
-
     if LazyExceptionType not in copyreg.dispatch_table:  # once, not per stand-in
-        copyreg.pickle(LazyExceptionType, lambda cls: _reduce(_exception_real(cls), 2))
+        from lazyhook._pickling import reduce_real
+
+        copyreg.pickle(LazyExceptionType, lambda cls: reduce_real(_exception_real(cls), 2))
 
 
 def settle(
@@ -425,7 +409,7 @@ def settle(
         if type(ln) is LazyExceptionType:
             _exception_values.setdefault(id(ln), value)
         else:
-            _set_value(ln, value)
+            _setslot(ln, "_lh_value", value)
         real[id(ln)] = value
     held = real.__contains__
     for ns in namespaces:

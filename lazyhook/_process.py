@@ -195,6 +195,7 @@ def _load_own_code() -> None:
         _sources,
         _store,
         _store_write,
+        _submodule_names,
         _truth,
         _uses,
         _uses_ref,

@@ -278,6 +278,48 @@ def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
     }
 
 
+def test_star_import_binds_unimported_submodules_as_module_stand_ins(sandbox: Sandbox) -> None:
+    """A star import binds the package's own submodules that nothing has imported as module
+    stand-ins (no finder round, no lazy module each: sympy's 20): module objects that answer
+    as the real submodule once the package ran; one already imported, one from elsewhere and
+    one the code uses as a value are the modules themselves."""
+    files = {
+        "kit/__init__.py": "print('RUN kit')\nimport json as codec\n"
+        "from . import tools, used\nfrom .inner import deep\n"
+        "__all__ = ['tools', 'used', 'deep', 'codec', 'early', 'VERSION']\n"
+        "from . import early\nVERSION = 3\n",
+        "kit/tools.py": "print('RUN tools')\ndef hello():\n    return 'hi'\n",
+        "kit/used.py": "NAME = 'used'\n",
+        "kit/early.py": "E = 1\n",
+        "kit/inner/__init__.py": "",
+        "kit/inner/deep.py": "DEPTH = 2\n",
+    }
+    files["probe.py"] = (  # reads __main__'s names where the analysis does not look
+        "import inspect, sys, types\nm = sys.modules['__main__']\n"
+        "def kinds():\n    return isinstance(m.tools, types.ModuleType), inspect.ismodule(m.deep)\n"
+        "def same():\n    return (m.tools is sys.modules['kit.tools'], "
+        "m.deep is sys.modules['kit.inner.deep'], repr(m.deep)[:22],\n"
+        "            sorted(n for n in dir(m.tools) if n[0] != '_'))\n"
+    )
+    code = """
+    import probe
+    import kit.early
+    from kit import *
+    def show(m):
+        return m.__name__
+    def later():
+        print(tools.hello(), deep.DEPTH, deep.__name__, show(used), codec.__name__, early.E)
+        print(early is kit.early)
+    print(probe.kinds())
+    later()
+    print(probe.same())
+    """
+    got = check(sandbox, files, code)
+    # tools, deep: stand-ins; used (a value: show(used)), early (imported), codec: modules
+    assert got.get("module stand-in") == 2, got
+    assert got.get("module") == 3, got
+
+
 def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
     sandbox.write({"keep.py": "def f():\n    return 1\n", "other.py": "def g():\n    return 2\n"})
     code = """
