@@ -8,7 +8,9 @@ know from a code object rather than from a running frame.
 * 3.10's static block stacks (``block_stacks_310``: is an import inside ``try`` or ``with``);
 * which names a code uses as ``case C(...)`` patterns or passes to ``X.register(...)``
   (``match_classes``, ``registered``: both must be real classes);
-* which names a code uses in class statements' bases and keywords (``class_bases``).
+* which names a code uses in class statements' bases and keywords (``class_bases``);
+* which modules it imports where a test says (``guarded_imports``: inside ``try``), and which
+  names it binds by plain import statements (``plain_imports``): what decides a name's kind.
 
 Opcode numbers come from the interpreter's own ``opcode`` module: this file is never on the
 start-up path (the cache loads it when it learns a module, ``_interp`` on 3.10 only).
@@ -22,6 +24,7 @@ opmap = _stdlib_module("opcode").opmap  # never a program's opcode.py: see _stdl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import CodeType
 
 _V311 = sys.version_info >= (3, 11)
@@ -31,6 +34,8 @@ _IMPORT_NAME = opmap["IMPORT_NAME"]
 _IMPORT_FROM = opmap["IMPORT_FROM"]
 _STORE_NAME = opmap["STORE_NAME"]
 _STORE_GLOBAL = opmap["STORE_GLOBAL"]
+_POP_TOP = opmap["POP_TOP"]
+_SWAP = opmap.get("SWAP", opmap.get("ROT_TWO", -1))  # (3.10: ROT_TWO; ``import a.b.c as d``)
 _DELETE_NAME = opmap["DELETE_NAME"]
 _DELETE_GLOBAL = opmap["DELETE_GLOBAL"]
 _LOAD_NAME = opmap["LOAD_NAME"]
@@ -175,6 +180,46 @@ def imported_modules(code: "CodeType", package: str) -> "list[str]":
             out.append(current)
         elif op == _IMPORT_FROM and current is not None:
             out.append(f"{current}.{code.co_names[arg]}")
+    return out
+
+
+def guarded_imports(
+    code: "CodeType", package: str, guarded: "Callable[[int], bool]"
+) -> "list[str]":
+    """Modules *code* imports where ``guarded(offset)`` holds (inside ``try``: the caller asks
+    ``_interp.guards_at``), fully qualified: whether each is found decides what the module
+    binds (``try: import ujson as json`` / ``except ImportError: import json``)."""
+    offsets: list[int] = []
+    ins = instructions(code, offsets)
+    out: list[str] = []
+    current = None
+    for k, (op, arg) in enumerate(ins):
+        if op == _IMPORT_NAME:
+            current = _imported(code, ins, k, package) if guarded(offsets[k]) else None
+            if current is not None:
+                out.append(current)
+        elif op == _IMPORT_FROM and current is not None:
+            out.append(f"{current}.{code.co_names[arg]}")  # (a submodule, if it is one)
+    return out
+
+
+def plain_imports(code: "CodeType") -> "set[str]":
+    """Names *code* binds by plain import statements (``import a.b [as c]``): the module so
+    bound is the one that name resolves to, whoever else binds it (``from m import x`` binds
+    what *m* decides; ``_learn`` stamps such binders)."""
+    ins = instructions(code)
+    out: set[str] = set()
+    skip = {_IMPORT_FROM, _POP_TOP, _SWAP}
+    for k, (op, _) in enumerate(ins):
+        if op != _IMPORT_NAME or k < 1 or ins[k - 1][0] != _LOAD_CONST:
+            continue
+        if code.co_consts[ins[k - 1][1]] is not None:
+            continue  # a from-list: a from-import
+        j = k + 1
+        while j < len(ins) and ins[j][0] in skip:
+            j += 1
+        if j < len(ins) and ins[j][0] in (_STORE_NAME, _STORE_GLOBAL):
+            out.add(code.co_names[ins[j][1]])
     return out
 
 

@@ -24,6 +24,7 @@ from lazyhook import _config, _sources
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import CodeType
 
     from lazyhook._sources import Dep, Stamp
@@ -131,20 +132,47 @@ def contributors(
             # module without one (built-in, frozen), and for one not imported (a star import
             # in ``try`` that failed, or in a branch that did not run: decimal's _pydecimal)
             # where it would be found now, "" for nowhere.
-            deps[dep] = (
-                (_sources.origin_of(dep_mod) or "?") if dep_mod is not None else _sources.where(dep)
-            )
+            deps[dep] = resolved(dep)
             if dep_mod is not None:
                 todo.append((dep, dep_mod, None))
+        # An import in ``try`` decides what the module binds by whether it is found (``try:
+        # import ujson as json`` / ``except ImportError: import json``): installing ujson must
+        # make the entry relearn, or it would bind the stdlib json for good.
+        package = getattr(mod, "__package__", None) or ""
+        guarded = _guarded(mod_code)
+        for dep in _bytecode.guarded_imports(mod_code, package, guarded):
+            deps.setdefault(dep, resolved(dep))
     # The directories that decide where the submodules among them resolve, stamped too: a
     # file or package added, removed or renamed beside one changes its directory's mtime.
     # While they hold, ``resolves`` need not search for those submodules again (networkx: ~180
-    # searches, ~15 ms a run, become ~15 stats).
-    for directory in sorted({d for n, o in deps.items() if (d := _sources.deciding_dir(n, o))}):
+    # searches, ~15 ms a run, become ~15 stats).  Only under a package with one directory: a
+    # pkgutil-style one (``__path__ = extend_path(...)``) takes each submodule from the first
+    # of its directories on sys.path, an order no directory's stamp shows.
+    dirs = {d for n, o in deps.items() if (d := _sources.deciding_dir(n, o)) and _one_dir(n)}
+    for directory in sorted(dirs):
         dir_stamp = stamp(directory)
         if dir_stamp is not None:
             out.append(dir_stamp)
     return out, sorted(deps.items())
+
+
+def _one_dir(name: str) -> bool:
+    """Is submodule *name*'s package searched in one directory only?"""
+    path = _sources.package_path(sys.modules.get(name.rpartition(".")[0]))
+    return path is not None and len(list(path)) == 1
+
+
+def resolved(name: str) -> str:
+    """Where module *name* resolves now, as ``_sources.where`` answers when checking."""
+    module = sys.modules.get(name)
+    return (_sources.origin_of(module) or "?") if module is not None else _sources.where(name)
+
+
+def _guarded(code: "CodeType") -> "Callable[[int], bool]":
+    """Is the instruction at an offset of *code* inside ``try`` (or an ``except`` clause)?"""
+    from lazyhook import _interp
+
+    return lambda offset: _interp.guards_at(code, offset)[0]
 
 
 def code_of(module: object) -> "CodeType | None":

@@ -71,27 +71,22 @@ _USE_OPCODES = {
                                                                     (-1,) * 19)
 # fmt: on
 
+
+def _code(name: str) -> "CodeType | None":
+    return getattr(getattr(_bootstrap, name, None), "__code__", None)
+
+
 # find_spec is a real import only when importlib's _find_and_load_unlocked called _find_spec;
 # importlib.util.find_spec(), pkgutil and runpy probe specs too, and must get the plain spec.
-FIND_AND_LOAD_UNLOCKED: "CodeType | None" = getattr(
-    getattr(_bootstrap, "_find_and_load_unlocked", None), "__code__", None
-)
+FIND_AND_LOAD_UNLOCKED = _code("_find_and_load_unlocked")
 # _handle_fromlist probes hasattr(module, name) for each name of a from-import's list.
-HANDLE_FROMLIST: "CodeType | None" = getattr(
-    getattr(_bootstrap, "_handle_fromlist", None), "__code__", None
-)
+HANDLE_FROMLIST = _code("_handle_fromlist")
 # importlib.import_module() / importlib.__import__() reach a module already in sys.modules
 # through _find_and_load, which reads its __spec__ (3.11+; 3.10 reads nothing, see below).
-FIND_AND_LOAD: "CodeType | None" = getattr(
-    getattr(_bootstrap, "_find_and_load", None), "__code__", None
-)
-_LOAD_UNLOCKED = getattr(getattr(_bootstrap, "_load_unlocked", None), "__code__", None)
+FIND_AND_LOAD, _LOAD_UNLOCKED = _code("_find_and_load"), _code("_load_unlocked")
 # The import machinery's frames through which an import of a module already in sys.modules
 # reaches it: _handle_fromlist importing a from-list's submodule via __import__.
-RELAYS = frozenset(
-    getattr(getattr(_bootstrap, f, None), "__code__", None)
-    for f in ("_handle_fromlist", "_call_with_frames_removed")
-) - {None}
+RELAYS = frozenset(map(_code, ("_handle_fromlist", "_call_with_frames_removed"))) - {None}
 
 # Frames of the import machinery itself, walked past to find the code that asked for an import
 # (the frozen modules' "importlib._bootstrap" on 3.11, "_frozen_importlib" on 3.10 and 3.12+).
@@ -198,11 +193,14 @@ def import_kind(frame: "FrameType") -> int:
 def guards(frame: "FrameType") -> "tuple[bool, bool]":
     """(inside a ``try`` body or ``except`` clause, inside a ``with`` block) at the
     instruction *frame* is executing: could an exception raised there be caught?"""
-    code = frame.f_code
+    return guards_at(frame.f_code, _at(frame.f_code.co_code, frame.f_lasti))
+
+
+def guards_at(code: "CodeType", offset: int) -> "tuple[bool, bool]":
+    """``guards`` at the instruction at byte *offset* of *code* (``_bytecode``: learning)."""
     if len(_guards) > 4096:
         _guards.clear()
-    read = _guards_311 if sys.version_info >= (3, 11) else _guards_310
-    return read(code, _at(code.co_code, frame.f_lasti))
+    return (_guards_311 if sys.version_info >= (3, 11) else _guards_310)(code, offset)
 
 
 def _guards_311(code: "CodeType", offset: int) -> "tuple[bool, bool]":

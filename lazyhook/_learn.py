@@ -120,8 +120,13 @@ def _analyse_one(
         sources += _submodule_dirs(name, star, values, {s[0] for s in sources})
     literals = _literals(name, module, code)
     classes = _bytecode.class_names(code)
-    kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes)
-    defining |= _binders(name, module, code, elsewhere) if elsewhere else set()
+    plain = _bytecode.plain_imports(code)
+    kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes, plain)
+    binders = _binders(name, module, code, elsewhere) if elsewhere else set()
+    defining |= binders
+    if binders - {name}:  # and where each resolves: a sys.path switch picks another binder
+        found = dict(deps)
+        deps = sorted({**found, **{b: _deciders.resolved(b) for b in binders - {name}}}.items())
     kind_sources = _deciders.kind_sources(defining - {name})
     if kind_sources is None:
         return None
@@ -169,9 +174,12 @@ def classify(
     values: "dict[str, object]",
     literals: "dict[str, object]",
     classes: "set[str]",
+    plain: "set[str] | frozenset[str]" = frozenset(),
 ) -> "tuple[str, dict[str, object], set[str], dict[str, object]]":
     """(one kind letter per name, details by name, the modules defining the values, the
-    values no module names as their own: see ``_binders``)."""
+    values no module names as their own: see ``_binders``).  *plain*: names the module's
+    code binds by plain import statements (a module or re-export bound otherwise, by
+    ``from settings import codec``, is decided by the module that binds it)."""
     from lazyhook._names import protocols_of
 
     top = module_name.partition(".")[0]
@@ -196,6 +204,8 @@ def classify(
             continue
         if kind in _BOUND_ELSEWHERE or (kind == CALLABLE and where == type(value).__module__):
             elsewhere[name] = value
+        elif kind in _BOUND_BY_NAME and name not in plain:
+            elsewhere[name] = value
     return "".join(kinds), details, defining, elsewhere
 
 
@@ -203,6 +213,11 @@ def classify(
 # its type's module is not where it is bound).  A re-export (``from other import CONFIG``)
 # must stamp *other*, or an upgrade turning CONFIG into a function left a stale kind.
 _BOUND_ELSEWHERE = "dso"
+# Kinds whose detail names the object bound (a module's name, a class's home): right only
+# while whatever binds it binds that one (``from settings import codec`` after settings
+# switched from json to pickle bound json for good).  Not for a plain ``import json``: that
+# name is resolved when bound.
+_BOUND_BY_NAME = "mx"
 
 
 def _binders(own: str, module: object, code: "CodeType", wanted: "dict[str, object]") -> "set[str]":

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     Stamp = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime, inode, digest
     Dep = tuple[str, str]  # module name, the file it resolves to ("" for nowhere)
 
-_where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, per process)
+_where: "dict[str, str]" = {}  # module name -> where it resolves now (memo, see where())
+_seen_path: "list[str]" = []  # sys.path as it was when _where's answers were found
 
 
 # On disk (``_learn.encode``, ``_deciders.pack``) stamps and dependencies are packed: marshal
@@ -167,7 +168,12 @@ def resolves(deps: "tuple[Dep, ...]", sources: "tuple[Stamp, ...]" = ()) -> bool
 
 def where(name: str) -> str:
     """The file module *name* would be loaded from now ("" if it would not be found), as the
-    import system would find it, without importing anything (memoised per process)."""
+    import system would find it, without importing anything (memoised while ``sys.path``
+    stays as it is: a program inserting a directory must not get the answer from before)."""
+    if sys.path != _seen_path:
+        _where.clear()
+        _paths.clear()
+        _seen_path[:] = sys.path
     found = _where.get(name)
     if found is not None:
         return found
