@@ -1,12 +1,13 @@
 """What a from-import binds for each name of a lazy module, by the kind the cache learned.
 
-A literal is bound as its value, a module as the (lazy) module itself, an exception class
-defined in the module or a submodule as an exception stand-in (at module level), a class,
-callable or other object as a stand-in (``_names``); a mutable container or non-literal
-builtin value named explicitly makes the module run at the statement (``_NO``), and so does
-an exception class it only re-exports or a class body binds, and a statement whose names are all
-literals (nothing it binds would ever run the module, whose body eagerly ran there).  A star
-import binds every name at once (``_bind_star``).
+A literal is bound as its value, a module as a module stand-in (``_module_names``), an
+exception class defined in the module or a submodule as an exception stand-in (at module
+level), a class, callable or other object as a stand-in (``_names``); a mutable container or
+non-literal builtin value named explicitly makes the module run at the statement (``_NO``),
+and so does a module used as a value, an exception class it only re-exports or a class body
+binds, and a statement whose names are all literals or modules from elsewhere (nothing it
+binds would ever run the module, whose body eagerly ran there).  A star import binds every
+name at once (``_bind_star``).
 
 ``_module`` asks here once a from-import is known to get lazy names (its module has a valid
 entry); loaded with the first such answer.
@@ -65,9 +66,11 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     if kind == "v":  # a literal: the value itself
         value: object = detail
         how = "value"
-    elif kind == "m":  # a module: that module, lazy if it is not imported yet
-        value = _module_named(detail)
-        how = "module"
+    elif kind == "m" and name in st.value_uses:
+        value = _NO  # a module stand-in used as a value: is not the module (_module_names)
+    elif kind == "m":  # a module: a stand-in whose use runs m first (_module_names)
+        value = _module_stand_ins(st, [name])[0]
+        how = "module stand-in"
     elif kind == "x":  # an exception class from elsewhere: the real class if loaded
         value = _loaded_object(detail)
         how = "real object"
@@ -84,12 +87,21 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
         value = _NO  # see _plain: the module runs at the statement, the real object is bound
     if value is _NO:
         how = "at the statement"
-    elif how in ("stand-in", "exception class"):
+    elif how in _LAZY:
         st.stand_ins[name] = value
     if rep is not None:
         rep.bound[how] = rep.bound.get(how, 0) + 1
-        rep.lazy_names += how in ("stand-in", "exception class")
+        rep.lazy_names += how in _LAZY
     return value
+
+
+_LAZY = ("stand-in", "exception class", "module stand-in")  # how lazy names are bound
+
+
+def _module_stand_ins(st: LazyState, names: "list[str]") -> "list[object]":
+    from lazyhook import _module_names  # (with the first module name a from-import binds)
+
+    return _module_names.stand_ins(st, names)
 
 
 def _in_class(st: LazyState) -> bool:
@@ -115,8 +127,9 @@ def _defined_within(module: str, detail: object) -> bool:
 
 
 def literals_only(st: LazyState, names: "list[str]") -> bool:
-    """Are *names* (of a from-import) all literals or modules outside *st*'s module?  Bound as
-    values, nothing they bind would ever run the module (a submodule's use runs it first)."""
+    """Are *names* (of a from-import) all literals or modules outside *st*'s module?  Then the
+    module runs at the statement: literals would never run it, and module stand-ins for
+    modules from elsewhere would defer little (``from compat import json``)."""
     kinds, details, prefix = st.entry.kinds, st.entry.details, st.name + "."  # type: ignore[union-attr]
     return all(
         kinds.get(n) == "v" or (kinds.get(n) == "m" and not str(details.get(n)).startswith(prefix))
@@ -137,19 +150,6 @@ def _plain(
     if name in match or name in values:
         return False
     return kind in "fc" or (star and kind in "ods")
-
-
-def _module_named(name: object) -> object:
-    """Module *name* as a from-import binds it: from sys.modules, else imported lazily now."""
-    if not isinstance(name, str):
-        return _NO
-    module: object = sys.modules.get(name)
-    if module is None:
-        try:
-            module = _interp.import_lazily(name)
-        except ImportError:
-            return _NO
-    return module
 
 
 def _loaded_object(detail: object) -> object:
@@ -183,7 +183,6 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     made = st.stand_ins
     groups: dict[tuple[str, object], list[str]] = {}  # (kind, detail) -> names
     match, values = st.real_classes, st.value_uses
-    prefix = st.name + "."
     for name in names:
         if name not in known:
             value = st.submodule(name)
@@ -195,8 +194,8 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
                     groups.setdefault((kind, detail), []).append(name)
                     bound[name] = None
                     continue
-                if kind == "m" and name not in values and _unimported(detail, prefix):
-                    groups.setdefault((kind, None), []).append(name)  # _submodule_names
+                if kind == "m" and name not in values:
+                    groups.setdefault((kind, None), []).append(name)  # _module_names
                     bound[name] = None
                     continue
                 value = _bind(st, entry, name, True)
@@ -215,13 +214,6 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     return []
 
 
-def _unimported(module: object, prefix: str) -> bool:
-    """Is *module* (a module-kind name's detail) a submodule of the star-imported package
-    (*prefix*: its name and a dot) that nothing has imported?  Eagerly the package's body
-    imported it; lazily a submodule stand-in waits for that body (``_submodule_names``)."""
-    return isinstance(module, str) and module.startswith(prefix) and module not in sys.modules
-
-
 def _make_groups(
     st: LazyState,
     support: "ModuleType",
@@ -232,9 +224,7 @@ def _make_groups(
     counts = {"stand-in": 0, "module stand-in": 0}
     for (kind, detail), group in groups.items():
         if kind == "m":
-            from lazyhook import _submodule_names
-
-            objs = _submodule_names.stand_ins(st, group)
+            objs = _module_stand_ins(st, group)
             counts["module stand-in"] += len(group)
         else:
             objs = support.stand_ins(st, group, kind, detail)

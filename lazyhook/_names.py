@@ -268,12 +268,12 @@ def _own_class(self: LazyName, name: str) -> object:
 
 
 _TYPES: "set[type]" = {LazyName}
-keep_alive = _alive.extend  # (stand-ins made elsewhere: _submodule_names)
+keep_alive = _alive.extend  # (stand-ins made elsewhere: _module_names)
 
 
 def register_type(cls: type) -> None:
     """Treat instances of *cls* (slots ``_lh_owner``, ``_lh_name``, ``_lh_value``: the
-    submodule stand-ins of ``_submodule_names``) as stand-ins: resolved, settled, reported."""
+    submodule stand-ins of ``_module_names``) as stand-ins: resolved, settled, reported."""
     _TYPES.add(cls)
 
 

@@ -16,7 +16,7 @@ def collect() -> "dict[str, Any]":
     """Every lazy module so far: where it was imported, whether and where it was first used,
     how long its body took, how many lazy names were bound from it, and how its from-imports
     bound each name (``bound``: "stand-in", "exception class", "value" for a literal,
-    "module", "real object", "at the statement" when the module ran there instead)."""
+    "module stand-in", "real object", "at the statement" when the module ran there instead)."""
     rows: list[dict[str, Any]] = []
     for name, rep in _state.reports.items():
         rows.append(

@@ -273,51 +273,47 @@ def test_report_shows_how_names_were_bound(sandbox: Sandbox) -> None:
         "value": 1,
         "stand-in": 2,
         "exception class": 1,
-        "at the statement": 1,
-        "module": 1,
+        "at the statement": 1,  # sub, a module used as a value: the statement runs mixed
     }
 
 
-def test_star_import_binds_unimported_submodules_as_module_stand_ins(sandbox: Sandbox) -> None:
-    """A star import binds the package's own submodules that nothing has imported as module
-    stand-ins (no finder round, no lazy module each: sympy's 20): module objects that answer
-    as the real submodule once the package ran; one already imported, one from elsewhere and
-    one the code uses as a value are the modules themselves."""
+def test_module_names_are_module_stand_ins_that_run_their_module_first(sandbox: Sandbox) -> None:
+    """A name that is a module binds a module stand-in: a module object whose first use runs
+    the module that binds it — whose body eagerly ran at the statement, configuring that
+    module (``random.seed``), importing its submodules (``xml.dom`` is an attribute only once
+    ``xml.dom.minidom`` was imported) — then answers as the real module.  Used as a value,
+    the module runs at the statement."""
     files = {
-        "kit/__init__.py": "print('RUN kit')\nimport json as codec\n"
-        "from . import tools, used\nfrom .inner import deep\n"
-        "__all__ = ['tools', 'used', 'deep', 'codec', 'early', 'VERSION']\n"
-        "from . import early\nVERSION = 3\n",
+        "kit/__init__.py": "print('RUN kit')\nimport random, xml.dom.minidom\n"
+        "random.seed(1)\nfrom . import tools\nfrom .inner import deep\n"
+        "tools.CONFIGURED = True\n__all__ = ['tools', 'deep', 'random', 'xml', 'helper']\n"
+        "def helper():\n    return 'h'\n",
         "kit/tools.py": "print('RUN tools')\ndef hello():\n    return 'hi'\n",
-        "kit/used.py": "NAME = 'used'\n",
-        "kit/early.py": "E = 1\n",
         "kit/inner/__init__.py": "",
         "kit/inner/deep.py": "DEPTH = 2\n",
-    }
-    files["probe.py"] = (  # reads __main__'s names where the analysis does not look
-        "import inspect, sys, types\nm = sys.modules['__main__']\n"
+        "other.py": "import json\nJSON_OK = True\njson.CHECKED = True\ndef f():\n    pass\n",
+        "probe.py": "import inspect, sys, types\nm = sys.modules['__main__']\n"
         "def kinds():\n    return isinstance(m.tools, types.ModuleType), inspect.ismodule(m.deep)\n"
-        "def same():\n    return (m.tools is sys.modules['kit.tools'], "
-        "m.deep is sys.modules['kit.inner.deep'], repr(m.deep)[:22],\n"
-        "            sorted(n for n in dir(m.tools) if n[0] != '_'))\n"
-    )
+        "def same():\n    return (m.tools is sys.modules['kit.tools'], repr(m.deep)[:22],\n"
+        "            sorted(n for n in dir(m.tools) if n[0] != '_'))\n",
+    }
     code = """
     import probe
-    import kit.early
     from kit import *
-    def show(m):
-        return m.__name__
+    from other import json, f
     def later():
-        print(tools.hello(), deep.DEPTH, deep.__name__, show(used), codec.__name__, early.E)
-        print(early is kit.early)
+        print(tools.hello(), tools.CONFIGURED, deep.DEPTH, deep.__name__, helper())
+        print(round(random.random(), 6), xml.dom.minidom.parseString("<r/>").firstChild.tagName)
+        print(json.CHECKED)
     print(probe.kinds())
     later()
     print(probe.same())
     """
     got = check(sandbox, files, code)
-    # tools, deep: stand-ins; used (a value: show(used)), early (imported), codec: modules
-    assert got.get("module stand-in") == 2, got
-    assert got.get("module") == 3, got
+    assert got.get("module stand-in") == 5, got  # tools, deep, random, xml; json
+    value_use = code.replace("print(probe.kinds())", "print(probe.kinds(), type(tools))")
+    got = check(sandbox, files, value_use)  # the star import runs kit; json and f stay lazy
+    assert got == {"at the statement": 1, "module stand-in": 1, "stand-in": 1}, got
 
 
 def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
