@@ -568,7 +568,10 @@ def test_a_name_missing_before_its_module_ran_also_marks_names_decided_at_run_ti
     # The NameError comes before flags ever runs (only_debug was not in the entry, so the star
     # import did not bind it): the exit makes the entry suspect, the next run relearns it,
     # sees the names changed while the files did not, and every later switch is right.
-    sandbox.write(SWITCHED)
+    # (flags' os is private here: a star-imported os, a module stand-in, would run flags at
+    # the script's os.environ read, before the NameError could happen.)
+    sandbox.write({"flags.py": SWITCHED["flags.py"].replace("import os\n", "import os as _os\n")
+                   .replace("os.environ", "_os.environ")})  # fmt: skip
     # (Through eval or __main__'s __dict__: a name the code reads is checked against the entry
     # at the statement.  Uncaught, a KeyError counts as evidence too.)
     code = f"import os, sys, lazyhook\nlazyhook.install()\nfrom flags import *\nprint({read}())\n"
