@@ -263,13 +263,11 @@ def use_checks(
     """Which of the statement's names its module's code needs real (``_uses``), by the names
     that bind them (``from m import C as K``: ``K``; bound otherwise: a value).  Without the
     statement's names (a star import, a probe): all the entry's, bound as themselves."""
-    from itertools import compress  # (built in; not on a plain lazy import's path)
-
     from lazyhook import _uses
 
     real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
     if not pairs:
-        exceptions = names.intersection(compress(kinds, map("e".__eq__, kinds.values())))  # C
+        exceptions = names.intersection([n for n, k in kinds.items() if k == "e"])
         st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
         return
     exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")

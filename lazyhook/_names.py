@@ -21,10 +21,8 @@ container, a default, function locals) keeps forwarding.  The contract with lazy
 one hook: a stand-in holds its module's state (the *owner*), calls ``owner.real_value(name)``.
 """
 
-import _operator as _op  # built in, as itertools
 import copyreg  # never lazy (_config.IGNORE), loaded at start-up
 import sys
-from itertools import compress, repeat
 
 from lazyhook import _interp
 
@@ -217,7 +215,10 @@ def _operator(name: str, reflected: bool = False) -> "Callable[[object, object],
 
     def op(s: object, o: object) -> object:
         a, b = (_real(o), _get(s)) if reflected else (_get(s), _real(o))
-        return getattr(_op, name)(a, b)
+        import _operator as ops  # (built in: loaded at the first operator on a stand-in, not
+        # with every from-import: ~0.5 M instructions; a dict lookup after that)
+
+        return getattr(ops, name)(a, b)
 
     return op
 
@@ -296,10 +297,11 @@ def stand_ins(owner: "Owner", names: "list[str]", kind: str, detail: object) -> 
     cls = _classes.get(key) or _classes.setdefault(key, _class_for(kind, detail))
     # Made and filled in C, through the slots' own setters: ~0.2 us a stand-in less than a
     # loop of object.__setattr__ (a star import of sympy makes ~870).
-    made: list[object] = list(map(_new, repeat(cls, len(names))))
-    list(map(_set_owner, made, repeat(owner)))
+    # (Lists, not itertools.repeat: importing itertools costs ~0.8 M instructions.)
+    made: list[object] = list(map(_new, [cls] * len(names)))
+    list(map(_set_owner, made, [owner] * len(made)))
     list(map(_set_name, made, names))
-    list(map(_set_value, made, repeat(UNSET)))
+    list(map(_set_value, made, [UNSET] * len(made)))
     _alive.extend(made)
     return made
 
@@ -365,13 +367,16 @@ def exception_stand_in(owner: "Owner", name: str, detail: object) -> "type | Non
     if not (isinstance(base, type) and issubclass(base, BaseException)):
         return None
     ns = {"__module__": detail[2], "__qualname__": detail[1], "_lh_owner": owner, "_lh_name": name}
-    try:
-        cls = LazyExceptionType(detail[1], (base,), ns)
+    try:  # (type.__new__ straight: the metaclass's __new__ is for class statements, ~30 %)
+        cls: type = _type_new(LazyExceptionType, detail[1], (base,), ns)
     except TypeError:
         return None  # a base that cannot be subclassed
     _alive.append(cls)
     _register_pickle()
     return cls
+
+
+_type_new = type.__new__
 
 
 def _exception_real(cls: object) -> type:
@@ -412,10 +417,12 @@ def settle(
             _setslot(ln, "_lh_value", value)
         real[id(ln)] = value
     held = real.__contains__
+    from itertools import compress as _compress  # (its module has run: the program's time)
+
     for ns in namespaces:
         # In C, with no tuple per name (their allocations set off the GC): a script that
         # from-imports 400 modules scanned its globals once per module, 240 us each.
-        for key in compress(list(ns), map(held, map(id, list(ns.values())))):
+        for key in _compress(list(ns), map(held, map(id, list(ns.values())))):
             value = ns.get(key)  # (a thread may have changed ns between the two lists)
             if id(value) in real and (type(value) in _TYPES or type(value) is LazyExceptionType):
                 ns[key] = real[id(value)]

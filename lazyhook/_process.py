@@ -167,9 +167,11 @@ def _load_own_code() -> None:
     binding lazy names, writing the cache at exit, reporting): after a fork, a module another
     thread was importing would stay locked forever in the child; after an import blocker's
     audit hook, no import is possible."""
-    import atexit  # noqa: F401 - each of these is imported somewhere in lazyhook, later
+    import _operator  # noqa: F401 - each of these is imported somewhere in lazyhook, later
+    import atexit  # noqa: F401
     import copyreg  # noqa: F401
     import errno  # noqa: F401
+    import itertools  # noqa: F401
     import warnings  # noqa: F401
 
     from lazyhook._stdlib import module
