@@ -206,8 +206,9 @@ def _bind_star(st: LazyState, entry: "Entry", frame: "FrameType") -> object:
     if not _reads.star_read(frame, [n for g in groups.values() for n in g]) and not (
         _reads.star_read(frame, [n for n, v in bound.items() if _deferred(support, v)])
     ):
-        # Nothing reads what would run the module (``os`` it re-exports is no such name, nor
-        # ``main`` the script defines itself): for its side effects, it runs here, as eagerly.
+        # Nothing reads what would run the module (``main`` the script defines itself is no
+        # such name; ``os`` it re-exports is, a module stand-in): for its side effects, it
+        # runs here, as eagerly.
         return _run_for_star(st, frame)
     _make_groups(st, support, groups, bound)
     frame.f_locals.update(bound)

@@ -257,8 +257,6 @@ class LazyFinder:
             return None
         if caller is None or caller.f_code is not interp.FIND_AND_LOAD_UNLOCKED:
             return None  # importlib.util.find_spec(), pkgutil, runpy: not an import
-        if interp.forced_lazy(fullname):
-            return self._lazy_spec(interp, fullname, path, None)
         if interp.state.eager_depth:
             return None
         frame = interp.importer_frame(caller.f_back, made=True)
@@ -284,7 +282,7 @@ class LazyFinder:
         self, interp: "ModuleType", fullname: str, path: "object", frame: "FrameType | None | bool"
     ) -> "object | None":
         """The real spec, stamped, its loader wrapped unless *frame* is False (an eager import
-        stamped for the name cache); *frame* is the importing code, None for import_lazily."""
+        stamped for the name cache); *frame* is the importing code."""
         spec = self._delegate(fullname, path)
         if spec is None:
             return None

@@ -113,7 +113,6 @@ class ThreadState(_local):
     eager_depth = 0  # ``lazyhook.eager()`` blocks: imports started inside one are eager
     running = 0  # lazy bodies running in this thread (nested)
     learning = 0  # of those, bodies learned (and ``cache warm``): the finder stamps imports
-    forced: "str | None" = None  # what ``import_lazily`` imports (its parents lazy too)
     bodies: "tuple[object, ...]" = ()  # the lazy bodies running here, innermost last
 
 
@@ -336,20 +335,14 @@ def prompt_input(code: "CodeType") -> bool:
     return code.co_filename[:1] == "<" and hasattr(sys, "ps1")
 
 
-def forced_lazy(fullname: str) -> bool:
-    """Is *fullname* being imported by ``import_lazily`` (it, or one of its parents)?"""
-    forced = state.forced
-    return forced is not None and (forced == fullname or forced.startswith(fullname + "."))
-
-
-def import_lazily(name: str) -> object:
-    """Import *name* as a lazy module whatever the policy (a from-import binds it as a name
-    of its lazy parent); ``ImportError`` as the import would raise."""
-    state.forced = name
+def import_eagerly(name: str) -> object:
+    """Import *name* eagerly whatever the policy (a from-import's fallback to a submodule, as
+    ``_handle_fromlist`` makes it); ``ImportError`` as the import would raise."""
+    state.eager_depth += 1
     try:
         return _bootstrap._gcd_import(name)
     finally:
-        state.forced = None
+        state.eager_depth -= 1
 
 
 def watch_import_calls(callback: "Callable[[object, FrameType], None]") -> None:

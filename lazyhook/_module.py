@@ -240,7 +240,7 @@ def _eager_import(st: LazyState, frame: "FrameType") -> bool:
     """Is the code reading ``__spec__`` an import that would run the module eagerly?"""
     code = frame.f_code
     if code is _interp.FIND_AND_LOAD:
-        return not _interp.forced_lazy(st.name)  # importlib.import_module(), __import__ (py)
+        return True  # importlib.import_module(), __import__ (py)
     if code in _interp.RELAYS:
         importer = _interp.importer_frame(frame)  # importing a submodule of a from-list
     elif frame.f_globals.get("__name__") in _interp.MACHINERY:
@@ -368,7 +368,7 @@ def force(obj: object) -> object:
 def _after_import_call(module: object, frame: "FrameType") -> None:
     # 3.10's importlib.import_module() (see _interp.watch_import_calls): an eager import.
     st = _pending.get(id(module))
-    if st is not None and st.owner is None and not _interp.forced_lazy(st.name):
+    if st is not None and st.owner is None:
         execute(st, frame)
 
 

@@ -128,6 +128,15 @@ class LazyState:
             return getattr(self.module, name)
         except AttributeError:
             pass
+        if getattr(self.module, "__path__", None) is not None:
+            # Eagerly ``from m import name`` imports ``m.name`` when m has no such attribute
+            # (a package whose body imports that submodule only under some setting).
+            full = f"{self.name}.{name}"
+            try:
+                return _interp.import_eagerly(full)
+            except ModuleNotFoundError as exc:
+                if exc.name != full:
+                    raise
         from lazyhook import _cache
 
         # Running the module has re-learned its true names already (unless it could not be

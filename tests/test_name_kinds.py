@@ -316,6 +316,29 @@ def test_module_names_are_module_stand_ins_that_run_their_module_first(sandbox: 
     assert got == {"at the statement": 1, "module stand-in": 1, "stand-in": 1}, got
 
 
+def test_a_module_name_its_package_no_longer_binds_is_imported_as_eagerly(
+    sandbox: Sandbox,
+) -> None:
+    # The entry learned ``sub`` while APP_SUB was set (the package's body imported it); without
+    # it, eagerly ``from pkg import sub`` imports the submodule itself: so does the stand-in.
+    files = {
+        "pkg/__init__.py": "import os\nif os.environ.get('APP_SUB'):\n    from . import sub\n"
+        "def f():\n    return 'f'\n",
+        "pkg/sub.py": "NAME = 'sub'\n",
+    }
+    sandbox.write(files)
+    code = INSTALL + (
+        "from pkg import sub, f\nprint(lazyhook.is_lazy(f))\n"
+        "def later():\n    return sub.NAME, f()\nprint(later())\n"
+    )
+    on = sandbox.env(APP_SUB="1")
+    sandbox.run(code, env=on)
+    assert sandbox.run(code, env=on).lines == ["True", "('sub', 'f')"]
+    eager = sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1"))
+    lazy = sandbox.run(code, check=False)
+    assert (lazy.returncode, lazy.lines[1:], lazy.err) == (0, eager.lines[1:], "")
+
+
 def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
     sandbox.write({"keep.py": "def f():\n    return 1\n", "other.py": "def g():\n    return 2\n"})
     code = """
