@@ -66,8 +66,8 @@ def _bind(st: LazyState, entry: "Entry", name: str, star: bool) -> object:
     if kind == "v":  # a literal: the value itself
         value: object = detail
         how = "value"
-    elif kind == "m" and name in st.value_uses:
-        value = _NO  # a module stand-in used as a value: is not the module (_module_names)
+    elif kind == "m" and (name in st.value_uses or _in_class(st)):
+        value = _NO  # a module stand-in used as a value, or never settled (a class body)
     elif kind == "m":  # a module: a stand-in whose use runs m first (_module_names)
         value = _module_stand_ins(st, [name])[0]
         how = "module stand-in"
@@ -269,13 +269,21 @@ def use_checks(
     real, kinds = _uses.real_classes(code), st.entry.kinds  # type: ignore[union-attr]
     if not pairs:
         exceptions = names.intersection([n for n, k in kinds.items() if k == "e"])
-        st.real_classes, st.value_uses = real, _uses.value_used(code, names, exceptions)
+        used = _uses.value_used(code, names, exceptions)
+        called = _reads.calls(code, [n for n, k in kinds.items() if k == "m" and n in names])
+        st.real_classes = real
+        st.value_uses = used.union(called) if isinstance(used, frozenset) else used
         return
     exceptions = frozenset(b for n, b in pairs if b is not None and kinds.get(n) == "e")
     used = _uses.value_used(code, [b for _, b in pairs if b is not None], exceptions)
+    # A module called (``sub()``): a module stand-in is not callable, a module made callable
+    # (``sh``) is, once it ran: such a name is a value, its module runs at the statement.
+    called = _reads.calls(code, [b for n, b in pairs if b is not None and kinds.get(n) == "m"])
     st.real_classes = frozenset(n for n, b in pairs if n in real or b in real)
     st.value_uses = (
-        used if used is _uses.EVERY else frozenset(n for n, b in pairs if b is None or b in used)
+        used
+        if used is _uses.EVERY
+        else frozenset(n for n, b in pairs if b is None or b in used or b in called)
     )
 
 

@@ -198,9 +198,16 @@ def guarded_imports(
             current = _imported(code, ins, k, package) if guarded(offsets[k]) else None
             if current is not None:
                 out.append(current)
+                current = None if _from_list(code, ins, k) is None else current
         elif op == _IMPORT_FROM and current is not None:
             out.append(f"{current}.{code.co_names[arg]}")  # (a submodule, if it is one)
     return out
+
+
+def _from_list(code: "CodeType", ins: "list[tuple[int, int]]", k: int) -> object:
+    """The from-list of the ``IMPORT_NAME`` at *k* (None: ``import a.b [as c]``, whose
+    ``IMPORT_FROM`` reads the attributes of ``as``)."""
+    return code.co_consts[ins[k - 1][1]] if k >= 1 and ins[k - 1][0] == _LOAD_CONST else None
 
 
 def plain_imports(code: "CodeType") -> "set[str]":
@@ -213,8 +220,8 @@ def plain_imports(code: "CodeType") -> "set[str]":
     for k, (op, _) in enumerate(ins):
         if op != _IMPORT_NAME or k < 1 or ins[k - 1][0] != _LOAD_CONST:
             continue
-        if code.co_consts[ins[k - 1][1]] is not None:
-            continue  # a from-list: a from-import
+        if _from_list(code, ins, k) is not None:
+            continue  # a from-import
         j = k + 1
         while j < len(ins) and ins[j][0] in skip:
             j += 1

@@ -135,9 +135,9 @@ def contributors(
             deps[dep] = resolved(dep)
             if dep_mod is not None:
                 todo.append((dep, dep_mod, None))
-        # An import in ``try`` decides what the module binds by whether it is found (``try:
-        # import ujson as json`` / ``except ImportError: import json``): installing ujson must
-        # make the entry relearn, or it would bind the stdlib json for good.
+        # An import in ``try`` or ``with`` decides what the module binds by whether it is
+        # found (``try: from ujson import JSONDecodeError`` / ``except ImportError: ...``):
+        # installing ujson must make the entry relearn, or it would bind json's for good.
         package = getattr(mod, "__package__", None) or ""
         guarded = _guarded(mod_code)
         for dep in _bytecode.guarded_imports(mod_code, package, guarded):
@@ -169,10 +169,11 @@ def resolved(name: str) -> str:
 
 
 def _guarded(code: "CodeType") -> "Callable[[int], bool]":
-    """Is the instruction at an offset of *code* inside ``try`` (or an ``except`` clause)?"""
+    """Is the instruction at an offset of *code* inside ``try`` (or an ``except`` clause) or
+    ``with`` (``contextlib.suppress(ImportError)``)?"""
     from lazyhook import _interp
 
-    return lambda offset: _interp.guards_at(code, offset)[0]
+    return lambda offset: any(_interp.guards_at(code, offset))
 
 
 def code_of(module: object) -> "CodeType | None":

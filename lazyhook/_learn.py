@@ -122,11 +122,8 @@ def _analyse_one(
     classes = _bytecode.class_names(code)
     plain = _bytecode.plain_imports(code)
     kinds, details, defining, elsewhere = classify(name, keys, values, literals, classes, plain)
-    binders = _binders(name, module, code, elsewhere) if elsewhere else set()
-    defining |= binders
-    if binders - {name}:  # and where each resolves: a sys.path switch picks another binder
-        found = dict(deps)
-        deps = sorted({**found, **{b: _deciders.resolved(b) for b in binders - {name}}}.items())
+    defining |= _binders(name, module, code, elsewhere) if elsewhere else set()
+    deps = sorted(deps + _located(name, module, code, elsewhere, {d[0] for d in deps}))
     kind_sources = _deciders.kind_sources(defining - {name})
     if kind_sources is None:
         return None
@@ -202,6 +199,8 @@ def classify(
             defining.add(where)  # (an instance's: its type's module, deciding its protocols)
         if name[:2] == "__" == name[-2:]:  # __builtins__, __spec__: every module has its own
             continue
+        if type(value).__module__ == "__future__":
+            continue  # ``from __future__ import annotations``: bound alike by every module
         if kind in _BOUND_ELSEWHERE or (kind == CALLABLE and where == type(value).__module__):
             elsewhere[name] = value
         elif kind in _BOUND_BY_NAME and name not in plain:
@@ -218,6 +217,28 @@ _BOUND_ELSEWHERE = "dso"
 # switched from json to pickle bound json for good).  Not for a plain ``import json``: that
 # name is resolved when bound.
 _BOUND_BY_NAME = "mx"
+
+
+def _located(
+    own: str, module: object, code: "CodeType", elsewhere: "dict[str, object]", known: "set[str]"
+) -> "list[Any]":
+    """Where the binders of *own*'s modules and exception classes bound by name resolve, as
+    dependencies: a sys.path switch picks another ``settings.py`` (whose stamp still holds).
+    Not for an installed distribution's: its ``RECORD`` decides."""
+    named: dict[str, object] = {n: v for n, v in elsewhere.items() if _by_name(v)}
+    if not named or _deciders.one_distribution(own.partition(".")[0]):
+        return []
+    found = _chain_binders(own, module, code, named) - {own} - known
+    found = {b for b in found if not _deciders.installed(sys.modules.get(b))}
+    return [(b, _deciders.resolved(b)) for b in sorted(found)]
+
+
+def _by_name(value: object) -> bool:  # the kinds bound by their detail: module, exception
+    return (
+        isinstance(value, _ModuleType)
+        or isinstance(value, type)
+        and issubclass(value, BaseException)
+    )
 
 
 def _binders(own: str, module: object, code: "CodeType", wanted: "dict[str, object]") -> "set[str]":
@@ -304,7 +325,9 @@ def _kind(
     if isinstance(value, _ModuleType):
         mod_name = getattr(value, "__name__", None)
         if isinstance(mod_name, str) and sys.modules.get(mod_name) is value:
-            return MODULE, mod_name, mod_name
+            # Its file decides nothing here: a module stand-in is bound whatever it holds
+            # (stamping it made every importer's entry stale at any edit of the module).
+            return MODULE, mod_name, None
     elif isinstance(value, type):
         where = getattr(value, "__module__", None)
         where = where if isinstance(where, str) else None

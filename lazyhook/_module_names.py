@@ -16,7 +16,7 @@ code uses as a value runs ``m`` at the statement instead (``_bind``).
 
 import sys
 
-from lazyhook import _names
+from lazyhook import _interp, _names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,3 +77,6 @@ def stand_ins(owner: "Owner", names: "list[str]") -> "list[Any]":
         made.append(ln)
     _names.keep_alive(made)
     return made
+
+
+_interp.hide_module_from_warnings()  # its frames are named like importlib's (see _interp)

@@ -44,11 +44,11 @@ from lazyhook import _interp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import CodeType, FrameType
 
-_BETWEEN = frozenset(
-    {_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG, 0}
-)  # 0: 3.11+'s inline CACHE entries
+_BETWEEN = frozenset({_interp.IMPORT_FROM, _interp.SWAP, _interp.POP_TOP, _interp.EXTENDED_ARG,
+                      0})  # 0: 3.11+'s inline CACHE entries  # fmt: skip
 _STORES = frozenset({_interp.STORE_NAME, _interp.STORE_GLOBAL})
 _V311 = bool(_interp.GLOBAL_FLAG_BIT)  # 3.11+: inline caches, LOAD_GLOBAL's NULL flag
 # code object -> what is known of the names its module reads, filled tier by tier (_Tiers).
@@ -79,8 +79,7 @@ def bindings_read(frame: "FrameType", fullname: "str | None" = None) -> bool:
     names, dotted = bound
     attribute = None if dotted is None else dotted.rpartition(".")[2]
     # Cheapest evidence first: most imports are read by the module's own code or a function's
-    # (a stdlib module's ``import re as _re``); only a miss needs every constant of every
-    # nested code (the strings).
+    # (``import re as _re``); only a miss needs every nested code's constants (the strings).
     for tier in range(3):
         read = tiers.get(tier)
         if (dotted is not None and dotted in read) or (  # sys.modules["a.b.c"]
@@ -123,14 +122,19 @@ def called(frame: "FrameType") -> bool:
     bound = _bound(code, _interp.import_offset(frame))
     if bound is None or bound[1] is not None:
         return False  # ``import a.b`` binds the package ``a``
+    return bool(calls(code, bound[0]))
+
+
+def calls(code: "CodeType", names: "Iterable[str]") -> "list[str]":
+    """Those of *names* (globals) that *code* or code nested in it calls (``q(x)``, ``@q``)."""
+    out = []
     for c in _tiers(code).codes():
-        for name in bound[0]:
-            if _bare_load(c, name):
+        for name in names:
+            if name not in out and _bare_load(c, name):
                 from lazyhook._uses_ref import called as callee  # (rare: such a load)
 
-                if callee(c, name):
-                    return True
-    return False
+                out += [name] if callee(c, name) else []
+    return out
 
 
 def _bare_load(code: "CodeType", name: str) -> bool:
@@ -153,10 +157,9 @@ def tree(code: "CodeType") -> "tuple[CodeType, ...]":
 def loads(co: bytes, index: int) -> "list[int] | None":
     """Where *co* loads the name at *index* of its ``co_names``; None if that takes an
     EXTENDED_ARG (a big code, read one by one).  (``_uses`` asks too.)"""
+    globals_ = (index << 1, index << 1 | 1) if _V311 else [index]
     patterns = [(_interp.LOAD_NAME, index), (_interp.LOAD_FROM_DICT_OR_GLOBALS, index)]
-    patterns += [
-        (_interp.LOAD_GLOBAL, a) for a in ((index << 1, index << 1 | 1) if _V311 else [index])
-    ]
+    patterns += [(_interp.LOAD_GLOBAL, a) for a in globals_]
     found = []
     for op, arg in patterns:
         if op < 0:
@@ -186,9 +189,8 @@ def next_instruction(co: bytes, pos: int) -> "tuple[int, int, int]":
     return len(co), -1, 0
 
 
-_ATTRIBUTE_OPS = frozenset(
-    {_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.STORE_ATTR, _interp.DELETE_ATTR}
-) - {-1}
+_ATTRIBUTE_OPS = frozenset({_interp.LOAD_ATTR, _interp.LOAD_METHOD, _interp.STORE_ATTR,
+                            _interp.DELETE_ATTR}) - {-1}  # fmt: skip
 
 
 class _Tiers:
@@ -204,8 +206,7 @@ class _Tiers:
         self.stores: frozenset[str] = frozenset()  # names the module-level code binds itself
         self.all_codes: tuple[CodeType, ...] | None = None
 
-    def codes(self) -> "tuple[CodeType, ...]":
-        """The module's code and every code nested in it."""
+    def codes(self) -> "tuple[CodeType, ...]":  # the module's code and all code nested in it
         if self.all_codes is None:
             code_type, out, todo = type(self.code), [], [self.code]
             while todo:
@@ -311,8 +312,7 @@ def _pairs(code: "CodeType", j: int) -> "list[tuple[str, str | None]]":
 
 
 def _strings(consts: "tuple[object, ...]", into: "set[str]", skip: "object") -> None:
-    """String constants, and strings in tuple constants (``__all__ = ["a"]`` compiles to one),
-    except the from-lists of import statements (indices in *skip*)."""
+    """String constants, and those in tuples (``__all__ = ["a"]``), but from-lists (*skip*)."""
     for k, c in enumerate(consts):
         if type(c) is str:
             into.add(c)

@@ -12,8 +12,10 @@ run at all.
 from __future__ import annotations
 
 import os
+import sys
 
-from conftest import Sandbox
+import pytest
+from conftest import ROOT, Sandbox
 
 INSTALL = "import lazyhook\nlazyhook.install()\n"
 
@@ -90,14 +92,17 @@ def test_an_exception_class_re_exported_through_another_module_follows_it(
     assert sandbox.run(code).lines[1:] == want
 
 
-def test_an_optional_module_installed_later_is_bound(sandbox: Sandbox) -> None:
+COMPAT = {
+    "try": "try:\n    import fastjson as json\nexcept ImportError:\n    import json\n",
+    "with": "import contextlib, json\nwith contextlib.suppress(ImportError):\n"
+    "    import fastjson as json\n",
+}
+
+
+@pytest.mark.parametrize("form", sorted(COMPAT))
+def test_an_optional_module_installed_later_is_bound(sandbox: Sandbox, form: str) -> None:
     # The compat-module pattern: which module ``json`` is depends on what is installed.
-    sandbox.write(
-        {
-            "compat.py": "try:\n    import fastjson as json\nexcept ImportError:\n"
-            "    import json\ndef helper():\n    return 1\n",
-        }
-    )
+    sandbox.write({"compat.py": COMPAT[form] + "def helper():\n    return 1\n"})
     code = INSTALL + (
         "from compat import json, helper\nprint(lazyhook.is_lazy(helper))\n"
         "def later():\n    return json.__name__, helper()\nprint(later())\n"
@@ -166,3 +171,55 @@ def test_a_pkgutil_style_package_follows_its_portions_order(sandbox: Sandbox) ->
     assert sandbox.run(code, env={**env("Q", "P"), "LAZYHOOK_DISABLE": "1"}).lines == want
     r = sandbox.run(code, env=env("Q", "P"))
     assert (r.lines, r.err) == (want, "")
+
+
+def test_a_feature_every_module_imports_is_no_binder(sandbox: Sandbox) -> None:
+    # ``from __future__ import annotations`` binds one shared object in every module using it:
+    # taking the modules a's code imports for its binders made a's entry stale at any edit of
+    # them (and, for an installed package, made every warm check search for each).
+    future = "from __future__ import annotations\n"
+    sandbox.write({"a.py": future + "import b\ndef f() -> int:\n    return b.X\n",
+                   "b.py": future + "X = 1\n"})  # fmt: skip
+    code = INSTALL + "from a import f\nprint(lazyhook.is_lazy(f))\ndef later():\n    f()\n"
+    sandbox.run(code)
+    assert sandbox.run(code).lines == ["True"]
+    sandbox.write({"b.py": future + "X = 2  # edited\n"})
+    assert sandbox.run(code).lines == ["True"]  # still valid: b decides nothing of a's
+
+
+def test_imports_read_for_dependencies_are_the_modules_imported() -> None:
+    # ``import a.b.c as d`` reads its attributes with IMPORT_FROM: not a from-list's names.
+    sys.path.insert(0, str(ROOT))
+    from lazyhook import _bytecode
+
+    code = compile("try:\n    import a.b.c as d\n    from e import f\nexcept ImportError:\n"
+                   "    pass\n", "m", "exec")  # fmt: skip
+    assert _bytecode.guarded_imports(code, "", lambda offset: True) == ["a.b.c", "e", "e.f"]
+    assert _bytecode.plain_imports(code) == {"d"}
+
+
+def test_an_optional_exception_class_installed_later_is_caught(sandbox: Sandbox) -> None:
+    # A re-exported exception class chosen by an import under ``with suppress(ImportError)``.
+    sandbox.write(
+        {
+            "lib.py": "import contextlib\nfrom json import JSONDecodeError as DecodeError\n"
+            "with contextlib.suppress(ImportError):\n    from fastjson import DecodeError\n"
+            "def parse(s):\n    import json\n    try:\n        import fastjson\n"
+            "    except ImportError:\n        return json.loads(s)\n    return fastjson.loads(s)\n"
+        }
+    )
+    code = INSTALL + (
+        "import json\nfrom lib import DecodeError, parse\nprint(lazyhook.is_lazy(parse))\n"
+        "try:\n    parse('{bad')\nexcept DecodeError as e:\n"
+        "    print('caught', type(e).__module__)\n"
+    )
+    sandbox.run(code)
+    assert sandbox.run(code).lines == ["True", "caught json.decoder"]
+    extra = sandbox.path / "extra"
+    extra.mkdir()
+    (extra / "fastjson.py").write_text(
+        "class DecodeError(ValueError):\n    pass\ndef loads(s):\n    raise DecodeError('bad')\n"
+    )
+    env = sandbox.env(PYTHONPATH=os.pathsep.join([str(extra), sandbox.env()["PYTHONPATH"]]))
+    assert sandbox.run(code, env={**env, "LAZYHOOK_DISABLE": "1"}).lines[1:] == ["caught fastjson"]
+    assert sandbox.run(code, env=env).lines[1:] == ["caught fastjson"]

@@ -339,6 +339,42 @@ def test_a_module_name_its_package_no_longer_binds_is_imported_as_eagerly(
     assert (lazy.returncode, lazy.lines[1:], lazy.err) == (0, eager.lines[1:], "")
 
 
+def test_module_names_called_or_in_class_bodies_are_the_modules(sandbox: Sandbox) -> None:
+    """A module a from-import binds in a class body is never replaced there (only module
+    namespaces are), and one the code calls must be callable as the module is (``sh`` makes
+    itself callable): both are the real module, at the statement."""
+    files = {
+        "lib/__init__.py": "from . import sub\ndef helper():\n    return 'h'\n",
+        "lib/sub.py": "X = 1\n",
+        "clib/__init__.py": "from . import tool\ndef helper2():\n    return 'h2'\n",
+        "clib/tool.py": "import sys, types\nclass _M(types.ModuleType):\n"
+        "    def __call__(self, x):\n        return x * 2\nsys.modules[__name__].__class__ = _M\n",
+    }
+    code = """
+    import sys
+    from clib import tool, helper2
+    class A:
+        from lib import sub, helper as h
+    print(A.sub.X, A.sub is sys.modules["lib.sub"], type(A.sub).__name__, A.h())
+    print(tool(21), helper2())
+    """
+    got = check(sandbox, files, code)
+    assert got == {"at the statement": 2}, got
+
+
+def test_a_module_stand_ins_frames_are_named_like_importlibs(sandbox: Sandbox) -> None:
+    # The first use through a module stand-in runs the module; its error's traceback has
+    # lazyhook's frames named like importlib's own (README, Limit 1), none with a source line.
+    init = "from . import sub\ndef helper():\n    return 1\nimport os\nif os.environ.get('FAIL'):\n"
+    sandbox.write({"lib/__init__.py": init + "    1 / 0\n", "lib/sub.py": "X = 1\n"})
+    code = INSTALL + "from lib import sub, helper\ndef later():\n    helper()\nprint(sub.X)\n"
+    sandbox.run(code)
+    sandbox.run(code)
+    r = sandbox.run(code, check=False, env=sandbox.env(FAIL="1"))
+    assert "ZeroDivisionError" in r.err and '_module_names.py"' not in r.err, r.err
+    assert "_module_names.py: runs lazy bodies" in r.err, r.err
+
+
 def test_names_exclude_keeps_one_modules_names_eager(sandbox: Sandbox) -> None:
     sandbox.write({"keep.py": "def f():\n    return 1\n", "other.py": "def g():\n    return 2\n"})
     code = """
