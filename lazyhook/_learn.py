@@ -212,19 +212,19 @@ def classify(
 # its type's module is not where it is bound).  A re-export (``from other import CONFIG``)
 # must stamp *other*, or an upgrade turning CONFIG into a function left a stale kind.
 _BOUND_ELSEWHERE = "dso"
-# Kinds whose detail names the object bound (a module's name, a class's home): right only
-# while whatever binds it binds that one (``from settings import codec`` after settings
-# switched from json to pickle bound json for good).  Not for a plain ``import json``: that
-# name is resolved when bound.
-_BOUND_BY_NAME = "mx"
+# Kinds whose detail names the object bound (a re-exported exception class's home): right
+# only while whatever binds it binds that one (``from errors import DecodeError`` after
+# errors switched from json's to pickle's bound json's for good).  Not for a plain import
+# in the module's own code.  (A module is a module stand-in: whatever its binder binds.)
+_BOUND_BY_NAME = "x"
 
 
 def _located(
     own: str, module: object, code: "CodeType", elsewhere: "dict[str, object]", known: "set[str]"
 ) -> "list[Any]":
-    """Where the binders of *own*'s modules and exception classes bound by name resolve, as
-    dependencies: a sys.path switch picks another ``settings.py`` (whose stamp still holds).
-    Not for an installed distribution's: its ``RECORD`` decides."""
+    """Where the binders of *own*'s exception classes bound by name resolve, as dependencies:
+    a sys.path switch picks another ``errors.py`` (whose stamp still holds).  Not for an
+    installed distribution's: its ``RECORD`` decides."""
     named: dict[str, object] = {n: v for n, v in elsewhere.items() if _by_name(v)}
     if not named or _deciders.one_distribution(own.partition(".")[0]):
         return []
@@ -233,12 +233,8 @@ def _located(
     return [(b, _deciders.resolved(b)) for b in sorted(found)]
 
 
-def _by_name(value: object) -> bool:  # the kinds bound by their detail: module, exception
-    return (
-        isinstance(value, _ModuleType)
-        or isinstance(value, type)
-        and issubclass(value, BaseException)
-    )
+def _by_name(value: object) -> bool:  # the kind bound by its detail: an exception class
+    return isinstance(value, type) and issubclass(value, BaseException)
 
 
 def _binders(own: str, module: object, code: "CodeType", wanted: "dict[str, object]") -> "set[str]":

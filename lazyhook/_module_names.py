@@ -42,18 +42,11 @@ class ModuleName(_ModuleType):
             return _getslot(self, name)
         return getattr(_get(self), name)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        setattr(_get(self), name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(_get(self), name)
-
-    def __repr__(self) -> str:
-        return repr(_get(self))
-
-    def __dir__(self) -> "list[str]":
-        return dir(_get(self))
-
+    # The rest as every stand-in's: writes, repr, dir, pickling and copying forwarded.
+    __setattr__ = _LAZY_NAME["__setattr__"]
+    __delattr__ = _LAZY_NAME["__delattr__"]
+    __repr__ = _LAZY_NAME["__repr__"]
+    __dir__ = _LAZY_NAME["__dir__"]
     __reduce_ex__ = _LAZY_NAME["__reduce_ex__"]
     __reduce__ = _LAZY_NAME["__reduce__"]
     __copy__ = _LAZY_NAME["__copy__"]

@@ -24,6 +24,14 @@ def eager_lines(sandbox: Sandbox, code: str, **env: str) -> list[str]:
     return sandbox.run(code, env=sandbox.env(LAZYHOOK_DISABLE="1", **env)).lines
 
 
+def installed(sandbox: Sandbox, fastjson: str) -> dict[str, str]:
+    """The environment of a run where module ``fastjson`` (source *fastjson*) is installed."""
+    extra = sandbox.path / "extra"
+    extra.mkdir()
+    (extra / "fastjson.py").write_text(fastjson)
+    return sandbox.env(PYTHONPATH=os.pathsep.join([str(extra), sandbox.env()["PYTHONPATH"]]))
+
+
 def test_a_module_a_name_comes_through_follows_its_binder(sandbox: Sandbox) -> None:
     # store binds codec by ``from settings import codec``: settings decides which module.
     sandbox.write(
@@ -109,12 +117,9 @@ def test_an_optional_module_installed_later_is_bound(sandbox: Sandbox, form: str
     )
     sandbox.run(code)
     assert sandbox.run(code).lines == ["True", "('json', 1)"]
-    extra = sandbox.path / "extra"
-    extra.mkdir()
-    (extra / "fastjson.py").write_text("from json import *\n")
-    path = os.pathsep.join([str(extra), sandbox.env()["PYTHONPATH"]])
-    assert eager_lines(sandbox, code, PYTHONPATH=path)[1:] == ["('fastjson', 1)"]
-    assert sandbox.run(code, env=sandbox.env(PYTHONPATH=path)).lines[1:] == ["('fastjson', 1)"]
+    env = installed(sandbox, "from json import *\n")
+    assert sandbox.run(code, env={**env, "LAZYHOOK_DISABLE": "1"}).lines[1:] == ["('fastjson', 1)"]
+    assert sandbox.run(code, env=env).lines[1:] == ["('fastjson', 1)"]
 
 
 def test_a_sys_path_insert_between_two_lookups_is_seen(sandbox: Sandbox) -> None:
@@ -215,11 +220,9 @@ def test_an_optional_exception_class_installed_later_is_caught(sandbox: Sandbox)
     )
     sandbox.run(code)
     assert sandbox.run(code).lines == ["True", "caught json.decoder"]
-    extra = sandbox.path / "extra"
-    extra.mkdir()
-    (extra / "fastjson.py").write_text(
-        "class DecodeError(ValueError):\n    pass\ndef loads(s):\n    raise DecodeError('bad')\n"
+    env = installed(
+        sandbox,
+        "class DecodeError(ValueError):\n    pass\ndef loads(s):\n    raise DecodeError('bad')\n",
     )
-    env = sandbox.env(PYTHONPATH=os.pathsep.join([str(extra), sandbox.env()["PYTHONPATH"]]))
     assert sandbox.run(code, env={**env, "LAZYHOOK_DISABLE": "1"}).lines[1:] == ["caught fastjson"]
     assert sandbox.run(code, env=env).lines[1:] == ["caught fastjson"]
