@@ -90,8 +90,8 @@ def bindings_read(frame: "FrameType", fullname: "str | None" = None) -> bool:
 
 
 def star_read(frame: "FrameType", names: "list[str]") -> bool:
-    """Does the module running *frame* read any of *names*, which its star import binds, but
-    those it binds itself (``def main``; else the import is for its side effects: at once)?"""
+    """Does the module running *frame* read any of *names* its star import binds, but those it
+    binds itself (``def main``; else the import is for its side effects: at once)?"""
     code = frame.f_code
     if code.co_name != "<module>" or _interp.prompt_input(code):
         return True
@@ -103,8 +103,7 @@ def star_read(frame: "FrameType", names: "list[str]") -> bool:
 def _tiers(code: "CodeType") -> "_Tiers":
     tiers = _read.get(code)
     if tiers is None:
-        if len(_read) > 1024:
-            _read.clear()
+        _read.clear() if len(_read) > 1024 else None  # (bounded: exec'd code comes and goes)
         tiers = _read[code] = _Tiers(code)
     return tiers
 
@@ -127,9 +126,10 @@ def called(frame: "FrameType") -> bool:
 
 def calls(code: "CodeType", names: "Iterable[str]") -> "list[str]":
     """Those of *names* (globals) that *code* or code nested in it calls (``q(x)``, ``@q``)."""
-    out = []
-    for c in _tiers(code).codes():
-        for name in names:
+    codes, out = _tiers(code).codes(), []
+    named = set(names).intersection(set().union(*[c.co_names for c in codes]))  # (in C)
+    for c in codes:
+        for name in named:
             if name not in out and _bare_load(c, name):
                 from lazyhook._uses_ref import called as callee  # (rare: such a load)
 
