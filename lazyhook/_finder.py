@@ -279,7 +279,7 @@ class LazyFinder:
         return self._lazy_spec(interp, fullname, path, frame if lazy else False)
 
     def _lazy_spec(
-        self, interp: "ModuleType", fullname: str, path: "object", frame: "FrameType | None | bool"
+        self, interp: "ModuleType", fullname: str, path: "object", frame: "FrameType | bool"
     ) -> "object | None":
         """The real spec, stamped, its loader wrapped unless *frame* is False (an eager import
         stamped for the name cache); *frame* is the importing code."""
@@ -295,8 +295,8 @@ class LazyFinder:
         loader = spec.loader  # type: ignore[attr-defined]
         if frame is False or not interp.standard_loader(loader):
             return spec
-        site = (frame.f_code.co_filename, frame.f_lineno) if frame else ("?", 0)  # type: ignore[union-attr]
-        importer = frame.f_globals if frame else None  # type: ignore[union-attr]
+        site = (frame.f_code.co_filename, frame.f_lineno)  # type: ignore[union-attr]
+        importer = frame.f_globals  # type: ignore[union-attr]
         ld = _ld or load_loaders()
         spec.loader = ld.Loader(loader, site, importer, self.settings)  # type: ignore[attr-defined]
         return spec

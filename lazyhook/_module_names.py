@@ -9,7 +9,7 @@ import ujson as json``).  So such a name is a stand-in that **is** a module obje
 (``isinstance(x, ModuleType)``, ``inspect.ismodule``) and forwards every attribute, like any
 other stand-in, to ``getattr(m, name)`` after running ``m``; once ``m`` has run,
 ``_names.settle`` puts the real module in its place.  (It also saves a star import a finder
-round and a lazy module for each submodule nothing imported yet: sympy's 20, ~8 M
+round and a lazy module for each submodule nothing imported yet: sympy's 20, −6.8 M
 instructions, measured with ``benchmarks/instructions.py``.)  A module name the importing
 code uses as a value runs ``m`` at the statement instead (``_bind``).
 """

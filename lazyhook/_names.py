@@ -274,7 +274,7 @@ keep_alive = _alive.extend  # (stand-ins made elsewhere: _module_names)
 
 def register_type(cls: type) -> None:
     """Treat instances of *cls* (slots ``_lh_owner``, ``_lh_name``, ``_lh_value``: the
-    submodule stand-ins of ``_module_names``) as stand-ins: resolved, settled, reported."""
+    module stand-ins of ``_module_names``) as stand-ins: resolved, settled, reported."""
     _TYPES.add(cls)
 
 
